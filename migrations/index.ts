@@ -1,0 +1,10 @@
+import type { Knex } from 'knex';
+import * as m0001 from './0001_create_schema';
+
+/**
+ * Every migration, in order. Listed explicitly (not discovered on disk) so the same list runs from
+ * TypeScript under jest and from compiled JavaScript under `npm start`.
+ */
+export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Knex.Migration]> = [
+  ['0001_create_schema', m0001],
+];

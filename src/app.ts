@@ -1,0 +1,30 @@
+import express, { type Express, type NextFunction, type Request, type Response } from 'express';
+import { accessLog } from './http/access-log';
+import { noAuth } from './http/auth';
+import type { Deps } from './http/context';
+import { renderError } from './http/error-renderer';
+import { readBody } from './http/json-body';
+import { negotiateMicroversion } from './http/microversion';
+import { requestId } from './http/request-id';
+import { dispatcher } from './http/route-table';
+import { ROUTES } from './routes';
+
+/** Build the HTTP application from explicit dependencies. It does not listen: callers choose the port. */
+export function createApp(deps: Deps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  app.set('query parser', 'simple');
+  app.use((req: Request, _res: Response, next: NextFunction) => {
+    req.deps = deps;
+    next();
+  });
+  app.use(requestId);
+  app.use(accessLog);
+  app.use(negotiateMicroversion);
+  app.use(noAuth);
+  app.use(readBody(deps.config.bodyLimitBytes));
+  app.use(dispatcher(ROUTES));
+  app.use(renderError);
+  return app;
+}

@@ -1,0 +1,69 @@
+import path from 'node:path';
+
+/** Service configuration, read once at start from the environment and passed down. */
+export interface Config {
+  host: string;
+  port: number;
+  /** Unset: run an embedded PostgreSQL under dataDir. */
+  databaseUrl?: string;
+  dataDir: string;
+  embeddedPort: number;
+  logLevel: string;
+  /** Placement's allocation_conflict_retry_count. */
+  allocationConflictRetryCount: number;
+  /** Placement's max_allocation_candidates; -1 means unlimited. */
+  maxAllocationCandidates: number;
+  /** Placement's randomize_allocation_candidates. */
+  randomizeAllocationCandidates: boolean;
+  /** Placement's allocation_candidates_generation_strategy: depth-first or breadth-first. */
+  candidatesGenerationStrategy: 'depth-first' | 'breadth-first';
+  /** Project and user ids recorded for consumers written before 1.8 (Placement's incomplete consumer). */
+  incompleteConsumerProjectId: string;
+  incompleteConsumerUserId: string;
+  /** Largest accepted request body, in bytes. */
+  bodyLimitBytes: number;
+  /** Connections in this process's pool. */
+  dbPoolSize: number;
+}
+
+export class ConfigError extends Error {}
+
+type Env = Record<string, string | undefined>;
+
+function integer(env: Env, name: string, fallback: number, min = Number.MIN_SAFE_INTEGER): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^-?\d+$/.test(raw) || Number(raw) < min) throw new ConfigError(`${name} must be an integer >= ${min}, got '${raw}'`);
+  return Number(raw);
+}
+
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.toLowerCase();
+  if (raw === undefined || raw === '') return fallback;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got '${env[name]}'`);
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const strategy = env.EMPLACE_CANDIDATES_STRATEGY ?? 'depth-first';
+  if (strategy !== 'depth-first' && strategy !== 'breadth-first') {
+    throw new ConfigError(`EMPLACE_CANDIDATES_STRATEGY must be depth-first or breadth-first, got '${strategy}'`);
+  }
+  return {
+    host: env.EMPLACE_HOST || '127.0.0.1',
+    port: integer(env, 'EMPLACE_PORT', 8778, 0),
+    databaseUrl: env.DATABASE_URL || undefined,
+    dataDir: path.resolve(env.EMPLACE_DATA_DIR || path.join('data', 'postgres')),
+    embeddedPort: integer(env, 'EMPLACE_EMBEDDED_PG_PORT', 54329, 1),
+    logLevel: env.EMPLACE_LOG_LEVEL || 'info',
+    allocationConflictRetryCount: integer(env, 'EMPLACE_ALLOCATION_CONFLICT_RETRY_COUNT', 10, 0),
+    maxAllocationCandidates: integer(env, 'EMPLACE_MAX_ALLOCATION_CANDIDATES', -1, -1),
+    randomizeAllocationCandidates: boolean(env, 'EMPLACE_RANDOMIZE_ALLOCATION_CANDIDATES', false),
+    candidatesGenerationStrategy: strategy,
+    incompleteConsumerProjectId: env.EMPLACE_INCOMPLETE_CONSUMER_PROJECT_ID || '00000000-0000-0000-0000-000000000000',
+    incompleteConsumerUserId: env.EMPLACE_INCOMPLETE_CONSUMER_USER_ID || '00000000-0000-0000-0000-000000000000',
+    bodyLimitBytes: integer(env, 'EMPLACE_BODY_LIMIT_BYTES', 1024 * 1024, 1),
+    dbPoolSize: integer(env, 'EMPLACE_DB_POOL_SIZE', 10, 1),
+  };
+}

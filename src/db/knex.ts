@@ -1,0 +1,17 @@
+import knex, { Knex } from 'knex';
+import { types } from 'pg';
+
+// bigint ids and sums fit comfortably in a JS number for this service; parse them as numbers.
+types.setTypeParser(types.builtins.INT8, (value: string) => Number(value));
+types.setTypeParser(types.builtins.NUMERIC, (value: string) => Number(value));
+
+export type Db = Knex;
+export type Tx = Knex.Transaction;
+
+export function createDb(connectionString: string, poolMax = 10): Db {
+  return knex({
+    client: 'pg',
+    connection: { connectionString, application_name: 'emplace' },
+    pool: { min: 0, max: poolMax },
+  });
+}

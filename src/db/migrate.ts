@@ -1,0 +1,28 @@
+import type { Knex } from 'knex';
+import { Client } from 'pg';
+import { MIGRATIONS } from '../../migrations';
+
+// Arbitrary but fixed: every replica takes the same advisory lock so only one migrates at a time.
+const MIGRATION_LOCK_KEY = 7_170_017;
+
+const migrationSource: Knex.MigrationSource<readonly [string, Knex.Migration]> = {
+  getMigrations: async () => [...MIGRATIONS],
+  getMigrationName: ([name]) => name,
+  getMigration: async ([, migration]) => migration,
+};
+
+/**
+ * Apply pending migrations. Several replicas starting at once serialise on a session advisory lock,
+ * held on a connection of its own (outside the pool the migrator uses); knex's lock table then finds
+ * nothing left to do for the later ones.
+ */
+export async function migrateToLatest(db: Knex): Promise<void> {
+  const lock = new Client(db.client.config.connection);
+  await lock.connect();
+  try {
+    await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    await db.migrate.latest({ migrationSource, disableMigrationsListValidation: true });
+  } finally {
+    await lock.end();
+  }
+}

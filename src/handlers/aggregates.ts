@@ -1,0 +1,4 @@
+import { notImplemented } from './not-implemented';
+
+export const getAggregates = notImplemented;
+export const setAggregates = notImplemented;

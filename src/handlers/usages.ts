@@ -1,0 +1,4 @@
+import { notImplemented } from './not-implemented';
+
+export const listProviderUsages = notImplemented;
+export const getTotalUsages = notImplemented;

@@ -1,0 +1,37 @@
+import type { NextFunction, Request, Response } from 'express';
+import { HttpError } from '../errors/http-error';
+import type { AuthContext } from './context';
+
+/** Paths served without a token, as Placement serves its root for version discovery. */
+const PUBLIC_PATHS = new Set(['/', '', '/healthz']);
+
+/**
+ * Placement's noauth2 strategy: any `X-Auth-Token` is accepted. The token `admin` (or `admin:project`)
+ * is an administrator; `user[:project]` names the caller. `X-Roles`, `X-User-Id` and `X-Project-Id`
+ * override what the token implies. A keystone strategy would replace only this function.
+ */
+export function noAuth(req: Request, _res: Response, next: NextFunction): void {
+  if (PUBLIC_PATHS.has(req.path)) return next();
+  const token = req.headers['x-auth-token'];
+  if (typeof token !== 'string' || token === '') throw new HttpError(401, 'The request you have made requires authentication.');
+  req.auth = authFromHeaders(token, req);
+  next();
+}
+
+function authFromHeaders(token: string, req: Request): AuthContext {
+  const [tokenUser, tokenProject] = token.split(':', 2);
+  const header = (name: string) => {
+    const value = req.headers[name];
+    return typeof value === 'string' && value !== '' ? value : undefined;
+  };
+  const rolesHeader = header('x-roles');
+  const roles = rolesHeader !== undefined
+    ? rolesHeader.split(',').map((role) => role.trim()).filter(Boolean)
+    : tokenUser === 'admin' ? ['admin'] : [];
+  return {
+    userId: header('x-user-id') ?? tokenUser,
+    projectId: header('x-project-id') ?? tokenProject ?? tokenUser,
+    roles,
+    isAdmin: roles.includes('admin'),
+  };
+}

@@ -1,0 +1,43 @@
+import type { NextFunction, Request, Response } from 'express';
+import { HttpError } from '../errors/http-error';
+
+/**
+ * Read the raw body ourselves so every failure is Placement-shaped: a body with no content type is
+ * 400, an oversized body 413, and malformed JSON 400 `Malformed JSON: ...`. Content-type checks that
+ * depend on the route (415) happen in the dispatcher, which knows whether the route takes a body.
+ */
+export function readBody(limitBytes: number) {
+  return async (req: Request, _res: Response, next: NextFunction): Promise<void> => {
+    req.json = undefined;
+    const length = req.headers['content-length'];
+    if (length !== undefined && !/^\d+$/.test(length)) throw new HttpError(400, 'content-length header must be an integer');
+    if (length !== undefined && Number(length) > limitBytes) throw new HttpError(413, `Request body is larger than ${limitBytes} bytes.`);
+    const raw = await collect(req, limitBytes);
+    if (raw.length > 0 && !req.headers['content-type']) {
+      throw new HttpError(400, 'content-type header required when content-length > 0');
+    }
+    (req as Request & { rawBody: Buffer }).rawBody = raw;
+    next();
+  };
+}
+
+export function parseJsonBody(req: Request): unknown {
+  const raw = (req as Request & { rawBody?: Buffer }).rawBody;
+  if (!raw || raw.length === 0) throw new HttpError(400, 'Malformed JSON: Expecting value: line 1 column 1 (char 0)');
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch (error) {
+    throw new HttpError(400, `Malformed JSON: ${(error as Error).message}`);
+  }
+}
+
+async function collect(req: Request, limitBytes: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limitBytes) throw new HttpError(413, `Request body is larger than ${limitBytes} bytes.`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}

@@ -1,0 +1,92 @@
+import type { NextFunction, Request, Response } from 'express';
+import { HttpError } from '../errors/http-error';
+import type { Microversion } from '../microversion/microversion';
+import { parseJsonBody } from './json-body';
+
+export type Handler = (req: Request, res: Response) => Promise<void>;
+
+export interface RouteMethod {
+  handler: Handler;
+  /** First microversion the method exists at; earlier requests get `tooEarlyStatus`. */
+  since?: string;
+  /** Placement answers 404 for most not-yet-existing methods, 405 for a few. */
+  tooEarlyStatus?: 404 | 405;
+  /** Whether the request carries a JSON body (415 for other content types, then parsed). */
+  takesBody?: boolean | ((mv: Microversion) => boolean);
+}
+
+export type HttpMethod = 'GET' | 'PUT' | 'POST' | 'DELETE' | 'PATCH';
+export type RouteTable = Record<string, Partial<Record<HttpMethod, RouteMethod>>>;
+
+interface CompiledRoute {
+  pattern: RegExp;
+  paramNames: string[];
+  methods: Partial<Record<HttpMethod, RouteMethod>>;
+  allow: string;
+}
+
+const JSON_TYPE = 'application/json';
+
+/**
+ * Turn the route table into one Express handler: 404 for unknown paths, 405 with `Allow` for known
+ * paths and unknown methods, 406 when the client will not accept JSON, 415 for a non-JSON body.
+ */
+export function dispatcher(table: RouteTable) {
+  const routes = Object.entries(table).map(([path, methods]) => compile(path, methods));
+  return async (req: Request, res: Response, _next: NextFunction): Promise<void> => {
+    const match = findRoute(routes, req.path);
+    if (!match) throw new HttpError(404, `The resource could not be found.`);
+    const { route, params } = match;
+    const method = route.methods[req.method as HttpMethod];
+    if (!method) throw methodNotAllowed(req.method, route.allow);
+    if (method.since && !req.mv.has(method.since)) {
+      if ((method.tooEarlyStatus ?? 404) === 405) throw methodNotAllowed(req.method, route.allow);
+      throw new HttpError(404, 'The resource could not be found.');
+    }
+    if (req.headers.accept && !req.accepts(JSON_TYPE)) throw new HttpError(406, `Only ${JSON_TYPE} is provided`);
+    const takesBody = typeof method.takesBody === 'function' ? method.takesBody(req.mv) : method.takesBody;
+    if (takesBody) {
+      const contentType = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+      if (contentType !== JSON_TYPE) {
+        throw new HttpError(415, `The media type ${contentType || 'None'} is not supported, use ${JSON_TYPE}`);
+      }
+      req.json = parseJsonBody(req);
+    }
+    Object.defineProperty(req, 'params', { value: params, configurable: true, writable: true });
+    await method.handler(req, res);
+  };
+}
+
+function methodNotAllowed(method: string, allow: string): HttpError {
+  return new HttpError(405, 'The method specified is not allowed for this resource.', undefined, { allow });
+}
+
+function compile(path: string, methods: Partial<Record<HttpMethod, RouteMethod>>): CompiledRoute {
+  const paramNames: string[] = [];
+  const source = path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\\?\{(\w+)\\?\}|\{(\w+)\}/g, (_m, a, b) => {
+    paramNames.push(a ?? b);
+    return '([^/]+)';
+  });
+  return { pattern: new RegExp(`^${source}$`), paramNames, methods, allow: Object.keys(methods).join(', ') };
+}
+
+function findRoute(routes: CompiledRoute[], path: string) {
+  for (const route of routes) {
+    const found = route.pattern.exec(path);
+    if (!found) continue;
+    const params: Record<string, string> = {};
+    route.paramNames.forEach((name, i) => {
+      params[name] = safeDecode(found[i + 1]);
+    });
+    return { route, params };
+  }
+  return undefined;
+}
+
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}

@@ -1,0 +1,96 @@
+import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import { badRequest } from '../errors/http-error';
+import { pyRepr } from './python-repr';
+
+/** Placement accepts uuids with or without dashes, in any case (oslo's is_uuid_like). */
+export const UUID_PATTERN = /^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$/;
+
+/** The one ajv instance: schemas compile once, at module load of the handler that owns them. */
+const ajv = new Ajv({ allErrors: false, strict: false, coerceTypes: false, useDefaults: false });
+ajv.addFormat('uuid', UUID_PATTERN);
+
+export type JsonSchema = Record<string, unknown>;
+export type Validator<T> = ValidateFunction<T>;
+
+export function compileSchema<T = unknown>(schema: JsonSchema): Validator<T> {
+  return ajv.compile<T>(schema);
+}
+
+/** Validate a request body; failures read as Placement's: `JSON does not validate: <reason>`. */
+export function validateBody<T>(validate: Validator<T>, body: unknown): T {
+  if (!validate(body)) throw badRequest(`JSON does not validate: ${describeFirstError(validate.errors, body)}`);
+  return body as T;
+}
+
+/** Validate a query object; failures read as Placement's: `Invalid query string parameters: <reason>`. */
+export function validateQuery<T>(validate: Validator<T>, query: unknown): T {
+  if (!validate(query)) throw badRequest(`Invalid query string parameters: ${describeFirstError(validate.errors, query)}`);
+  return query as T;
+}
+
+/** Render an ajv error in python-jsonschema's wording. */
+export function describeFirstError(errors: ErrorObject[] | null | undefined, root: unknown): string {
+  const error = errors?.[0];
+  if (!error) return 'invalid input';
+  const instance = valueAt(root, error.instancePath);
+  const params = error.params as Record<string, unknown>;
+  switch (error.keyword) {
+    case 'required':
+      return `${pyRepr(params.missingProperty)} is a required property`;
+    case 'additionalProperties':
+      return `Additional properties are not allowed (${pyRepr(params.additionalProperty)} was unexpected)`;
+    case 'type':
+      return `${pyRepr(instance)} is not of type ${typeList(params.type)}`;
+    case 'minimum':
+      return `${pyRepr(instance)} is less than the minimum of ${params.limit}`;
+    case 'maximum':
+      return `${pyRepr(instance)} is greater than the maximum of ${params.limit}`;
+    case 'exclusiveMinimum':
+      return `${pyRepr(instance)} is less than or equal to the minimum of ${params.limit}`;
+    case 'exclusiveMaximum':
+      return `${pyRepr(instance)} is greater than or equal to the maximum of ${params.limit}`;
+    case 'pattern':
+      return `${pyRepr(instance)} does not match ${pyRepr(params.pattern)}`;
+    case 'format':
+      return `${pyRepr(instance)} is not a ${pyRepr(params.format)}`;
+    case 'maxLength':
+    case 'maxItems':
+      return `${pyRepr(instance)} is too long`;
+    case 'minLength':
+    case 'minItems':
+      return `${pyRepr(instance)} is too short`;
+    case 'minProperties':
+      return `${pyRepr(instance)} does not have enough properties`;
+    case 'maxProperties':
+      return `${pyRepr(instance)} has too many properties`;
+    case 'uniqueItems':
+      return `${pyRepr(instance)} has non-unique elements`;
+    case 'enum':
+      return `${pyRepr(instance)} is not one of ${pyRepr(params.allowedValues)}`;
+    case 'const':
+      return `${pyRepr(params.allowedValue)} was expected`;
+    case 'anyOf':
+    case 'oneOf':
+      return `${pyRepr(instance)} is not valid under any of the given schemas`;
+    case 'propertyNames':
+      return `${pyRepr(params.propertyName)} does not match any of the regexes`;
+    default:
+      return `${error.instancePath || 'body'} ${error.message ?? 'is invalid'}`;
+  }
+}
+
+function typeList(type: unknown): string {
+  if (Array.isArray(type)) return type.map((t) => pyRepr(t)).join(', ');
+  return pyRepr(type);
+}
+
+function valueAt(root: unknown, pointer: string): unknown {
+  if (!pointer) return root;
+  let current: unknown = root;
+  for (const raw of pointer.split('/').slice(1)) {
+    const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    if (current === null || typeof current !== 'object') return undefined;
+    current = (current as Record<string, unknown>)[key];
+  }
+  return current;
+}

@@ -1,0 +1,147 @@
+import { startTestServer, type TestServer } from '../helpers/server';
+
+let api: TestServer;
+beforeAll(async () => {
+  api = await startTestServer();
+});
+afterAll(async () => {
+  await api.close();
+});
+
+describe('version document', () => {
+  it('is served without a token and names min and max versions', async () => {
+    const res = await api.request('GET', '/', { headers: { 'x-auth-token': '' } });
+    expect(res.status).toBe(200);
+    expect(res.body.versions[0]).toEqual({
+      id: 'v1.0',
+      min_version: '1.0',
+      max_version: '1.39',
+      status: 'CURRENT',
+      links: [{ rel: 'self', href: '' }],
+    });
+  });
+});
+
+describe('microversion negotiation', () => {
+  it('defaults to 1.0 and says so in both headers, with Vary', async () => {
+    const res = await api.request('GET', '/');
+    expect(res.headers.get('openstack-api-version')).toBe('placement 1.0');
+    expect(res.headers.get('x-openstack-placement-api-version')).toBe('1.0');
+    expect(res.headers.get('vary')).toMatch(/openstack-api-version/);
+  });
+
+  it('answers latest with the maximum', async () => {
+    const res = await api.request('GET', '/', { version: 'latest' });
+    expect(res.headers.get('openstack-api-version')).toBe('placement 1.39');
+  });
+
+  it('accepts the legacy header', async () => {
+    const res = await api.request('GET', '/', { headers: { 'x-openstack-placement-api-version': '1.12' } });
+    expect(res.headers.get('openstack-api-version')).toBe('placement 1.12');
+  });
+
+  it('compares versions numerically', async () => {
+    const res = await api.request('GET', '/', { version: '1.10' });
+    expect(res.headers.get('openstack-api-version')).toBe('placement 1.10');
+  });
+
+  it.each(['pony.horse', '1.2.3', '1', 'one'])('rejects malformed version %s with 400', async (version) => {
+    const res = await api.request('GET', '/', { version });
+    expect(res.status).toBe(400);
+    expect(res.body.errors[0].title).toBe('Bad Request');
+    expect(res.body.errors[0].detail).toContain(`invalid version string: ${version}`);
+  });
+
+  it.each(['0.5', '1.40', '2.0'])('rejects unavailable version %s with 406 and the supported range', async (version) => {
+    const res = await api.request('GET', '/', { version });
+    expect(res.status).toBe(406);
+    expect(res.body.errors[0]).toMatchObject({ title: 'Not Acceptable', min_version: '1.0', max_version: '1.39' });
+    expect(res.body.errors[0].detail).toContain(`Unacceptable version header: ${version}`);
+  });
+});
+
+describe('errors', () => {
+  it('renders an unknown path as 404 with a request id and no code before 1.23', async () => {
+    const res = await api.request('GET', '/barnabas');
+    expect(res.status).toBe(404);
+    expect(res.body.errors[0].title).toBe('Not Found');
+    expect(res.body.errors[0].request_id).toMatch(/^req-[a-f0-9-]+$/);
+    expect(res.body.errors[0].request_id).toBe(res.headers.get('openstack-request-id'));
+    expect(res.body.errors[0]).not.toHaveProperty('code');
+  });
+
+  it('adds the default code from 1.23', async () => {
+    const res = await api.request('GET', '/barnabas', { version: '1.23' });
+    expect(res.body.errors[0].code).toBe('placement.undefined_code');
+  });
+
+  it('answers a known path with an unknown method with 405 and Allow', async () => {
+    const res = await api.request('DELETE', '/resource_providers');
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe('GET, POST');
+    expect(res.body.errors[0].detail).toContain('The method DELETE is not allowed for this resource.');
+  });
+
+  it('answers 405 at the root for DELETE', async () => {
+    const res = await api.request('DELETE', '/');
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe('GET');
+  });
+
+  it('treats a method before its microversion as Placement does (404, or 405 for DELETE inventories)', async () => {
+    expect((await api.request('GET', '/traits', { version: '1.5' })).status).toBe(404);
+    const res = await api.request('DELETE', '/resource_providers/5c3bbcb1-ee6f-4a73-9fcd-3d7e9b1f3bc6/inventories', { version: '1.4' });
+    expect(res.status).toBe(405);
+  });
+
+  it('refuses a non-JSON body with 415', async () => {
+    const res = await api.request('POST', '/resource_providers', { rawBody: '<x/>', headers: { 'content-type': 'application/xml' } });
+    expect(res.status).toBe(415);
+    expect(res.body.errors[0].detail).toContain('The media type application/xml is not supported, use application/json');
+  });
+
+  it('refuses malformed JSON with 400', async () => {
+    const res = await api.request('POST', '/resource_providers', { rawBody: '{"name": ', headers: { 'content-type': 'application/json' } });
+    expect(res.status).toBe(400);
+    expect(res.body.errors[0].detail).toContain('Malformed JSON');
+  });
+
+  it('refuses a body without a content type with 400', async () => {
+    const res = await api.request('POST', '/resource_providers', { rawBody: '{}' });
+    expect(res.status).toBe(400);
+    expect(res.body.errors[0].detail).toContain('content-type header required');
+  });
+
+  it('refuses a body over the limit with 413', async () => {
+    const big = JSON.stringify({ name: 'x'.repeat(api.config.bodyLimitBytes) });
+    const res = await api.request('POST', '/resource_providers', { rawBody: big, headers: { 'content-type': 'application/json' } });
+    expect(res.status).toBe(413);
+  });
+
+  it('answers 406 when the client will not accept JSON', async () => {
+    const res = await api.request('GET', '/resource_providers', { headers: { accept: 'text/plain' } });
+    expect(res.status).toBe(406);
+  });
+});
+
+describe('authentication (noauth2)', () => {
+  it('requires a token everywhere but the root', async () => {
+    const res = await api.request('GET', '/resource_providers', { headers: { 'x-auth-token': '' } });
+    expect(res.status).toBe(401);
+    expect(res.body.errors[0].title).toBe('Unauthorized');
+  });
+
+  it('puts request ids on every response under both names', async () => {
+    const res = await api.request('GET', '/');
+    expect(res.headers.get('openstack-request-id')).toMatch(/^req-/);
+    expect(res.headers.get('x-openstack-request-id')).toBe(res.headers.get('openstack-request-id'));
+  });
+});
+
+describe('health', () => {
+  it('reports the database reachable without a token', async () => {
+    const res = await api.request('GET', '/healthz', { headers: { 'x-auth-token': '' } });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ status: 'ok', database: 'reachable' });
+  });
+});
