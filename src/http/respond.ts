@@ -1,0 +1,25 @@
+import type { Request, Response } from 'express';
+import { CACHE_HEADERS } from '../microversion/versions';
+
+/**
+ * Send a JSON body. From 1.15 Placement adds `last-modified` (the newest change among what is shown;
+ * now, when nothing says otherwise) and `cache-control: no-cache` to GET-style responses.
+ */
+export function sendJson(req: Request, res: Response, status: number, body: unknown, lastModified?: Date | null): void {
+  if (req.mv.has(CACHE_HEADERS) && lastModified !== undefined) {
+    res.setHeader('last-modified', (lastModified ?? new Date()).toUTCString());
+    res.setHeader('cache-control', 'no-cache');
+  }
+  res.status(status).json(body);
+}
+
+export function sendNoContent(res: Response): void {
+  res.status(204).end();
+}
+
+/** The newest of several timestamps, for last-modified. */
+export function newest(dates: Array<Date | null | undefined>): Date | null {
+  let latest: Date | null = null;
+  for (const date of dates) if (date && (!latest || date > latest)) latest = date;
+  return latest;
+}

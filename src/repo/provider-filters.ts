@@ -1,0 +1,74 @@
+import type { Knex } from 'knex';
+
+/**
+ * Constraints on a single provider, shared by GET /resource_providers and the allocation-candidates
+ * engine so both answer the same question the same way. All ids are already resolved.
+ */
+export interface ProviderFilter {
+  /** The provider itself has capacity for each amount (and the amount fits min/max unit and step). */
+  resources?: Array<{ resourceClassId: number; amount: number }>;
+  /** Has every one of these traits. */
+  requiredTraitIds?: number[];
+  /** Has none of these traits. */
+  forbiddenTraitIds?: number[];
+  /** For each group, has at least one of its traits (1.39 `in:`). */
+  anyOfTraitIds?: number[][];
+  /** For each group, is in at least one of its aggregates (repeated member_of is AND from 1.24). */
+  memberOfAggregateIds?: number[][];
+  /** Is in none of these aggregates (1.32 `!`). */
+  forbiddenAggregateIds?: number[];
+  /** Belongs to the tree with this root provider id. */
+  inTreeRootId?: number;
+}
+
+/**
+ * Add the filter to a query over `resource_providers AS <alias>` as EXISTS / NOT EXISTS clauses,
+ * which PostgreSQL plans as semi-joins on the (trait_id, provider) and (aggregate_id, provider) indexes.
+ */
+export function applyProviderFilter(query: Knex.QueryBuilder, alias: string, filter: ProviderFilter): Knex.QueryBuilder {
+  const id = `${alias}.id`;
+  for (const { resourceClassId, amount } of filter.resources ?? []) {
+    query.whereExists(function capacity() {
+      this.select(this.client.raw('1'))
+        .from('inventories as inv')
+        .whereRaw('inv.resource_provider_id = ??', [id])
+        .andWhere('inv.resource_class_id', resourceClassId)
+        .andWhere('inv.min_unit', '<=', amount)
+        .andWhere('inv.max_unit', '>=', amount)
+        .andWhereRaw('? % inv.step_size = 0', [amount])
+        .andWhereRaw(
+          `(inv.total - inv.reserved) * inv.allocation_ratio >= ? + COALESCE((
+             SELECT SUM(a.used) FROM allocations a
+             WHERE a.resource_provider_id = inv.resource_provider_id AND a.resource_class_id = inv.resource_class_id), 0)`,
+          [amount],
+        );
+    });
+  }
+  for (const traitId of filter.requiredTraitIds ?? []) {
+    query.whereExists(traitLink(id, [traitId]));
+  }
+  if (filter.forbiddenTraitIds?.length) query.whereNotExists(traitLink(id, filter.forbiddenTraitIds));
+  for (const group of filter.anyOfTraitIds ?? []) query.whereExists(traitLink(id, group));
+  for (const group of filter.memberOfAggregateIds ?? []) query.whereExists(aggregateLink(id, group));
+  if (filter.forbiddenAggregateIds?.length) query.whereNotExists(aggregateLink(id, filter.forbiddenAggregateIds));
+  if (filter.inTreeRootId !== undefined) query.where(`${alias}.root_provider_id`, filter.inTreeRootId);
+  return query;
+}
+
+function traitLink(providerColumn: string, traitIds: number[]) {
+  return function trait(this: Knex.QueryBuilder) {
+    this.select(this.client.raw('1'))
+      .from('resource_provider_traits as rpt')
+      .whereRaw('rpt.resource_provider_id = ??', [providerColumn])
+      .whereIn('rpt.trait_id', traitIds);
+  };
+}
+
+function aggregateLink(providerColumn: string, aggregateIds: number[]) {
+  return function aggregate(this: Knex.QueryBuilder) {
+    this.select(this.client.raw('1'))
+      .from('resource_provider_aggregates as rpa')
+      .whereRaw('rpa.resource_provider_id = ??', [providerColumn])
+      .whereIn('rpa.aggregate_id', aggregateIds);
+  };
+}

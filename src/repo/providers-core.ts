@@ -1,0 +1,53 @@
+import type { Knex } from 'knex';
+import { CONCURRENT_UPDATE, RESOURCE_PROVIDER_NOT_FOUND } from '../errors/codes';
+import { conflict, notFound } from '../errors/http-error';
+
+type Queryable = Knex | Knex.Transaction;
+
+/** The provider columns every family needs. */
+export interface ProviderRow {
+  id: number;
+  uuid: string;
+  name: string;
+  generation: number;
+  parent_provider_id: number | null;
+  root_provider_id: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export async function findProviderByUuid(db: Queryable, uuid: string): Promise<ProviderRow | undefined> {
+  return db<ProviderRow>('resource_providers').where({ uuid }).first();
+}
+
+/**
+ * The provider or a 404 in Placement's words. `detail` completes the sentence
+ * "No resource provider with uuid X found" (e.g. 'for delete'), as Placement's messages vary by handler.
+ */
+export async function requireProvider(db: Queryable, uuid: string, detail = ''): Promise<ProviderRow> {
+  const provider = await findProviderByUuid(db, uuid);
+  if (!provider) {
+    throw notFound(`No resource provider with uuid ${uuid} found${detail ? ` ${detail}` : ''}`, RESOURCE_PROVIDER_NOT_FOUND);
+  }
+  return provider;
+}
+
+/**
+ * Compare-and-swap the provider generation inside the caller's transaction: the change the caller made
+ * is only valid if nobody else changed the provider since `expected` was read. 409 otherwise.
+ */
+export async function bumpProviderGeneration(tx: Knex.Transaction, providerId: number, expected: number): Promise<number> {
+  const updated = await tx('resource_providers')
+    .where({ id: providerId, generation: expected })
+    .update({ generation: tx.raw('generation + 1'), updated_at: tx.fn.now() })
+    .returning<Array<{ generation: number }>>('generation');
+  if (updated.length !== 1) throw concurrentUpdate();
+  return updated[0].generation;
+}
+
+export function concurrentUpdate(): Error {
+  return conflict(
+    'resource provider generation conflict: another process changed the resource provider; read it again and retry.',
+    CONCURRENT_UPDATE,
+  );
+}

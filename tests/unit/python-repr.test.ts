@@ -1,0 +1,35 @@
+import { describeFirstError } from '../../src/validation/validator';
+import { compileSchema } from '../../src/validation/validator';
+import { pyRepr } from '../../src/validation/python-repr';
+
+describe('python-jsonschema wording', () => {
+  it('renders values as Python would', () => {
+    expect(pyRepr('abc')).toBe("'abc'");
+    expect(pyRepr(null)).toBe('None');
+    expect(pyRepr(true)).toBe('True');
+    expect(pyRepr({ a: [1, 'b'] })).toBe("{'a': [1, 'b']}");
+    expect(pyRepr(1.5)).toBe('1.5');
+  });
+
+  const schema = compileSchema({
+    type: 'object',
+    properties: { total: { type: 'integer', minimum: 1, maximum: 2147483647 }, name: { type: 'string', maxLength: 3 } },
+    required: ['total'],
+    additionalProperties: false,
+  });
+  const message = (body: unknown) => {
+    schema(body);
+    return describeFirstError(schema.errors, body);
+  };
+
+  it.each([
+    [{}, "'total' is a required property"],
+    [{ total: 1, x: 1 }, "Additional properties are not allowed ('x' was unexpected)"],
+    [{ total: 'abc' }, "'abc' is not of type 'integer'"],
+    [{ total: 0 }, '0 is less than the minimum of 1'],
+    [{ total: 2147483648 }, '2147483648 is greater than the maximum of 2147483647'],
+    [{ total: 1, name: 'abcd' }, "'abcd' is too long"],
+  ])('%j -> %s', (body, expected) => {
+    expect(message(body)).toBe(expected);
+  });
+});
