@@ -1,0 +1,96 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Client } from 'pg';
+
+// `npm start` end to end: the compiled service on an embedded PostgreSQL, stopped by SIGTERM, started again.
+const root = path.resolve(__dirname, '../..');
+let dataDir: string;
+
+beforeAll(async () => {
+  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+  dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'emplace-main-'));
+}, 120_000);
+
+afterAll(async () => {
+  await fs.rm(dataDir, { recursive: true, force: true });
+});
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+interface Running {
+  child: ChildProcess;
+  exited: Promise<number | null>;
+  output: () => string;
+}
+
+function startService(env: Record<string, string>): Running {
+  const { DATABASE_URL: _ignored, ...inherited } = process.env;
+  const child = spawn(process.execPath, ['dist/src/main.js'], { cwd: root, env: { ...inherited, ...env } });
+  let output = '';
+  child.stdout?.on('data', (chunk) => (output += chunk));
+  child.stderr?.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, exited, output: () => output };
+}
+
+async function waitForVersions(port: number, running: Running): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/`);
+      if (res.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`service did not answer within 60 s:\n${running.output()}`);
+}
+
+async function query(pgPort: number, sql: string): Promise<any[]> {
+  const client = new Client({ host: '127.0.0.1', port: pgPort, user: 'postgres', password: 'emplace', database: 'emplace' });
+  await client.connect();
+  try {
+    return (await client.query(sql)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+it('serves on embedded PostgreSQL, stops cleanly on SIGTERM, and reuses its data on the next start', async () => {
+  const port = await freePort();
+  const pgPort = await freePort();
+  const env = { EMPLACE_PORT: String(port), EMPLACE_EMBEDDED_PG_PORT: String(pgPort), EMPLACE_DATA_DIR: path.join(dataDir, 'pg') };
+
+  const first = startService(env);
+  await waitForVersions(port, first);
+  const versions = (await (await fetch(`http://127.0.0.1:${port}/`)).json()) as { versions: Array<{ max_version: string }> };
+  expect(versions.versions[0].max_version).toBe('1.39');
+  await query(pgPort, `INSERT INTO traits (name) VALUES ('CUSTOM_SURVIVES_RESTART')`);
+  const migrationsBefore = await query(pgPort, 'SELECT name FROM knex_migrations ORDER BY id');
+
+  first.child.kill('SIGTERM');
+  expect(await first.exited).toBe(0);
+  await expect(fetch(`http://127.0.0.1:${port}/`)).rejects.toThrow();
+  await expect(query(pgPort, 'SELECT 1')).rejects.toThrow();
+
+  const second = startService(env);
+  try {
+    await waitForVersions(port, second);
+    expect(await query(pgPort, `SELECT name FROM traits WHERE name = 'CUSTOM_SURVIVES_RESTART'`)).toHaveLength(1);
+    expect(await query(pgPort, 'SELECT name FROM knex_migrations ORDER BY id')).toEqual(migrationsBefore);
+  } finally {
+    second.child.kill('SIGINT');
+    expect(await second.exited).toBe(0);
+  }
+}, 180_000);
