@@ -69,7 +69,7 @@ export async function getInventories(req: Request, res: Response): Promise<void>
   const uuid = pathParam(req, 'uuid');
   const { db } = req.deps;
   // Placement repeats the lookup error after " : " here.
-  const provider = await providerFromPath(db, uuid, `: No resource provider with uuid ${uuid} found`);
+  const provider = await providerFromPath(db, uuid, ` : No resource provider with uuid ${uuid} found`);
   sendInventories(req, res, provider.generation, await readInventories(db, provider.id));
 }
 
@@ -78,7 +78,7 @@ export async function getInventory(req: Request, res: Response): Promise<void> {
   const uuid = pathParam(req, 'uuid');
   const resourceClass = pathParam(req, 'resource_class');
   const { db } = req.deps;
-  const provider = await providerFromPath(db, uuid, `: No resource provider with uuid ${uuid} found`);
+  const provider = await providerFromPath(db, uuid, ` : No resource provider with uuid ${uuid} found`);
   const inventory = await readInventory(db, provider.id, resourceClass);
   if (!inventory) throw notFound(`No inventory of class ${resourceClass} for ${uuid}`);
   sendInventory(req, res, 200, provider.generation, inventory);
