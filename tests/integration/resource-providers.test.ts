@@ -391,3 +391,240 @@ describe('DELETE /resource_providers/{uuid}', () => {
     expect((await latest.delete(`/resource_providers/${parent.uuid}`)).status).toBe(204);
   });
 });
+
+describe('GET /resource_providers', () => {
+  // A small world: two trees and a lone provider, with inventory, usage, traits and aggregates.
+  const AGG_A = randomUUID();
+  const AGG_B = randomUUID();
+  const AGG_C = randomUUID();
+  let world: Record<'cn1' | 'numa1' | 'cn2' | 'lone', SeedProvider>;
+  let worldUuids: Set<string>;
+
+  beforeAll(async () => {
+    const db = api.database.db;
+    const cn1 = await createProvider('list-cn1');
+    const numa1 = await createProvider('list-numa1', cn1.uuid);
+    const cn2 = await createProvider('list-cn2');
+    const lone = await createProvider('list-lone');
+    world = { cn1, numa1, cn2, lone };
+    worldUuids = new Set(Object.values(world).map((rp) => rp.uuid));
+    await seedInventory(db, cn1, { VCPU: 8, MEMORY_MB: { total: 4096, min_unit: 512, max_unit: 2048, step_size: 512 } });
+    await seedInventory(db, numa1, { VCPU: 4 });
+    await seedInventory(db, cn2, { VCPU: { total: 4, reserved: 1, allocation_ratio: 2, max_unit: 8 } });
+    await seedAllocation(db, { [cn1.uuid]: { VCPU: 6 } });
+    await seedTraits(db, cn1, ['HW_CPU_X86_AVX2', 'CUSTOM_GOLD']);
+    await seedTraits(db, numa1, ['HW_CPU_X86_AVX2']);
+    await seedTraits(db, cn2, ['CUSTOM_SILVER']);
+    await seedAggregates(db, cn1, [AGG_A, AGG_B]);
+    await seedAggregates(db, cn2, [AGG_B]);
+    await seedAggregates(db, lone, [AGG_C]);
+  });
+
+  /** Names of the world's providers the query lists (other tests' providers are ignored). */
+  async function listed(query: string, version = '1.39'): Promise<string[]> {
+    const res = await api.at(version).get(`/resource_providers${query}`);
+    expect(res.status).toBe(200);
+    return res.body.resource_providers
+      .filter((rp: { uuid: string }) => worldUuids.has(rp.uuid))
+      .map((rp: { name: string }) => rp.name.replace('list-', ''))
+      .sort();
+  }
+
+  async function refused(query: string, version = '1.39'): Promise<string> {
+    const res = await api.at(version).get(`/resource_providers${query}`);
+    expect(res.status).toBe(400);
+    expect(res.body.errors[0].title).toBe('Bad Request');
+    return detail(res);
+  }
+
+  it('lists everything with cache headers from 1.15 and without them before', async () => {
+    expect(await listed('')).toEqual(['cn1', 'cn2', 'lone', 'numa1']);
+    const res = await api.at('1.15').get('/resource_providers');
+    expect(res.headers.get('cache-control')).toBe('no-cache');
+    expect(res.headers.get('last-modified')).toMatch(/GMT$/);
+    const old = await api.at('1.14').get('/resource_providers');
+    expect(old.headers.get('cache-control')).toBeNull();
+    expect(old.headers.get('last-modified')).toBeNull();
+  });
+
+  it('serializes each provider by microversion', async () => {
+    const res = await api.at('1.0').get(`/resource_providers?uuid=${world.numa1.uuid}`);
+    expect(res.body.resource_providers).toEqual([
+      expect.objectContaining({ uuid: world.numa1.uuid, name: 'list-numa1', generation: expect.any(Number) }),
+    ]);
+    expect(res.body.resource_providers[0].links).toHaveLength(3);
+    expect(res.body.resource_providers[0]).not.toHaveProperty('root_provider_uuid');
+    const nested = await api.at('1.14').get(`/resource_providers?uuid=${world.numa1.uuid}`);
+    expect(nested.body.resource_providers[0]).toMatchObject({ parent_provider_uuid: world.cn1.uuid, root_provider_uuid: world.cn1.uuid });
+  });
+
+  it('filters by name and uuid; empty name means no filter', async () => {
+    expect(await listed('?name=list-cn2', '1.0')).toEqual(['cn2']);
+    expect(await listed('?name=nobody', '1.0')).toEqual([]);
+    expect(await listed(`?uuid=${world.lone.uuid}`, '1.0')).toEqual(['lone']);
+    expect(await listed(`?uuid=${randomUUID()}`, '1.0')).toEqual([]);
+    expect(await listed('?name=', '1.0')).toEqual(['cn1', 'cn2', 'lone', 'numa1']);
+  });
+
+  it('refuses a malformed uuid and unknown parameters with Invalid query string parameters', async () => {
+    expect(await refused('?uuid=spameggs')).toContain("Invalid query string parameters: 'spameggs' is not a 'uuid'");
+    expect(await refused('?spam=eggs')).toContain("Invalid query string parameters: Additional properties are not allowed ('spam' was unexpected)");
+  });
+
+  it('introduces each filter at its microversion', async () => {
+    expect(await refused(`?member_of=${AGG_A}`, '1.2')).toContain('Invalid query string parameters');
+    expect(await refused('?resources=VCPU:1', '1.3')).toContain('Invalid query string parameters');
+    expect(await refused(`?in_tree=${world.cn1.uuid}`, '1.13')).toContain('Invalid query string parameters');
+    expect(await refused('?required=CUSTOM_GOLD', '1.17')).toContain('Additional properties are not allowed');
+    expect(await listed(`?member_of=${AGG_A}`, '1.3')).toEqual(['cn1']);
+    expect(await listed('?resources=VCPU:1', '1.4')).toEqual(['cn1', 'cn2', 'numa1']);
+    expect(await listed(`?in_tree=${world.numa1.uuid}`, '1.14')).toEqual(['cn1', 'numa1']);
+    expect(await listed('?required=CUSTOM_GOLD', '1.18')).toEqual(['cn1']);
+  });
+
+  describe('member_of', () => {
+    it('matches one aggregate, or any of several with in:', async () => {
+      expect(await listed(`?member_of=${AGG_B}`)).toEqual(['cn1', 'cn2']);
+      expect(await listed(`?member_of=in:${AGG_A},${AGG_C}`)).toEqual(['cn1', 'lone']);
+      expect(await listed(`?member_of=${randomUUID()}`)).toEqual([]);
+    });
+
+    it('refuses several uuids without in:, and values that are no uuids', async () => {
+      expect(await refused(`?member_of=${AGG_A},${AGG_B}`)).toContain(
+        `Multiple values for 'member_of' must be prefixed with the 'in:' or '!in:' keyword using the valid microversion. Got: ${AGG_A},${AGG_B}`,
+      );
+      expect(await refused('?member_of=not+a+uuid')).toContain(
+        "Invalid query string parameters: Expected 'member_of' parameter to contain valid UUID(s). Got: not a uuid",
+      );
+      expect(await refused('?member_of=')).toContain("Expected 'member_of' parameter to contain valid UUID(s).");
+    });
+
+    it('refuses a repeated member_of before 1.24 and ANDs repeats from 1.24', async () => {
+      expect(await refused(`?member_of=${AGG_A}&member_of=${AGG_B}`, '1.23')).toContain('Multiple member_of parameters are not supported');
+      expect(await listed(`?member_of=${AGG_A}&member_of=${AGG_B}`, '1.24')).toEqual(['cn1']);
+      expect(await listed(`?member_of=${AGG_B}&member_of=in:${AGG_A},${AGG_C}`, '1.24')).toEqual(['cn1']);
+    });
+
+    it('refuses ! before 1.32 and excludes with ! and !in: from 1.32', async () => {
+      expect(await refused(`?member_of=!${AGG_A}`, '1.31')).toContain(
+        'Forbidden member_of parameters are not supported in the specified microversion',
+      );
+      expect(await refused(`?member_of=!in:${AGG_A},${AGG_C}`, '1.31')).toContain('Forbidden member_of parameters are not supported');
+      expect(await listed(`?member_of=!${AGG_A}`, '1.32')).toEqual(['cn2', 'lone', 'numa1']);
+      expect(await listed(`?member_of=!in:${AGG_A},${AGG_C}`, '1.32')).toEqual(['cn2', 'numa1']);
+      expect(await listed(`?member_of=!${AGG_A}&member_of=${AGG_B}`, '1.32')).toEqual(['cn2']);
+      expect(await listed(`?member_of=!${randomUUID()}`, '1.32')).toEqual(['cn1', 'cn2', 'lone', 'numa1']);
+      expect(await refused(`?member_of=in:${AGG_A},!${AGG_B}`, '1.32')).toContain("Expected 'member_of' parameter to contain valid UUID(s).");
+    });
+  });
+
+  describe('resources', () => {
+    it('lists only providers that alone have capacity, counting usage, reserved and allocation ratio', async () => {
+      // cn1 has 8 VCPU with 6 used; cn2 has (4 - 1) * 2 = 6; numa1 has 4.
+      expect(await listed('?resources=VCPU:2')).toEqual(['cn1', 'cn2', 'numa1']);
+      expect(await listed('?resources=VCPU:3')).toEqual(['cn2', 'numa1']);
+      expect(await listed('?resources=VCPU:6')).toEqual(['cn2']);
+      expect(await listed('?resources=VCPU:7')).toEqual([]);
+    });
+
+    it('honours min_unit, max_unit and step_size', async () => {
+      expect(await listed('?resources=MEMORY_MB:512')).toEqual(['cn1']);
+      expect(await listed('?resources=MEMORY_MB:256')).toEqual([]);
+      expect(await listed('?resources=MEMORY_MB:4096')).toEqual([]);
+      expect(await listed('?resources=MEMORY_MB:600')).toEqual([]);
+      expect(await listed('?resources=MEMORY_MB:1024,VCPU:2')).toEqual(['cn1']);
+      expect(await listed('?resources=DISK_GB:1')).toEqual([]);
+    });
+
+    it('refuses badly formed values with Placement’s messages', async () => {
+      expect(await refused('?resources=')).toContain(
+        'Badly formed resources parameter. Expected resources query string parameter in form: ?resources=VCPU:2,MEMORY_MB:1024. Got: empty string.',
+      );
+      expect(await refused('?resources=VCPU')).toContain('Got: VCPU.');
+      expect(await refused('?resources=DISK_GB:500,')).toContain('Badly formed resources parameter');
+      expect(await refused('?resources=VCPU:fred')).toContain('Requested resource VCPU expected positive integer amount. Got: fred.');
+      expect(await refused('?resources=VCPU:-2')).toContain('Requested resource VCPU requires amount >= 1. Got: -2.');
+      expect(await refused('?resources=VCPU:0')).toContain('Requested resource VCPU requires amount >= 1. Got: 0.');
+    });
+
+    it('refuses an unknown resource class', async () => {
+      expect(await refused('?resources=MYMISSINGCLASS:1')).toContain(
+        'Invalid resource class in resources parameter: No such resource class MYMISSINGCLASS.',
+      );
+    });
+  });
+
+  describe('in_tree', () => {
+    it('lists the whole tree of any member, and nothing for an unknown provider', async () => {
+      expect(await listed(`?in_tree=${world.cn1.uuid}`)).toEqual(['cn1', 'numa1']);
+      expect(await listed(`?in_tree=${world.numa1.uuid}`)).toEqual(['cn1', 'numa1']);
+      expect(await listed(`?in_tree=${world.cn2.uuid}`)).toEqual(['cn2']);
+      expect(await listed(`?in_tree=${randomUUID()}`)).toEqual([]);
+    });
+
+    it('refuses a malformed uuid', async () => {
+      expect(await refused('?in_tree=not-a-uuid')).toContain("Invalid query string parameters: 'not-a-uuid' is not a 'uuid'");
+    });
+
+    it('combines with the other filters', async () => {
+      expect(await listed(`?in_tree=${world.cn1.uuid}&required=HW_CPU_X86_AVX2&resources=VCPU:3`)).toEqual(['numa1']);
+    });
+  });
+
+  describe('required', () => {
+    it('needs every listed trait', async () => {
+      expect(await listed('?required=HW_CPU_X86_AVX2')).toEqual(['cn1', 'numa1']);
+      expect(await listed('?required=HW_CPU_X86_AVX2,CUSTOM_GOLD')).toEqual(['cn1']);
+      expect(await listed('?required=CUSTOM_GOLD,CUSTOM_SILVER')).toEqual([]);
+    });
+
+    it('refuses ! before 1.22 and forbids traits from 1.22', async () => {
+      expect(await refused('?required=!CUSTOM_GOLD', '1.21')).toContain(
+        "Invalid query string parameters: Expected 'required' parameter value of the form: HW_CPU_X86_VMX,CUSTOM_MAGIC. Got: !CUSTOM_GOLD",
+      );
+      expect(await listed('?required=!CUSTOM_GOLD', '1.22')).toEqual(['cn2', 'lone', 'numa1']);
+      expect(await listed('?required=HW_CPU_X86_AVX2,!CUSTOM_GOLD', '1.22')).toEqual(['numa1']);
+    });
+
+    it('refuses empty trait names with the form for the microversion', async () => {
+      expect(await refused('?required=')).toContain(
+        "Invalid query string parameters: Expected 'required' parameter value of the form: HW_CPU_X86_VMX,!CUSTOM_MAGIC. Got an empty trait in: ",
+      );
+      expect(await refused('?required=', '1.21')).toContain("parameter value of the form: HW_CPU_X86_VMX,CUSTOM_MAGIC. Got an empty trait in: ");
+      expect(await refused('?required=CUSTOM_GOLD,,CUSTOM_SILVER')).toContain('Got an empty trait in: CUSTOM_GOLD,,CUSTOM_SILVER');
+    });
+
+    it('refuses unknown traits, required or forbidden', async () => {
+      expect(await refused('?required=CUSTOM_GOLD,BOGUS_TRAIT')).toContain('Invalid trait(s) in "required" parameter: No such trait(s): BOGUS_TRAIT.');
+      expect(await refused('?required=!BOGUS_TRAIT')).toContain('No such trait(s): BOGUS_TRAIT.');
+    });
+
+    it('refuses in: before 1.39 and takes only the last repeated value', async () => {
+      expect(await refused('?required=in:CUSTOM_GOLD,CUSTOM_SILVER', '1.38')).toContain(
+        "The format 'in:HW_CPU_X86_VMX,CUSTOM_MAGIC' only supported since microversion 1.39. Got: in:CUSTOM_GOLD,CUSTOM_SILVER",
+      );
+      expect(await listed('?required=CUSTOM_GOLD&required=CUSTOM_SILVER', '1.38')).toEqual(['cn2']);
+    });
+
+    it('matches any of in: and ANDs repeated values from 1.39', async () => {
+      expect(await listed('?required=in:CUSTOM_GOLD,CUSTOM_SILVER')).toEqual(['cn1', 'cn2']);
+      expect(await listed('?required=in:CUSTOM_GOLD,CUSTOM_SILVER&required=HW_CPU_X86_AVX2')).toEqual(['cn1']);
+      expect(await listed('?required=in:CUSTOM_GOLD,CUSTOM_SILVER&required=!CUSTOM_GOLD')).toEqual(['cn2']);
+      expect(await listed('?required=CUSTOM_GOLD&required=CUSTOM_SILVER')).toEqual([]);
+    });
+
+    it('refuses forbidden or empty traits inside in:', async () => {
+      expect(await refused('?required=in:CUSTOM_GOLD,!CUSTOM_SILVER')).toContain(
+        "The format 'in:HW_CPU_X86_VMX,CUSTOM_MAGIC' does not support forbidden traits. Got: in:CUSTOM_GOLD,!CUSTOM_SILVER",
+      );
+      expect(await refused('?required=in:CUSTOM_GOLD,')).toContain(
+        "Expected 'required' parameter value of the form: in:HW_CPU_X86_VMX,CUSTOM_MAGIC. Got an empty trait in: in:CUSTOM_GOLD,",
+      );
+    });
+  });
+
+  it('ANDs all filters together', async () => {
+    expect(await listed(`?member_of=${AGG_B}&required=CUSTOM_SILVER&resources=VCPU:5`)).toEqual(['cn2']);
+    expect(await listed(`?member_of=${AGG_B}&required=CUSTOM_GOLD&resources=VCPU:5`)).toEqual([]);
+  });
+});
