@@ -155,39 +155,53 @@ function saveFailed(uuid: string, action: 'create' | 'update', reason: string) {
 
 /**
  * Work out what a PUT changes, with Placement's rules: a root may gain a parent at any version; changing
- * or dropping an existing parent needs 1.37; nobody may become their own descendant. Re-parenting locks
- * the roots of both trees (in id order) so concurrent moves cannot build a loop between them.
+ * or dropping an existing parent needs 1.37; nobody may become their own descendant. The rules are checked
+ * on rows read under lock (see lockTrees), so concurrent moves cannot build a loop between them.
  */
 async function planChange(tx: Tx, uuid: string, body: UpdateBody, allowReparenting: boolean): Promise<ProviderChange & { id: number }> {
-  const provider = await findProviderByUuid(tx, uuid);
-  if (!provider) throw providerNotFound(uuid);
+  const parentUuid = body.parent_provider_uuid == null ? null : canonicalUuid(body.parent_provider_uuid);
+  const trees = await lockTrees(tx, uuid, body.parent_provider_uuid === undefined ? undefined : parentUuid);
+  const { provider, parent } = trees;
   const plan: ProviderChange & { id: number } = { id: provider.id, name: body.name };
   if (body.parent_provider_uuid === undefined) return plan;
-  if (body.parent_provider_uuid === null) {
+  if (parentUuid === null) {
     if (provider.parent_provider_id === null) return plan;
     if (!allowReparenting) throw saveFailed(uuid, 'update', 'un-parenting a provider is not currently allowed.');
-    await lockRoots(tx, [provider.root_provider_id]);
-    const locked = await lockProvider(tx, provider.id);
-    if (!locked || locked.root_provider_id !== provider.root_provider_id) throw concurrentUpdate();
     plan.reparent = { parentId: null, rootId: provider.id, subtree: await subtreeIds(tx, provider.id) };
     return plan;
   }
-  const parent = await providerIds(tx, canonicalUuid(body.parent_provider_uuid));
   // Placement's wording says "create" here, whatever the action.
   if (!parent) throw saveFailed(uuid, 'create', 'parent provider UUID does not exist.');
   if (provider.parent_provider_id === parent.id) return plan;
   if (provider.parent_provider_id !== null && !allowReparenting) {
     throw saveFailed(uuid, 'update', 're-parenting a provider is not currently allowed.');
   }
-  await lockRoots(tx, [provider.root_provider_id, parent.root_provider_id]);
-  const [lockedSelf, lockedParent] = [await lockProvider(tx, provider.id), await providerIds(tx, canonicalUuid(body.parent_provider_uuid))];
-  if (lockedSelf?.root_provider_id !== provider.root_provider_id || lockedParent?.root_provider_id !== parent.root_provider_id) {
-    throw concurrentUpdate();
-  }
   const subtree = await subtreeIds(tx, provider.id);
   if (subtree.includes(parent.id)) throw saveFailed(uuid, 'update', 'creating loop in the provider tree is not allowed.');
   plan.reparent = { parentId: parent.id, rootId: parent.root_provider_id, subtree };
   return plan;
+}
+
+/**
+ * Read the provider (and the wanted parent) and, when the parent is being set, lock the roots of both
+ * trees in id order. A concurrent move may change a root while we wait, so read again under the lock and
+ * start over if the roots moved; give up with a generation-style conflict if it keeps happening.
+ */
+async function lockTrees(tx: Tx, uuid: string, parentUuid: string | null | undefined) {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const provider = await findProviderByUuid(tx, uuid);
+    if (!provider) throw providerNotFound(uuid);
+    const parent = parentUuid ? await providerIds(tx, parentUuid) : undefined;
+    if (parentUuid === undefined) return { provider, parent };
+    await lockRoots(tx, [provider.root_provider_id, ...(parent ? [parent.root_provider_id] : [])]);
+    const lockedSelf = await lockProvider(tx, provider.id);
+    const lockedParent = parentUuid ? await providerIds(tx, parentUuid) : undefined;
+    if (!lockedSelf) throw providerNotFound(uuid);
+    if (lockedSelf.root_provider_id === provider.root_provider_id && lockedParent?.root_provider_id === parent?.root_provider_id) {
+      return { provider: lockedSelf, parent: lockedParent };
+    }
+  }
+  throw concurrentUpdate();
 }
 
 /** DELETE /resource_providers/{uuid}: refused while it has children or allocations. */

@@ -327,16 +327,20 @@ describe('PUT /resource_providers/{uuid}', () => {
   });
 
   it('keeps trees consistent when two providers are moved under each other concurrently', async () => {
-    const [a, b] = [await createProvider(), await createProvider()];
-    const results = await Promise.all([
-      latest.put(`/resource_providers/${a.uuid}`, { name: a.name, parent_provider_uuid: b.uuid }),
-      latest.put(`/resource_providers/${b.uuid}`, { name: b.name, parent_provider_uuid: a.uuid }),
-    ]);
-    expect(results.map((r) => r.status).sort()).toEqual([200, 400]);
-    const rows = await api.database.db('resource_providers').whereIn('id', [a.id, b.id]);
-    const roots = rows.filter((row) => row.parent_provider_id === null);
-    expect(roots).toHaveLength(1);
-    expect(rows.every((row) => Number(row.root_provider_id) === Number(roots[0].id))).toBe(true);
+    for (let round = 0; round < 5; round++) {
+      const [a, b] = [await createProvider(), await createProvider()];
+      const results = await Promise.all([
+        latest.put(`/resource_providers/${a.uuid}`, { name: a.name, parent_provider_uuid: b.uuid }),
+        latest.put(`/resource_providers/${b.uuid}`, { name: b.name, parent_provider_uuid: a.uuid }),
+      ]);
+      // The second move, run after the first under the tree locks, would make a loop.
+      expect(results.map((r) => r.status).sort()).toEqual([200, 400]);
+      expect(detail(results.find((r) => r.status === 400)!)).toContain('creating loop in the provider tree is not allowed.');
+      const rows = await api.database.db('resource_providers').whereIn('id', [a.id, b.id]);
+      const roots = rows.filter((row) => row.parent_provider_id === null);
+      expect(roots).toHaveLength(1);
+      expect(rows.every((row) => Number(row.root_provider_id) === Number(roots[0].id))).toBe(true);
+    }
   });
 });
 
