@@ -47,7 +47,19 @@ export function rootsQuery(db: Db, request: ResolvedRequest, help: SharingHelp, 
     if (group.granular) addGranularCondition(query, group, help.granular.get(group) ?? []);
     else addUnsuffixedConditions(query, group, help);
   }
+  addIsolateCondition(query, request, help);
   return query.orderBy('r.id').limit(size);
+}
+
+/**
+ * group_policy=isolate needs as many distinct providers as granular groups; without sharing help they
+ * all come from the tree, so a tree with fewer providers cannot anchor a candidate.
+ */
+function addIsolateCondition(query: Knex.QueryBuilder, request: ResolvedRequest, help: SharingHelp): void {
+  const granular = request.groups.filter((g) => g.granular);
+  if (request.groupPolicy !== 'isolate' || granular.length < 2) return;
+  if (granular.some((g) => (help.granular.get(g) ?? []).length > 0)) return;
+  query.whereRaw('(SELECT count(*) FROM resource_providers c WHERE c.root_provider_id = r.id) >= ?', [granular.length]);
 }
 
 function addGranularCondition(query: Knex.QueryBuilder, group: ResolvedGroup, sharingAggs: number[]): void {
@@ -85,21 +97,31 @@ function addUnsuffixedConditions(query: Knex.QueryBuilder, group: ResolvedGroup,
 
 /** Some provider of r's tree passes `filter`, or r's tree shares an aggregate with a sharing provider that does. */
 function eitherTreeOrSharing(query: Knex.QueryBuilder, filter: ProviderFilter, sharingAggs: number[]): void {
-  query.andWhere(function either() {
-    this.whereExists(function inTree() {
-      this.select(this.client.raw('1')).from('resource_providers as p').whereRaw('p.root_provider_id = r.id');
-      applyProviderFilter(this, 'p', filter);
-    });
-    if (sharingAggs.length > 0) {
-      this.orWhereExists(function linked() {
-        this.select(this.client.raw('1'))
-          .from('resource_providers as t')
-          .join('resource_provider_aggregates as ta', 'ta.resource_provider_id', 't.id')
-          .whereRaw('t.root_provider_id = r.id')
-          .whereIn('ta.aggregate_id', sharingAggs);
-      });
-    }
-  });
+  const db = query.client.queryBuilder.bind(query.client) as () => Knex.QueryBuilder;
+  const inTree = db().select(query.client.raw('1')).from('resource_providers as p').whereRaw('p.root_provider_id = r.id');
+  applyProviderFilter(inTree, 'p', filter);
+  const parts = [perRowExists(inTree)];
+  if (sharingAggs.length > 0) {
+    const linked = db()
+      .select(query.client.raw('1'))
+      .from('resource_providers as t')
+      .join('resource_provider_aggregates as ta', 'ta.resource_provider_id', 't.id')
+      .whereRaw('t.root_provider_id = r.id')
+      .whereIn('ta.aggregate_id', sharingAggs);
+    parts.push(perRowExists(linked));
+  }
+  const sql = parts.map((part) => part.sql).join(' OR ');
+  query.whereRaw(`(${sql})`, parts.flatMap((part) => [...part.bindings]) as Knex.Value[]);
+}
+
+/**
+ * EXISTS evaluated per root row. OFFSET 0 stops PostgreSQL from flattening it into a semi-join over
+ * every provider: we want the walk along the primary key in id order that stops after LIMIT roots,
+ * so a limited query costs O(limit / selectivity) index probes instead of O(hosts).
+ */
+function perRowExists(sub: Knex.QueryBuilder): { sql: string; bindings: readonly Knex.Value[] } {
+  const { sql, bindings } = sub.toSQL();
+  return { sql: `EXISTS (${sql} OFFSET 0)`, bindings };
 }
 
 interface TreeRow {
@@ -116,10 +138,22 @@ interface TreeRow {
  * Every provider of the trees whose root ids `roots` selects, with inventories, current usage, traits
  * and aggregates, in one statement. Rows come ordered by root, then provider id.
  */
-export async function fetchTrees(db: Db, roots: Knex.QueryBuilder | number[]): Promise<Map<number, ProviderRow[]>> {
-  const rootsSql = Array.isArray(roots) ? db.raw('SELECT unnest(?::bigint[]) AS id', [roots]) : roots;
-  const rows: TreeRow[] = await (db as Knex)
-    .withMaterialized('roots', rootsSql as Knex.QueryBuilder)
+export async function fetchTrees(db: Db, roots: Knex.QueryBuilder): Promise<Map<number, ProviderRow[]>> {
+  const rows: TreeRow[] = await treesQuery(db, roots);
+  const trees = new Map<number, ProviderRow[]>();
+  for (const row of rows) {
+    const provider = toProvider(row);
+    const tree = trees.get(provider.rootId);
+    if (tree) tree.push(provider);
+    else trees.set(provider.rootId, [provider]);
+  }
+  return trees;
+}
+
+/** The statement behind fetchTrees (exported so bench/explain.ts can show its plan). */
+export function treesQuery(db: Db, roots: Knex.QueryBuilder): Knex.QueryBuilder {
+  return (db as Knex)
+    .withMaterialized('roots', roots)
     .from('roots')
     .join('resource_providers as p', 'p.root_provider_id', 'roots.id')
     .select(
@@ -138,14 +172,6 @@ export async function fetchTrees(db: Db, roots: Knex.QueryBuilder | number[]): P
       db.raw(`ARRAY(SELECT rpa.aggregate_id FROM resource_provider_aggregates rpa WHERE rpa.resource_provider_id = p.id) AS aggregates`),
     )
     .orderBy([{ column: 'p.root_provider_id' }, { column: 'p.id' }]);
-  const trees = new Map<number, ProviderRow[]>();
-  for (const row of rows) {
-    const provider = toProvider(row);
-    const tree = trees.get(provider.rootId);
-    if (tree) tree.push(provider);
-    else trees.set(provider.rootId, [provider]);
-  }
-  return trees;
 }
 
 function toProvider(row: TreeRow): ProviderRow {
