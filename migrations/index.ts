@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import * as m0001 from './0001_create_schema';
+import * as m0400 from './0400_candidates_indexes';
 
 /**
  * Every migration, in order. Listed explicitly (not discovered on disk) so the same list runs from
@@ -7,4 +8,5 @@ import * as m0001 from './0001_create_schema';
  */
 export const MIGRATIONS: ReadonlyArray<readonly [name: string, migration: Knex.Migration]> = [
   ['0001_create_schema', m0001],
+  ['0400_candidates_indexes', m0400],
 ];

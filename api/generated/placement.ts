@@ -359,7 +359,16 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * Allocation requests that fit now, and summaries of the providers they involve (1.10+).
+         * @description Request groups: the unsuffixed group (resources, required, member_of, in_tree) may be served by
+         *     several providers of one tree and by sharing providers (MISC_SHARES_VIA_AGGREGATE) in an aggregate
+         *     with that tree; each suffixed group (resourcesN etc., 1.25; any [A-Za-z0-9_-]{1,64} suffix from 1.33)
+         *     by a single provider. Other keys of the query string are rejected with 400 for the microversion.
+         *     Results come in a deterministic order (roots by id, depth-first) unless the service randomises them;
+         *     `limit` bounds the work done, not only the answer.
+         */
+        get: operations["listAllocationCandidates"];
         put?: never;
         post?: never;
         delete?: never;
@@ -526,6 +535,52 @@ export interface components {
         };
         ResourceClassName: {
             name: string;
+        };
+        AllocationCandidates: {
+            /** @description List form before 1.12; dict form from 1.12 with mappings from 1.34. */
+            allocation_requests: {
+                allocations: {
+                    resource_provider?: {
+                        /** Format: uuid */
+                        uuid?: string;
+                    };
+                    resources?: {
+                        [key: string]: number;
+                    };
+                }[] | {
+                    [key: string]: {
+                        resources?: {
+                            [key: string]: number;
+                        };
+                    };
+                };
+                mappings?: {
+                    [key: string]: string[];
+                };
+            }[];
+            provider_summaries: {
+                [key: string]: {
+                    /** @description Requested classes only before 1.27, every inventory from 1.27. */
+                    resources: {
+                        [key: string]: {
+                            capacity: number;
+                            used: number;
+                        };
+                    };
+                    /** @description From 1.17. */
+                    traits?: string[];
+                    /**
+                     * Format: uuid
+                     * @description From 1.29.
+                     */
+                    parent_provider_uuid?: string | null;
+                    /**
+                     * Format: uuid
+                     * @description From 1.29.
+                     */
+                    root_provider_uuid?: string;
+                };
+            };
         };
     };
     responses: {
@@ -1442,6 +1497,54 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+        };
+    };
+    listAllocationCandidates: {
+        parameters: {
+            query?: {
+                /** @description VCPU:2,MEMORY_MB:1024 (also resources<suffix> from 1.25) */
+                resources?: string;
+                /** @description At most this many allocation requests (1.16). */
+                limit?: string;
+                /** @description Traits (1.17); !TRAIT forbidden (1.22); in:A,B any-of and repeatable (1.39). */
+                required?: string;
+                /** @description Aggregate uuid or in:U1,U2 (1.21); repeatable AND (1.24); ! forbidden (1.32). */
+                member_of?: string;
+                /** @description Only the tree of this provider (1.31). */
+                in_tree?: string;
+                /** @description Required with more than one suffixed group (1.25). */
+                group_policy?: "none" | "isolate";
+                /** @description Traits the anchor root must (not) have (1.35). */
+                root_required?: string;
+                /** @description Comma-separated suffixes whose providers share a subtree (1.36). */
+                same_subtree?: string;
+            };
+            header?: {
+                /** @description `placement X.Y` or `placement latest`; absent means 1.0. */
+                "OpenStack-API-Version"?: components["parameters"]["Microversion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Candidates; empty lists when nothing fits. */
+            200: {
+                headers: {
+                    /** @description From 1.15. */
+                    "last-modified"?: string;
+                    /** @description no-cache, from 1.15. */
+                    "cache-control"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AllocationCandidates"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            406: components["responses"]["NotAcceptable"];
         };
     };
 }

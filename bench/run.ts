@@ -1,0 +1,58 @@
+import fs from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { startEmbeddedPostgres, type EmbeddedServer } from '../src/db/embedded';
+import { runCandidatesBench } from './candidates';
+
+/**
+ * `npm run bench [-- --sizes=1000,10000,100000]` (or BENCH_SIZES=...). Uses DATABASE_URL's server when
+ * set (creating scratch databases emplace_bench_<N> there), otherwise a throwaway embedded PostgreSQL.
+ */
+async function main(): Promise<void> {
+  const sizes = parseSizes();
+  let server: EmbeddedServer | undefined;
+  let dataDir: string | undefined;
+  let adminUrl = process.env.DATABASE_URL;
+  if (!adminUrl) {
+    dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'emplace-bench-pg-'));
+    server = await startEmbeddedPostgres({ dataDir: path.join(dataDir, 'data'), port: await freePort(), fast: true });
+    adminUrl = server.url();
+  }
+  console.log(`# Emplace bench: ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}`);
+  try {
+    await runCandidatesBench(adminUrl, sizes, withDatabase, { explainOnly: process.argv.includes('--explain') });
+    // CLAIMS BENCH (allocations branch): bench/claims.ts is not on this branch yet; wire it with this line:
+    // await (await import('./claims')).runClaimsBench(adminUrl, sizes, withDatabase);
+  } finally {
+    await server?.stop();
+    if (dataDir) await fs.rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+function parseSizes(): number[] {
+  const arg = process.argv.find((a) => a.startsWith('--sizes='))?.slice('--sizes='.length) ?? process.env.BENCH_SIZES ?? '1000,10000,100000';
+  return arg.split(',').map((s) => Number(s.trim())).filter((n) => Number.isInteger(n) && n > 0);
+}
+
+function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exitCode = 1;
+});

@@ -1,0 +1,66 @@
+import { candidatesForRoot, type CombineOptions, type RootContext } from '../../src/candidates/combine';
+import type { ProviderRow, ResolvedGroup } from '../../src/candidates/model';
+
+const provider = (id: number, parentId: number | null, rootId: number, inventories: Record<string, [total: number, used: number]>, traits: string[] = []): ProviderRow => ({
+  id,
+  uuid: `uuid-${id}`,
+  parentId,
+  rootId,
+  inventories: new Map(
+    Object.entries(inventories).map(([name, [total, used]]) => [
+      name,
+      { total, reserved: 0, minUnit: 1, maxUnit: total, stepSize: 1, allocationRatio: 1, used, capacity: total },
+    ]),
+  ),
+  traits: new Set(traits),
+  aggregates: new Set(),
+});
+
+const group = (suffix: string, resources: Record<string, number>, extra: Partial<ResolvedGroup> = {}): ResolvedGroup => ({
+  suffix,
+  granular: suffix !== '',
+  resources: Object.entries(resources).map(([className, amount], i) => ({ className, classId: i, amount })),
+  requiredTraits: [],
+  requiredTraitIds: [],
+  forbiddenTraits: [],
+  forbiddenTraitIds: [],
+  memberOf: [],
+  forbiddenAggregates: [],
+  ...extra,
+});
+
+// A host with VCPU on the root and two NUMA children holding memory.
+const root = provider(1, null, 1, { VCPU: [8, 0] }, ['HW_CPU_X86_AVX2']);
+const numa0 = provider(2, 1, 1, { MEMORY_MB: [1024, 512] });
+const numa1 = provider(3, 1, 1, { MEMORY_MB: [1024, 0] }, ['CUSTOM_FAST']);
+const ctx: RootContext = { root, tree: [root, numa0, numa1], linkedSharing: [], parentOf: (id) => (id === 1 ? null : 1) };
+const run = (options: Partial<CombineOptions> & { groups: ResolvedGroup[] }) =>
+  [...candidatesForRoot(ctx, { nestedAware: true, sameSubtrees: [], ...options })].map((c) =>
+    c.allocations.map((a) => `${a.provider.id}:${a.className}=${a.amount}`).join(' '),
+  );
+
+describe('candidates for one root', () => {
+  it('spreads the unsuffixed group across the tree, one provider per class, skipping full ones', () => {
+    expect(run({ groups: [group('', { VCPU: 2, MEMORY_MB: 600 })] })).toEqual(['1:VCPU=2 3:MEMORY_MB=600']);
+  });
+
+  it('checks required traits collectively over the providers that serve the group', () => {
+    expect(run({ groups: [group('', { VCPU: 1, MEMORY_MB: 100 }, { requiredTraits: [['CUSTOM_FAST']] })] })).toEqual(['1:VCPU=1 3:MEMORY_MB=100']);
+    expect(run({ groups: [group('', { MEMORY_MB: 100 }, { requiredTraits: [['HW_CPU_X86_AVX2']] })] })).toEqual([]);
+  });
+
+  it('consolidates granular groups on one provider unless isolated, and respects capacity', () => {
+    const groups = [group('1', { MEMORY_MB: 400 }), group('2', { MEMORY_MB: 400 })];
+    expect(run({ groups, groupPolicy: 'none' })).toEqual(['2:MEMORY_MB=400 3:MEMORY_MB=400', '2:MEMORY_MB=400 3:MEMORY_MB=400', '3:MEMORY_MB=800']);
+    expect(run({ groups, groupPolicy: 'isolate' })).toHaveLength(2);
+  });
+
+  it('applies same_subtree through the parent chain', () => {
+    const groups = [group('_A', { MEMORY_MB: 100 }), group('_B', {}, { requiredTraits: [['CUSTOM_FAST']] })];
+    expect(run({ groups, groupPolicy: 'none', sameSubtrees: [['_A', '_B']] })).toEqual(['3:MEMORY_MB=100']);
+  });
+
+  it('before 1.29 refuses requests that use two providers of one tree', () => {
+    expect(run({ groups: [group('', { VCPU: 1, MEMORY_MB: 100 })], nestedAware: false })).toEqual([]);
+  });
+});
