@@ -9,8 +9,9 @@ import { providerUsages, totalUsages, usagesByConsumerType } from '../repo/usage
 import { UUID_PATTERN, compileSchema, validateQuery } from '../validation/validator';
 import { UNKNOWN_CONSUMER_TYPE } from './allocations';
 
-const validateV1_9 = compileSchema(GET_USAGES_V1_9);
-const validateV1_38 = compileSchema(GET_USAGES_V1_38);
+type UsagesQuery = { project_id: string; user_id?: string; consumer_type?: string };
+const validateV1_9 = compileSchema<UsagesQuery>(GET_USAGES_V1_9);
+const validateV1_38 = compileSchema<UsagesQuery>(GET_USAGES_V1_38);
 
 /** The key that groups everything in GET /usages?consumer_type=all (1.38). */
 const ALL_CONSUMER_TYPES = 'all';
@@ -31,7 +32,7 @@ export async function listProviderUsages(req: Request, res: Response): Promise<v
 /** GET /usages?project_id=&user_id= (1.9); from 1.38 grouped by consumer type with consumer_count. */
 export async function getTotalUsages(req: Request, res: Response): Promise<void> {
   const byType = req.mv.has(CONSUMER_TYPES);
-  const query = validateQuery<{ project_id: string; user_id?: string; consumer_type?: string }>(
+  const query = validateQuery<UsagesQuery>(
     byType ? validateV1_38 : validateV1_9,
     queryForValidation(req),
   );

@@ -57,7 +57,7 @@ export async function usagesByConsumerType(
   filter: { kind: 'every-type' } | { kind: 'named'; name: string } | { kind: 'all'; key: string } | { kind: 'untyped'; key: string },
   unknownName: string,
 ): Promise<TypedUsageRow[]> {
-  const bindings: unknown[] = [];
+  const bindings: Knex.RawBinding[] = [];
   let groupKey: string;
   let typeFilter = '';
   switch (filter.kind) {
@@ -107,6 +107,6 @@ function scopeClause(): string {
       AND (?::text IS NULL OR c.user_id = (SELECT id FROM users WHERE external_id = ?))`;
 }
 
-function scopeBindings(scope: UsageScope): unknown[] {
+function scopeBindings(scope: UsageScope): Knex.RawBinding[] {
   return [scope.projectExternalId, scope.userExternalId ?? null, scope.userExternalId ?? null];
 }

@@ -112,7 +112,7 @@ describe('bad input is refused with 4xx and nothing is written', () => {
   beforeAll(async () => {
     rp = await host({ DISK_GB: { total: 2048, min_unit: 10, max_unit: 1024, step_size: 2 } });
   });
-  const put = (resources: unknown, consumer = randomUUID()) =>
+  const put = (resources: unknown, consumer: string = randomUUID()) =>
     api.at('1.0').put(`/allocations/${consumer}`, { allocations: [{ resource_provider: { uuid: rp.uuid }, resources }] });
 
   it.each([
