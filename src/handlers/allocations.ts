@@ -29,6 +29,7 @@ import {
   canonicalUuid,
   deleteAllocationsForConsumer,
   replaceAllocations,
+  resolveIdentities,
   withAllocationRetry,
   type AllocationWrite,
 } from '../repo/allocations';
@@ -129,7 +130,8 @@ export async function setAllocations(req: Request, res: Response): Promise<void>
 async function writeWithPlacementErrors(req: Request, writes: AllocationWrite[], unknownClass: (name: string) => string): Promise<void> {
   const { db, config } = req.deps;
   try {
-    await withAllocationRetry(db, config.allocationConflictRetryCount, (tx) => replaceAllocations(tx, writes));
+    const identities = await resolveIdentities(db, writes);
+    await withAllocationRetry(db, config.allocationConflictRetryCount, (tx) => replaceAllocations(tx, writes, identities));
   } catch (error) {
     if (error instanceof UnknownResourceClass) throw badRequest(unknownClass(error.className));
     if (error instanceof AllocationRetriesExhausted) {

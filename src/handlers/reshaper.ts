@@ -4,7 +4,7 @@ import { CONCURRENT_UPDATE } from '../errors/codes';
 import { badRequest, conflict, forbidden } from '../errors/http-error';
 import { sendNoContent } from '../http/respond';
 import { CANDIDATE_MAPPINGS, CONSUMER_TYPES } from '../microversion/versions';
-import { AllocationRetriesExhausted, UnknownResourceClass, canonicalUuid, withAllocationRetry } from '../repo/allocations';
+import { AllocationRetriesExhausted, UnknownResourceClass, canonicalUuid, resolveIdentities, withAllocationRetry } from '../repo/allocations';
 import type { InventoryInput } from '../repo/inventories';
 import { reshape as reshapeInTransaction, type ReshapeInventory } from '../repo/reshaper';
 import { UUID_PATTERN, compileSchema, type JsonSchema } from '../validation/validator';
@@ -32,7 +32,8 @@ export async function reshape(req: Request, res: Response): Promise<void> {
   const writes = toAllocationWrites(req, req.deps.config, body.allocations);
   const { db, config } = req.deps;
   try {
-    await withAllocationRetry(db, config.allocationConflictRetryCount, (tx) => reshapeInTransaction(tx, inventories, writes));
+    const identities = await resolveIdentities(db, writes);
+    await withAllocationRetry(db, config.allocationConflictRetryCount, (tx) => reshapeInTransaction(tx, inventories, writes, identities));
   } catch (error) {
     if (error instanceof UnknownResourceClass) throw badRequest(`malformed reshaper data: ${error.message}`);
     if (error instanceof AllocationRetriesExhausted) throw conflict(`update conflict: ${error.message}`, CONCURRENT_UPDATE);

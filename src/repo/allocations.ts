@@ -122,13 +122,20 @@ export interface ReplaceOptions {
  * with nothing deleted. Throws HttpErrors for what the client got wrong, UnknownResourceClass, and
  * ProviderRace (to be retried).
  */
-export async function replaceAllocations(tx: Tx, writes: AllocationWrite[], options: ReplaceOptions = {}): Promise<Map<string, LockedProvider>> {
+export async function replaceAllocations(
+  tx: Tx,
+  writes: AllocationWrite[],
+  identities: Identities,
+  options: ReplaceOptions = {},
+): Promise<Map<string, LockedProvider>> {
   const consumerUuids = writes.map((write) => write.uuid);
   const requestedProviders = writes.flatMap((write) => [...write.allocations.keys()]);
+  // Class names need no lock: a class with inventory cannot be deleted, and capacity is checked against inventory.
+  const classes = await resolveClasses(tx, writes);
   const previousProviderIds = await providerIdsOfConsumers(tx, consumerUuids);
   const providers = await lockProviders(tx, [...requestedProviders, ...(options.extraProviderUuids ?? [])], previousProviderIds);
 
-  const consumers = await lockConsumers(tx, writes);
+  const consumers = await lockConsumers(tx, writes, identities);
   for (const write of writes) checkConsumerGeneration(consumers.get(write.uuid)!.locked, write.expectedGeneration);
   for (const uuid of requestedProviders) {
     if (!providers.has(uuid)) throw badRequest(`Allocation for resource provider '${uuid}' that does not exist.`);
@@ -139,7 +146,8 @@ export async function replaceAllocations(tx: Tx, writes: AllocationWrite[], opti
   // Someone moved these consumers' allocations between our first look and our locks: start again.
   if (existing.some((row) => !lockedIds.has(row.resource_provider_id))) throw new ProviderRace();
 
-  const classIds = await resolveClasses(tx, writes);
+  if (classes.unknown !== undefined) throw new UnknownResourceClass(classes.unknown);
+  const classIds = classes.ids;
   const rows = newAllocationRows(writes, consumers, providers, classIds);
   if (options.beforeWrite) await options.beforeWrite(tx, providers);
   await checkCapacity(tx, rows, consumerIds, providers, classIds);
@@ -165,17 +173,33 @@ interface ConsumerEntry {
   consumerTypeId: number | null | undefined;
 }
 
-/** Resolve project/user/type rows, then create-or-lock every consumer in uuid order. */
-async function lockConsumers(tx: Tx, writes: AllocationWrite[]): Promise<Map<string, ConsumerEntry>> {
-  const projects = await ensureExternalIds(tx, 'projects', writes.map((write) => write.projectExternalId));
-  const users = await ensureExternalIds(tx, 'users', writes.map((write) => write.userExternalId));
-  const typeNames = writes.flatMap((write) => (write.consumerType === undefined ? [] : [write.consumerType]));
-  const types = await ensureConsumerTypes(tx, typeNames);
+/** Row ids of the projects, users and consumer types a write names. */
+export interface Identities {
+  projects: Map<string, number>;
+  users: Map<string, number>;
+  types: Map<string, number>;
+}
+
+/**
+ * Create the project, user and consumer type rows a write needs, in their own short transaction
+ * before the claim (as Placement does): rows left behind by a refused claim are harmless, and the
+ * claim's transaction, which holds provider locks, stays short.
+ */
+export async function resolveIdentities(db: Db, writes: AllocationWrite[]): Promise<Identities> {
+  return withTransaction(db, async (tx) => ({
+    projects: await ensureExternalIds(tx, 'projects', writes.map((write) => write.projectExternalId)),
+    users: await ensureExternalIds(tx, 'users', writes.map((write) => write.userExternalId)),
+    types: await ensureConsumerTypes(tx, writes.flatMap((write) => (write.consumerType === undefined ? [] : [write.consumerType]))),
+  }));
+}
+
+/** Create-or-lock every consumer in uuid order, so two writers never wait on each other's consumers in a cycle. */
+async function lockConsumers(tx: Tx, writes: AllocationWrite[], identities: Identities): Promise<Map<string, ConsumerEntry>> {
   const entries = new Map<string, ConsumerEntry>();
   for (const write of [...writes].sort((a, b) => (a.uuid < b.uuid ? -1 : a.uuid > b.uuid ? 1 : 0))) {
-    const projectId = projects.get(write.projectExternalId)!;
-    const userId = users.get(write.userExternalId)!;
-    const consumerTypeId = write.consumerType === undefined ? undefined : types.get(write.consumerType)!;
+    const projectId = identities.projects.get(write.projectExternalId)!;
+    const userId = identities.users.get(write.userExternalId)!;
+    const consumerTypeId = write.consumerType === undefined ? undefined : identities.types.get(write.consumerType)!;
     const locked = await lockOrCreateConsumer(tx, write.uuid, projectId, userId, consumerTypeId ?? null);
     entries.set(write.uuid, { locked, projectId, userId, consumerTypeId });
   }
@@ -189,14 +213,13 @@ async function existingAllocations(tx: Tx, consumerIds: number[]): Promise<Exist
     .select<ExistingAllocation[]>('consumer_id', 'resource_provider_id', 'resource_class_id', 'used');
 }
 
-async function resolveClasses(tx: Tx, writes: AllocationWrite[]): Promise<Map<string, number>> {
+async function resolveClasses(tx: Tx, writes: AllocationWrite[]): Promise<{ ids: Map<string, number>; unknown?: string }> {
   const names = new Set<string>();
   for (const write of writes) for (const resources of write.allocations.values()) for (const name of resources.keys()) names.add(name);
-  if (names.size === 0) return new Map();
+  if (names.size === 0) return { ids: new Map() };
   const rows = await tx('resource_classes').whereIn('name', [...names]).select<Array<{ id: number; name: string }>>('id', 'name');
   const ids = new Map(rows.map((row) => [row.name, row.id]));
-  for (const name of names) if (!ids.has(name)) throw new UnknownResourceClass(name);
-  return ids;
+  return { ids, unknown: [...names].find((name) => !ids.has(name)) };
 }
 
 interface NewRow {

@@ -2,7 +2,7 @@ import type { Tx } from '../db/knex';
 import { CONCURRENT_UPDATE, INVENTORY_INUSE, RESOURCE_PROVIDER_NOT_FOUND } from '../errors/codes';
 import { HttpError, badRequest, conflict } from '../errors/http-error';
 import { UUID_PATTERN } from '../validation/validator';
-import { replaceAllocations, UnknownResourceClass, type AllocationWrite } from './allocations';
+import { replaceAllocations, UnknownResourceClass, type AllocationWrite, type Identities } from './allocations';
 import { readInventories, replaceInventories, withDefaults, type InventoryInput } from './inventories';
 import { resourceClassIds } from './names';
 import { findProviderByUuid, type ProviderRow } from './providers-core';
@@ -21,10 +21,10 @@ export interface ReshapeInventory {
  * inventory, then the allocations are replaced (capacity-checked under the provider locks, as every
  * claim), then the inventory is cut down to exactly what was asked. Any failure rolls back all of it.
  */
-export async function reshape(tx: Tx, inventories: ReshapeInventory[], writes: AllocationWrite[]): Promise<void> {
+export async function reshape(tx: Tx, inventories: ReshapeInventory[], writes: AllocationWrite[], identities: Identities): Promise<void> {
   const providers = await requireInventoryProviders(tx, inventories);
   await requireInventoryClasses(tx, inventories);
-  await replaceAllocations(tx, writes, {
+  await replaceAllocations(tx, writes, identities, {
     extraProviderUuids: inventories.map((entry) => entry.providerUuid),
     alsoBump: inventories.map((entry) => entry.providerUuid),
     beforeWrite: async (_tx, locked) => {
