@@ -137,11 +137,17 @@ export interface paths {
     "/resource_providers/{uuid}/usages": {
         parameters: {
             query?: never;
-            header?: never;
-            path?: never;
+            header?: {
+                /** @description `placement X.Y` or `placement latest`; absent means 1.0. */
+                "OpenStack-API-Version"?: components["parameters"]["Microversion"];
+            };
+            path: {
+                uuid: components["parameters"]["ProviderUuid"];
+            };
             cookie?: never;
         };
-        get?: never;
+        /** Usage of every inventoried class of the provider. */
+        get: operations["listProviderUsages"];
         put?: never;
         post?: never;
         delete?: never;
@@ -153,11 +159,15 @@ export interface paths {
     "/usages": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `placement X.Y` or `placement latest`; absent means 1.0. */
+                "OpenStack-API-Version"?: components["parameters"]["Microversion"];
+            };
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** (1.9) Total usage of a project (and user); from 1.38 grouped by consumer type with consumer_count. */
+        get: operations["getTotalUsages"];
         put?: never;
         post?: never;
         delete?: never;
@@ -197,11 +207,17 @@ export interface paths {
     "/resource_providers/{uuid}/allocations": {
         parameters: {
             query?: never;
-            header?: never;
-            path?: never;
+            header?: {
+                /** @description `placement X.Y` or `placement latest`; absent means 1.0. */
+                "OpenStack-API-Version"?: components["parameters"]["Microversion"];
+            };
+            path: {
+                uuid: components["parameters"]["ProviderUuid"];
+            };
             cookie?: never;
         };
-        get?: never;
+        /** Allocations against the provider by consumer (consumer generations from 1.28; last-modified from 1.15). */
+        get: operations["listForResourceProvider"];
         put?: never;
         post?: never;
         delete?: never;
@@ -213,13 +229,17 @@ export interface paths {
     "/allocations": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `placement X.Y` or `placement latest`; absent means 1.0. */
+                "OpenStack-API-Version"?: components["parameters"]["Microversion"];
+            };
             path?: never;
             cookie?: never;
         };
         get?: never;
         put?: never;
-        post?: never;
+        /** (1.13) Replace the allocations of several consumers atomically, e.g. move a claim to a migration consumer and the instance to its target in one request. Empty allocations remove a consumer's. */
+        post: operations["setAllocations"];
         delete?: never;
         options?: never;
         head?: never;
@@ -229,14 +249,22 @@ export interface paths {
     "/allocations/{consumer_uuid}": {
         parameters: {
             query?: never;
-            header?: never;
-            path?: never;
+            header?: {
+                /** @description `placement X.Y` or `placement latest`; absent means 1.0. */
+                "OpenStack-API-Version"?: components["parameters"]["Microversion"];
+            };
+            path: {
+                consumer_uuid: components["parameters"]["ConsumerUuid"];
+            };
             cookie?: never;
         };
-        get?: never;
-        put?: never;
+        /** The consumer's allocations by provider (project/user from 1.12, consumer_generation 1.28, consumer_type 1.38). */
+        get: operations["listForConsumer"];
+        /** Replace the consumer's allocations (a claim). List form before 1.12, dict form after; 409 when any provider lacks capacity or inventory, or on a consumer generation mismatch (1.28+, placement.concurrent_update). */
+        put: operations["setAllocationsForConsumer"];
         post?: never;
-        delete?: never;
+        /** Remove every allocation of the consumer (and the consumer); 404 when it holds nothing. */
+        delete: operations["deleteAllocations"];
         options?: never;
         head?: never;
         patch?: never;
@@ -380,13 +408,17 @@ export interface paths {
     "/reshaper": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `placement X.Y` or `placement latest`; absent means 1.0. */
+                "OpenStack-API-Version"?: components["parameters"]["Microversion"];
+            };
             path?: never;
             cookie?: never;
         };
         get?: never;
         put?: never;
-        post?: never;
+        /** (1.30, admin) Replace the inventories of several providers and the allocations that move between them in one transaction, with provider and consumer generation checks; any failure changes nothing. */
+        post: operations["reshape"];
         delete?: never;
         options?: never;
         head?: never;
@@ -510,6 +542,21 @@ export interface components {
         UpdateInventory: components["schemas"]["InventoryInput"] & {
             resource_provider_generation: number;
         };
+        ProviderUsages: {
+            resource_provider_generation: number;
+            /** @description Every class the provider has inventory of -> amount used. */
+            usages: {
+                [key: string]: number;
+            };
+        };
+        TotalUsages: {
+            /** @description 1.9-1.37: class -> amount. From 1.38: consumer type (or `all`, or `unknown` for untyped consumers) -> {consumer_count, class -> amount}. */
+            usages: {
+                [key: string]: number | {
+                    [key: string]: number;
+                };
+            };
+        };
         ProviderAggregates: {
             aggregates: string[];
             /** @description 1.19+. */
@@ -519,6 +566,72 @@ export interface components {
             aggregates: string[];
             resource_provider_generation: number;
         };
+        /** @description Resource class name -> integer amount (>= 1). */
+        Resources: {
+            [key: string]: number;
+        };
+        ProviderAllocations: {
+            resource_provider_generation: number;
+            /** @description Consumer uuid -> what it holds on this provider. */
+            allocations: {
+                [key: string]: {
+                    resources: components["schemas"]["Resources"];
+                    /** @description From 1.28. */
+                    consumer_generation?: number;
+                };
+            };
+        };
+        /** @description PUT body from 1.12 and each consumer entry of POST /allocations. consumer_generation is required from 1.28 (null for a new consumer); mappings accepted from 1.34; consumer_type required from 1.38. From 1.28 (and always in POST) an empty allocations dict removes the consumer's allocations. */
+        AllocationsDictForm: {
+            allocations: {
+                [key: string]: {
+                    /** @description Accepted and ignored */
+                    generation?: number;
+                    resources: components["schemas"]["Resources"];
+                };
+            };
+            project_id: string;
+            user_id: string;
+            consumer_generation?: number | null;
+            mappings?: {
+                [key: string]: string[];
+            };
+            consumer_type?: string;
+        };
+        /** @description Consumer uuid -> that consumer's complete new allocations; all written atomically. */
+        PostAllocations: {
+            [key: string]: components["schemas"]["AllocationsDictForm"];
+        };
+        ConsumerAllocations: {
+            /** @description Provider uuid -> its generation and what the consumer holds there. Empty for an unknown consumer. */
+            allocations: {
+                [key: string]: {
+                    generation?: number;
+                    resources: components["schemas"]["Resources"];
+                };
+            };
+            /** @description From 1.12 */
+            project_id?: string;
+            /** @description From 1.12 */
+            user_id?: string;
+            /** @description From 1.28. */
+            consumer_generation?: number;
+            /** @description From 1.38; `unknown` for consumers written before 1.38. */
+            consumer_type?: string;
+        };
+        /** @description PUT body for 1.0-1.11 (project_id and user_id required from 1.8). */
+        AllocationsListForm: {
+            allocations: {
+                resource_provider: {
+                    /** Format: uuid */
+                    uuid: string;
+                };
+                resources: components["schemas"]["Resources"];
+            }[];
+            project_id?: string;
+            user_id?: string;
+        };
+        SetAllocations: components["schemas"]["AllocationsListForm"] | components["schemas"]["AllocationsDictForm"];
         ProviderTraits: {
             traits: string[];
             resource_provider_generation: number;
@@ -580,6 +693,27 @@ export interface components {
                      */
                     root_provider_uuid?: string;
                 };
+            };
+        };
+        Reshape: {
+            /** @description Provider uuid -> its complete new inventory and the generation it was read at. */
+            inventories: {
+                [key: string]: {
+                    resource_provider_generation: number;
+                    inventories: {
+                        [key: string]: {
+                            total: number;
+                            reserved?: number;
+                            min_unit?: number;
+                            max_unit?: number;
+                            step_size?: number;
+                            allocation_ratio?: number;
+                        };
+                    };
+                };
+            };
+            allocations: {
+                [key: string]: components["schemas"]["AllocationsDictForm"];
             };
         };
     };
@@ -662,8 +796,8 @@ export interface components {
         Microversion: string;
         ProviderUuid: string;
         ResourceClassName: string;
-        Name: string;
         ConsumerUuid: string;
+        Name: string;
     };
     requestBodies: never;
     headers: never;
@@ -1095,6 +1229,68 @@ export interface operations {
             409: components["responses"]["Conflict"];
         };
     };
+    listProviderUsages: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `placement X.Y` or `placement latest`; absent means 1.0. */
+                "OpenStack-API-Version"?: components["parameters"]["Microversion"];
+            };
+            path: {
+                uuid: components["parameters"]["ProviderUuid"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The usages. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderUsages"];
+                };
+            };
+            404: components["responses"]["NotFound"];
+        };
+    };
+    getTotalUsages: {
+        parameters: {
+            query: {
+                project_id: string;
+                user_id?: string;
+                /** @description (1.38) A type name, `all` (everything under one key) or `unknown` (consumers without a type). */
+                consumer_type?: string;
+            };
+            header?: {
+                /** @description `placement X.Y` or `placement latest`; absent means 1.0. */
+                "OpenStack-API-Version"?: components["parameters"]["Microversion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The usages. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TotalUsages"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description Before 1.9. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     getAggregates: {
         parameters: {
             query?: never;
@@ -1151,6 +1347,146 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+        };
+    };
+    listForResourceProvider: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `placement X.Y` or `placement latest`; absent means 1.0. */
+                "OpenStack-API-Version"?: components["parameters"]["Microversion"];
+            };
+            path: {
+                uuid: components["parameters"]["ProviderUuid"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The allocations. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderAllocations"];
+                };
+            };
+            404: components["responses"]["NotFound"];
+        };
+    };
+    setAllocations: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `placement X.Y` or `placement latest`; absent means 1.0. */
+                "OpenStack-API-Version"?: components["parameters"]["Microversion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PostAllocations"];
+            };
+        };
+        responses: {
+            /** @description Written. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            /** @description Before 1.13. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            409: components["responses"]["Conflict"];
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    listForConsumer: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `placement X.Y` or `placement latest`; absent means 1.0. */
+                "OpenStack-API-Version"?: components["parameters"]["Microversion"];
+            };
+            path: {
+                consumer_uuid: components["parameters"]["ConsumerUuid"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The allocations (empty for an unknown consumer). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConsumerAllocations"];
+                };
+            };
+        };
+    };
+    setAllocationsForConsumer: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `placement X.Y` or `placement latest`; absent means 1.0. */
+                "OpenStack-API-Version"?: components["parameters"]["Microversion"];
+            };
+            path: {
+                consumer_uuid: components["parameters"]["ConsumerUuid"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SetAllocations"];
+            };
+        };
+        responses: {
+            /** @description Written. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            409: components["responses"]["Conflict"];
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    deleteAllocations: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `placement X.Y` or `placement latest`; absent means 1.0. */
+                "OpenStack-API-Version"?: components["parameters"]["Microversion"];
+            };
+            path: {
+                consumer_uuid: components["parameters"]["ConsumerUuid"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: components["responses"]["NotFound"];
         };
     };
     listTraitsForResourceProvider: {
@@ -1545,6 +1881,42 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             406: components["responses"]["NotAcceptable"];
+        };
+    };
+    reshape: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `placement X.Y` or `placement latest`; absent means 1.0. */
+                "OpenStack-API-Version"?: components["parameters"]["Microversion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Reshape"];
+            };
+        };
+        responses: {
+            /** @description Reshaped. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            403: components["responses"]["Forbidden"];
+            /** @description Before 1.30. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            409: components["responses"]["Conflict"];
+            415: components["responses"]["UnsupportedMediaType"];
         };
     };
 }

@@ -1,0 +1,93 @@
+import type { Tx } from '../db/knex';
+import { conflict } from '../errors/http-error';
+import type { LockedProvider, NewRow } from './allocations';
+
+interface CapacityRow {
+  resource_provider_id: number;
+  resource_class_id: number;
+  total: number;
+  reserved: number;
+  min_unit: number;
+  max_unit: number;
+  step_size: number;
+  allocation_ratio: number;
+  used_before: number;
+  used_by_others: number;
+}
+
+/**
+ * Placement's capacity rule, read under the provider locks: for each provider and class,
+ * used by others + requested <= (total - reserved) * allocation_ratio, every amount within
+ * min_unit..max_unit and a multiple of step_size. A write that leaves an already over-committed
+ * provider no worse than before is allowed, as in Placement.
+ */
+export async function checkCapacity(tx: Tx, rows: NewRow[], consumerIds: number[], providers: Map<string, LockedProvider>, classIds: Map<string, number>): Promise<void> {
+  if (rows.length === 0) return;
+  const providerIds = [...new Set(rows.map((row) => row.resource_provider_id))];
+  const result = await tx.raw(
+    `SELECT i.resource_provider_id, i.resource_class_id, i.total, i.reserved, i.min_unit, i.max_unit, i.step_size,
+            i.allocation_ratio,
+            COALESCE(u.used_before, 0) AS used_before, COALESCE(u.used_by_others, 0) AS used_by_others
+       FROM inventories i
+       LEFT JOIN (
+         SELECT a.resource_provider_id, a.resource_class_id, SUM(a.used) AS used_before,
+                SUM(a.used) FILTER (WHERE a.consumer_id <> ALL(?::bigint[])) AS used_by_others
+           FROM allocations a
+          WHERE a.resource_provider_id = ANY(?::bigint[])
+          GROUP BY a.resource_provider_id, a.resource_class_id
+       ) u ON u.resource_provider_id = i.resource_provider_id AND u.resource_class_id = i.resource_class_id
+      WHERE i.resource_provider_id = ANY(?::bigint[])`,
+    [consumerIds, providerIds, providerIds],
+  );
+  const inventory = new Map<string, CapacityRow>();
+  for (const row of result.rows as CapacityRow[]) inventory.set(`${row.resource_provider_id}:${row.resource_class_id}`, row);
+  const uuidOf = new Map([...providers.values()].map((provider) => [provider.id, provider.uuid]));
+  const nameOf = new Map([...classIds].map(([name, id]) => [id, name]));
+  const requested = new Map<string, number>();
+  for (const row of rows) {
+    const key = `${row.resource_provider_id}:${row.resource_class_id}`;
+    requested.set(key, (requested.get(key) ?? 0) + row.used);
+  }
+  checkProvidersHaveInventory(rows, inventory, uuidOf, nameOf);
+  for (const row of rows) {
+    const key = `${row.resource_provider_id}:${row.resource_class_id}`;
+    const inv = inventory.get(key);
+    const where = `'${nameOf.get(row.resource_class_id)}' on resource provider '${uuidOf.get(row.resource_provider_id)}'`;
+    if (!inv) throw conflict(`Unable to allocate inventory: Inventory for ${where} invalid.`);
+    if (row.used < inv.min_unit || row.used > inv.max_unit || row.used % inv.step_size !== 0) {
+      throw conflict(
+        `Unable to allocate inventory: Unable to create allocation for ${where}. The requested amount would violate inventory constraints. ` +
+          `Requested ${row.used}; min_unit ${inv.min_unit}, max_unit ${inv.max_unit}, step_size ${inv.step_size}.`,
+      );
+    }
+    const capacity = (inv.total - inv.reserved) * inv.allocation_ratio;
+    const after = inv.used_by_others + requested.get(key)!;
+    if (after > capacity && after > inv.used_before) {
+      const free = Math.max(0, Math.floor(capacity - inv.used_by_others));
+      throw conflict(
+        `Unable to allocate inventory: Unable to create allocation for ${where}. The requested amount would exceed the capacity. ` +
+          `Requested ${requested.get(key)}, used ${inv.used_by_others}, capacity ${capacity}, free ${free}.`,
+      );
+    }
+  }
+}
+
+/** A provider with inventory for none of the classes asked of it: Placement names them all. */
+function checkProvidersHaveInventory(
+  rows: NewRow[],
+  inventory: Map<string, CapacityRow>,
+  uuidOf: Map<number, string>,
+  nameOf: Map<number, string>,
+): void {
+  const classesByProvider = new Map<number, Set<number>>();
+  for (const row of rows) {
+    if (!classesByProvider.has(row.resource_provider_id)) classesByProvider.set(row.resource_provider_id, new Set());
+    classesByProvider.get(row.resource_provider_id)!.add(row.resource_class_id);
+  }
+  for (const [providerId, classes] of classesByProvider) {
+    if ([...classes].some((classId) => inventory.has(`${providerId}:${classId}`))) continue;
+    const names = [...classes].map((classId) => nameOf.get(classId)).join(', ');
+    throw conflict(`Unable to allocate inventory: Inventory for '${names}' on resource provider '${uuidOf.get(providerId)}' invalid.`);
+  }
+}
+
