@@ -114,8 +114,8 @@ function mergeInventories(
 function mecWish(model: ModelState | undefined, reserved: number | undefined): ClassWish {
   if (!model || model.state === 'absent') return 'absent';
   if (model.state === 'unknown') return 'keep';
-  // Key slots are whole and never overcommitted: one guest, one slot.
-  return { total: model.slots, maxUnit: 1, reserved, allocationRatio: 1.0 };
+  // One guest, one slot; a new inventory starts at allocation_ratio 1.0, an operator's later choice is kept.
+  return { total: model.slots, maxUnit: 1, reserved };
 }
 
 function hostWishes(input: PlanInput): Record<string, ClassWish> {
