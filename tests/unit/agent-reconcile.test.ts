@@ -12,7 +12,7 @@ const inv = (total: number, extra: Partial<InventoryRecord> = {}): InventoryReco
 const provider = (extra: Partial<ReportedProvider> = {}): ReportedProvider => ({
   uuid: ROOT, name: 'host1', generation: 3, parentUuid: null, inventories: {}, traits: [], usages: {}, ...extra,
 });
-const input = (extra: Partial<PlanInput> & { models?: Partial<Record<ModelName, ModelState>> } = {}): PlanInput => ({
+const input = (extra: Omit<Partial<PlanInput>, 'models'> & { models?: Partial<Record<ModelName, ModelState>> } = {}): PlanInput => ({
   layout: 'root',
   root: { uuid: ROOT, name: 'host1' },
   reported: { root: provider(), children: [] },
