@@ -45,9 +45,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** List resource providers, optionally filtered. */
+        get: operations["listResourceProviders"];
         put?: never;
-        post?: never;
+        /** Create a resource provider. */
+        post: operations["createResourceProvider"];
         delete?: never;
         options?: never;
         head?: never;
@@ -57,14 +59,26 @@ export interface paths {
     "/resource_providers/{uuid}": {
         parameters: {
             query?: never;
-            header?: never;
-            path?: never;
+            header?: {
+                /** @description `placement X.Y` or `placement latest`; absent means 1.0. */
+                "OpenStack-API-Version"?: components["parameters"]["Microversion"];
+            };
+            path: {
+                uuid: components["parameters"]["ProviderUuid"];
+            };
             cookie?: never;
         };
-        get?: never;
-        put?: never;
+        /** Show one resource provider. */
+        get: operations["getResourceProvider"];
+        /**
+         * Rename a provider or change its parent.
+         * @description Setting a parent on a root is allowed from 1.14; changing or removing an existing parent only from 1.37.
+         *     A provider cannot become its own descendant. The generation does not change.
+         */
+        put: operations["updateResourceProvider"];
         post?: never;
-        delete?: never;
+        /** Delete a provider with no children and no allocations, with its inventories, traits and aggregate links. */
+        delete: operations["deleteResourceProvider"];
         options?: never;
         head?: never;
         patch?: never;
@@ -137,12 +151,24 @@ export interface paths {
     "/resource_providers/{uuid}/aggregates": {
         parameters: {
             query?: never;
-            header?: never;
-            path?: never;
+            header?: {
+                /** @description `placement X.Y` or `placement latest`; absent means 1.0. */
+                "OpenStack-API-Version"?: components["parameters"]["Microversion"];
+            };
+            path: {
+                uuid: components["parameters"]["ProviderUuid"];
+            };
             cookie?: never;
         };
-        get?: never;
-        put?: never;
+        /** The aggregates a provider belongs to (1.1+). */
+        get: operations["getAggregates"];
+        /**
+         * Replace a provider's aggregates (1.1+); unknown aggregates are created.
+         * @description Before 1.19 the body is a bare list of uuids and the generation is untouched. From 1.19 the body carries
+         *     the provider generation last seen; a stale one is refused with 409 placement.concurrent_update, and a
+         *     successful update bumps it.
+         */
+        put: operations["setAggregates"];
         post?: never;
         delete?: never;
         options?: never;
@@ -345,6 +371,57 @@ export interface components {
             /** @enum {string} */
             database: "reachable" | "unreachable";
         };
+        ResourceProvider: {
+            /** Format: uuid */
+            uuid: string;
+            name: string;
+            generation: number;
+            /** @description self, inventories, usages; aggregates (1.1+), traits (1.6+), allocations (1.11+). */
+            links: components["schemas"]["Link"][];
+            /**
+             * Format: uuid
+             * @description 1.14+.
+             */
+            parent_provider_uuid?: string | null;
+            /**
+             * Format: uuid
+             * @description 1.14+.
+             */
+            root_provider_uuid?: string;
+        };
+        ResourceProviderList: {
+            resource_providers: components["schemas"]["ResourceProvider"][];
+        };
+        CreateResourceProvider: {
+            name: string;
+            /**
+             * Format: uuid
+             * @description Generated when absent.
+             */
+            uuid?: string;
+            /**
+             * Format: uuid
+             * @description 1.14+.
+             */
+            parent_provider_uuid?: string | null;
+        };
+        UpdateResourceProvider: {
+            name: string;
+            /**
+             * Format: uuid
+             * @description 1.14+; null un-parents (1.37+).
+             */
+            parent_provider_uuid?: string | null;
+        };
+        ProviderAggregates: {
+            aggregates: string[];
+            /** @description 1.19+. */
+            resource_provider_generation?: number;
+        };
+        SetProviderAggregates: {
+            aggregates: string[];
+            resource_provider_generation: number;
+        };
     };
     responses: {
         /** @description Invalid request (body, query or microversion). */
@@ -358,6 +435,33 @@ export interface components {
         };
         /** @description Microversion outside the supported range, or Accept excludes JSON. */
         NotAcceptable: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorBody"];
+            };
+        };
+        /** @description Generation mismatch, duplicate, or resource in use. */
+        Conflict: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorBody"];
+            };
+        };
+        /** @description Body content type other than application/json. */
+        UnsupportedMediaType: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorBody"];
+            };
+        };
+        /** @description Unknown path or entity. */
+        NotFound: {
             headers: {
                 [name: string]: unknown;
             };
@@ -383,35 +487,8 @@ export interface components {
                 "application/json": components["schemas"]["ErrorBody"];
             };
         };
-        /** @description Unknown path or entity. */
-        NotFound: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": components["schemas"]["ErrorBody"];
-            };
-        };
         /** @description Known path, unknown method; `Allow` lists the methods. */
         MethodNotAllowed: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": components["schemas"]["ErrorBody"];
-            };
-        };
-        /** @description Generation mismatch, duplicate, or resource in use. */
-        Conflict: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": components["schemas"]["ErrorBody"];
-            };
-        };
-        /** @description Body content type other than application/json. */
-        UnsupportedMediaType: {
             headers: {
                 [name: string]: unknown;
             };
@@ -486,6 +563,228 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
+        };
+    };
+    listResourceProviders: {
+        parameters: {
+            query?: {
+                /** @description Exact provider name (empty means no filter). */
+                name?: string;
+                uuid?: string;
+                /**
+                 * @description 1.3+. An aggregate uuid, or `in:U1,U2` for any of several. Repeat the key to require membership in each
+                 *     (1.24+). `!U` or `!in:U1,U2` excludes providers in those aggregates (1.32+).
+                 */
+                member_of?: string;
+                /** @description 1.4+. Only providers that alone have capacity for every amount. Unknown class -> 400. */
+                resources?: string;
+                /** @description 1.14+. Only providers in the tree of this provider (none when it does not exist). */
+                in_tree?: string;
+                /**
+                 * @description 1.18+. Comma-separated traits the provider must have; `!TRAIT` forbids one (1.22+); `in:A,B` needs any of
+                 *     them and the key may repeat, each value adding a condition (1.39+). Unknown trait -> 400.
+                 */
+                required?: string;
+            };
+            header?: {
+                /** @description `placement X.Y` or `placement latest`; absent means 1.0. */
+                "OpenStack-API-Version"?: components["parameters"]["Microversion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The matching providers (last-modified and cache-control from 1.15). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResourceProviderList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+        };
+    };
+    createResourceProvider: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `placement X.Y` or `placement latest`; absent means 1.0. */
+                "OpenStack-API-Version"?: components["parameters"]["Microversion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateResourceProvider"];
+            };
+        };
+        responses: {
+            /** @description 1.20+. Created; the body is the provider and Location names it. */
+            200: {
+                headers: {
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResourceProvider"];
+                };
+            };
+            /** @description Before 1.20. Created; empty body, Location names it. */
+            201: {
+                headers: {
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            409: components["responses"]["Conflict"];
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    getResourceProvider: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `placement X.Y` or `placement latest`; absent means 1.0. */
+                "OpenStack-API-Version"?: components["parameters"]["Microversion"];
+            };
+            path: {
+                uuid: components["parameters"]["ProviderUuid"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The provider (last-modified and cache-control from 1.15). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResourceProvider"];
+                };
+            };
+            404: components["responses"]["NotFound"];
+        };
+    };
+    updateResourceProvider: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `placement X.Y` or `placement latest`; absent means 1.0. */
+                "OpenStack-API-Version"?: components["parameters"]["Microversion"];
+            };
+            path: {
+                uuid: components["parameters"]["ProviderUuid"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateResourceProvider"];
+            };
+        };
+        responses: {
+            /** @description The updated provider. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResourceProvider"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+        };
+    };
+    deleteResourceProvider: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `placement X.Y` or `placement latest`; absent means 1.0. */
+                "OpenStack-API-Version"?: components["parameters"]["Microversion"];
+            };
+            path: {
+                uuid: components["parameters"]["ProviderUuid"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+        };
+    };
+    getAggregates: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `placement X.Y` or `placement latest`; absent means 1.0. */
+                "OpenStack-API-Version"?: components["parameters"]["Microversion"];
+            };
+            path: {
+                uuid: components["parameters"]["ProviderUuid"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Aggregate uuids; the provider generation from 1.19. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderAggregates"];
+                };
+            };
+            404: components["responses"]["NotFound"];
+        };
+    };
+    setAggregates: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `placement X.Y` or `placement latest`; absent means 1.0. */
+                "OpenStack-API-Version"?: components["parameters"]["Microversion"];
+            };
+            path: {
+                uuid: components["parameters"]["ProviderUuid"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": string[] | components["schemas"]["SetProviderAggregates"];
+            };
+        };
+        responses: {
+            /** @description The aggregates now set; the new generation from 1.19. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderAggregates"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
         };
     };
 }

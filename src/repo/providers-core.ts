@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { CONCURRENT_UPDATE, RESOURCE_PROVIDER_NOT_FOUND } from '../errors/codes';
 import { conflict, notFound } from '../errors/http-error';
+import { UUID_PATTERN } from '../validation/validator';
 
 type Queryable = Knex | Knex.Transaction;
 
@@ -17,6 +18,8 @@ export interface ProviderRow {
 }
 
 export async function findProviderByUuid(db: Queryable, uuid: string): Promise<ProviderRow | undefined> {
+  // A path segment that is no uuid names no provider: 404 as Placement, not a PostgreSQL cast error.
+  if (!UUID_PATTERN.test(uuid)) return undefined;
   return db<ProviderRow>('resource_providers').where({ uuid }).first();
 }
 
@@ -26,10 +29,13 @@ export async function findProviderByUuid(db: Queryable, uuid: string): Promise<P
  */
 export async function requireProvider(db: Queryable, uuid: string, detail = ''): Promise<ProviderRow> {
   const provider = await findProviderByUuid(db, uuid);
-  if (!provider) {
-    throw notFound(`No resource provider with uuid ${uuid} found${detail ? ` ${detail}` : ''}`, RESOURCE_PROVIDER_NOT_FOUND);
-  }
+  if (!provider) throw providerNotFound(uuid, detail);
   return provider;
+}
+
+/** The 404 requireProvider throws, for callers that look the provider up another way. */
+export function providerNotFound(uuid: string, detail = ''): Error {
+  return notFound(`No resource provider with uuid ${uuid} found${detail ? ` ${detail}` : ''}`, RESOURCE_PROVIDER_NOT_FOUND);
 }
 
 /**
