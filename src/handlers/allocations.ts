@@ -1,7 +1,156 @@
-import { notImplemented } from './not-implemented';
+import type { Request, Response } from 'express';
+import {
+  POST_ALLOCATIONS_V1_13,
+  POST_ALLOCATIONS_V1_28,
+  POST_ALLOCATIONS_V1_34,
+  POST_ALLOCATIONS_V1_38,
+  PUT_ALLOCATIONS_V1_0,
+  PUT_ALLOCATIONS_V1_12,
+  PUT_ALLOCATIONS_V1_28,
+  PUT_ALLOCATIONS_V1_34,
+  PUT_ALLOCATIONS_V1_38,
+  PUT_ALLOCATIONS_V1_8,
+} from '../../api/schemas/allocations';
+import { CONCURRENT_UPDATE } from '../errors/codes';
+import { badRequest, conflict, notFound } from '../errors/http-error';
+import { newest, sendJson, sendNoContent } from '../http/respond';
+import {
+  ALLOCATION_PROJECT_USER_REQUIRED,
+  ALLOCATIONS_DICT_FORM,
+  CANDIDATE_MAPPINGS,
+  CONSUMER_GENERATION,
+  CONSUMER_TYPES,
+} from '../microversion/versions';
+import {
+  AllocationRetriesExhausted,
+  UnknownResourceClass,
+  allocationsForConsumer,
+  allocationsForProvider,
+  canonicalUuid,
+  deleteAllocationsForConsumer,
+  replaceAllocations,
+  withAllocationRetry,
+  type AllocationWrite,
+} from '../repo/allocations';
+import { findProviderByUuid } from '../repo/providers-core';
+import { UUID_PATTERN, compileSchema, type JsonSchema } from '../validation/validator';
+import { parseConsumerUuid, toAllocationWrite, toAllocationWrites, validateAgainst, type ConsumerBody } from './allocation-bodies';
 
-export const listForResourceProvider = notImplemented;
-export const setAllocations = notImplemented;
-export const listForConsumer = notImplemented;
-export const setAllocationsForConsumer = notImplemented;
-export const deleteAllocations = notImplemented;
+/** Placement's name for consumers that never had a type (allocations written before 1.38). */
+export const UNKNOWN_CONSUMER_TYPE = 'unknown';
+
+const compiled = (schema: JsonSchema) => ({ schema, validate: compileSchema(schema) });
+const PUT_SCHEMAS = {
+  v1_0: compiled(PUT_ALLOCATIONS_V1_0),
+  v1_8: compiled(PUT_ALLOCATIONS_V1_8),
+  v1_12: compiled(PUT_ALLOCATIONS_V1_12),
+  v1_28: compiled(PUT_ALLOCATIONS_V1_28),
+  v1_34: compiled(PUT_ALLOCATIONS_V1_34),
+  v1_38: compiled(PUT_ALLOCATIONS_V1_38),
+};
+const POST_SCHEMAS = {
+  v1_13: compiled(POST_ALLOCATIONS_V1_13),
+  v1_28: compiled(POST_ALLOCATIONS_V1_28),
+  v1_34: compiled(POST_ALLOCATIONS_V1_34),
+  v1_38: compiled(POST_ALLOCATIONS_V1_38),
+};
+
+function putSchema(req: Request) {
+  if (req.mv.has(CONSUMER_TYPES)) return PUT_SCHEMAS.v1_38;
+  if (req.mv.has(CANDIDATE_MAPPINGS)) return PUT_SCHEMAS.v1_34;
+  if (req.mv.has(CONSUMER_GENERATION)) return PUT_SCHEMAS.v1_28;
+  if (req.mv.has(ALLOCATIONS_DICT_FORM)) return PUT_SCHEMAS.v1_12;
+  if (req.mv.has(ALLOCATION_PROJECT_USER_REQUIRED)) return PUT_SCHEMAS.v1_8;
+  return PUT_SCHEMAS.v1_0;
+}
+
+function postSchema(req: Request) {
+  if (req.mv.has(CONSUMER_TYPES)) return POST_SCHEMAS.v1_38;
+  if (req.mv.has(CANDIDATE_MAPPINGS)) return POST_SCHEMAS.v1_34;
+  if (req.mv.has(CONSUMER_GENERATION)) return POST_SCHEMAS.v1_28;
+  return POST_SCHEMAS.v1_13;
+}
+
+/** GET /allocations/{consumer_uuid}: by provider; project/user from 1.12, generation 1.28, type 1.38. */
+export async function listForConsumer(req: Request, res: Response): Promise<void> {
+  const raw = String(req.params.consumer_uuid);
+  // Placement cannot tell a malformed consumer id from an unknown one here: both have no allocations.
+  const rows = UUID_PATTERN.test(raw) ? await allocationsForConsumer(req.deps.db, canonicalUuid(raw)) : [];
+  const allocations: Record<string, { generation: number; resources: Record<string, number> }> = {};
+  for (const row of rows) {
+    allocations[row.provider_uuid] ??= { generation: row.provider_generation, resources: {} };
+    allocations[row.provider_uuid].resources[row.resource_class] = row.used;
+  }
+  const body: Record<string, unknown> = { allocations };
+  if (rows.length > 0 && req.mv.has(ALLOCATIONS_DICT_FORM)) {
+    body.project_id = rows[0].project_external_id;
+    body.user_id = rows[0].user_external_id;
+    if (req.mv.has(CONSUMER_GENERATION)) body.consumer_generation = rows[0].consumer_generation;
+    if (req.mv.has(CONSUMER_TYPES)) body.consumer_type = rows[0].consumer_type ?? UNKNOWN_CONSUMER_TYPE;
+  }
+  sendJson(req, res, 200, body, newest(rows.map((row) => row.updated_at)));
+}
+
+/** GET /resource_providers/{uuid}/allocations: by consumer, with the provider generation. */
+export async function listForResourceProvider(req: Request, res: Response): Promise<void> {
+  const uuid = String(req.params.uuid);
+  const provider = UUID_PATTERN.test(uuid) ? await findProviderByUuid(req.deps.db, uuid) : undefined;
+  if (!provider) throw notFound(`Resource provider '${uuid}' not found: No resource provider with uuid ${uuid} found`);
+  const rows = await allocationsForProvider(req.deps.db, provider.id);
+  const allocations: Record<string, { resources: Record<string, number>; consumer_generation?: number }> = {};
+  for (const row of rows) {
+    allocations[row.consumer_uuid] ??= { resources: {} };
+    allocations[row.consumer_uuid].resources[row.resource_class] = row.used;
+    if (req.mv.has(CONSUMER_GENERATION)) allocations[row.consumer_uuid].consumer_generation = row.consumer_generation;
+  }
+  const body = { allocations, resource_provider_generation: provider.generation };
+  sendJson(req, res, 200, body, newest(rows.map((row) => row.updated_at)));
+}
+
+/** PUT /allocations/{consumer_uuid}: replace one consumer's allocations (empty from 1.28: remove them). */
+export async function setAllocationsForConsumer(req: Request, res: Response): Promise<void> {
+  const consumerUuid = parseConsumerUuid(String(req.params.consumer_uuid));
+  const { schema, validate } = putSchema(req);
+  const body = validateAgainst<ConsumerBody>(validate, schema, req.json);
+  const write = toAllocationWrite(req, req.deps.config, consumerUuid, body);
+  await writeWithPlacementErrors(req, [write], (name) => `Unable to allocate inventory for consumer ${consumerUuid}: No such resource class ${name}.`);
+  sendNoContent(res);
+}
+
+/** POST /allocations (1.13): several consumers at once, atomically (e.g. moving a claim to a migration). */
+export async function setAllocations(req: Request, res: Response): Promise<void> {
+  const { schema, validate } = postSchema(req);
+  const body = validateAgainst<Record<string, ConsumerBody>>(validate, schema, req.json);
+  const writes = toAllocationWrites(req, req.deps.config, body);
+  await writeWithPlacementErrors(req, writes, (name) => `Unable to allocate inventory No such resource class ${name}.`);
+  sendNoContent(res);
+}
+
+async function writeWithPlacementErrors(req: Request, writes: AllocationWrite[], unknownClass: (name: string) => string): Promise<void> {
+  const { db, config } = req.deps;
+  try {
+    await withAllocationRetry(db, config.allocationConflictRetryCount, (tx) => replaceAllocations(tx, writes));
+  } catch (error) {
+    if (error instanceof UnknownResourceClass) throw badRequest(unknownClass(error.className));
+    if (error instanceof AllocationRetriesExhausted) {
+      throw conflict(`Inventory and/or allocations changed while attempting to allocate: ${error.message}`, CONCURRENT_UPDATE);
+    }
+    throw error;
+  }
+}
+
+/** DELETE /allocations/{consumer_uuid}: 404 when the consumer holds nothing. */
+export async function deleteAllocations(req: Request, res: Response): Promise<void> {
+  const raw = String(req.params.consumer_uuid);
+  if (!UUID_PATTERN.test(raw)) throw notFound(`No allocations for consumer '${raw}'`);
+  const { db, config } = req.deps;
+  try {
+    await withAllocationRetry(db, config.allocationConflictRetryCount, (tx) => deleteAllocationsForConsumer(tx, canonicalUuid(raw)));
+  } catch (error) {
+    if (error instanceof AllocationRetriesExhausted) {
+      throw conflict(`Inventory and/or allocations changed while attempting to allocate: ${error.message}`, CONCURRENT_UPDATE);
+    }
+    throw error;
+  }
+  sendNoContent(res);
+}

@@ -1,0 +1,94 @@
+import type { Request } from 'express';
+import type { Config } from '../config';
+import { badRequest } from '../errors/http-error';
+import { ALLOCATIONS_DICT_FORM, CONSUMER_GENERATION, CONSUMER_TYPES } from '../microversion/versions';
+import { canonicalUuid, type AllocationWrite } from '../repo/allocations';
+import { UUID_PATTERN, validateBody, type JsonSchema, type Validator } from '../validation/validator';
+import { pyRepr } from '../validation/python-repr';
+
+/**
+ * Parsing shared by PUT/POST /allocations and POST /reshaper: validate in python-jsonschema's words,
+ * then turn every microversion's body shape into the one AllocationWrite the repo understands.
+ */
+
+/** The body of one consumer in any microversion's shape (already schema-valid). */
+export interface ConsumerBody {
+  allocations: Array<{ resource_provider: { uuid: string }; resources: Record<string, number> }> | Record<string, { resources: Record<string, number> }>;
+  project_id?: string;
+  user_id?: string;
+  consumer_generation?: number | null;
+  consumer_type?: string;
+}
+
+/**
+ * validateBody, except that an unexpected key beside patternProperties reads as python-jsonschema
+ * words it ("'x' does not match any of the regexes: '^...$'"), which Placement's clients see.
+ */
+export function validateAgainst<T>(validate: Validator<unknown>, schema: JsonSchema, body: unknown): T {
+  if (validate(body)) return body as T;
+  const error = validate.errors?.[0];
+  if (error?.keyword === 'additionalProperties') {
+    const parent = schemaAt(schema, error.schemaPath.replace(/^#/, '').replace(/\/additionalProperties$/, ''));
+    const patterns = parent?.patternProperties as Record<string, unknown> | undefined;
+    if (patterns) {
+      const key = (error.params as { additionalProperty: string }).additionalProperty;
+      const joined = Object.keys(patterns).sort().map((pattern) => pyRepr(pattern)).join(', ');
+      throw badRequest(`JSON does not validate: ${pyRepr(key)} does not match any of the regexes: ${joined}`);
+    }
+  }
+  return validateBody(validate, body) as T;
+}
+
+function schemaAt(schema: JsonSchema, pointer: string): Record<string, unknown> | undefined {
+  let current: unknown = schema;
+  for (const part of pointer.split('/').filter(Boolean)) {
+    if (current === null || typeof current !== 'object') return undefined;
+    // ajv URI-encodes each segment of schemaPath (patterns contain ^, [ and $).
+    current = (current as Record<string, unknown>)[decodeURIComponent(part).replace(/~1/g, '/').replace(/~0/g, '~')];
+  }
+  return current !== null && typeof current === 'object' ? (current as Record<string, unknown>) : undefined;
+}
+
+/** A path or key consumer uuid, canonicalised; Placement accepts dashless and any case. */
+export function parseConsumerUuid(raw: string): string {
+  if (!UUID_PATTERN.test(raw)) throw badRequest(`Malformed consumer_uuid: ${raw}`);
+  return canonicalUuid(raw);
+}
+
+/** Provider keys are canonicalised when uuid-shaped; anything else stays as sent and is reported missing. */
+function providerKey(raw: string): string {
+  return UUID_PATTERN.test(raw) ? canonicalUuid(raw) : raw;
+}
+
+/** Turn one consumer's body (list form before 1.12, dict form after) into the repo's write. */
+export function toAllocationWrite(req: Request, config: Config, consumerUuid: string, body: ConsumerBody): AllocationWrite {
+  const allocations = new Map<string, Map<string, number>>();
+  const add = (provider: string, resources: Record<string, number>) =>
+    allocations.set(providerKey(provider), new Map(Object.entries(resources)));
+  if (Array.isArray(body.allocations) && !req.mv.has(ALLOCATIONS_DICT_FORM)) {
+    // A provider listed twice: the later entry wins, as in Placement's list-to-dict conversion.
+    for (const entry of body.allocations) add(entry.resource_provider.uuid, entry.resources);
+  } else {
+    for (const [provider, entry] of Object.entries(body.allocations)) add(provider, entry.resources);
+  }
+  // Before 1.8 no project or user is sent: Placement's configurable "incomplete consumer" ids stand in.
+  const incomplete = body.project_id === undefined;
+  return {
+    uuid: consumerUuid,
+    projectExternalId: incomplete ? config.incompleteConsumerProjectId : body.project_id!,
+    userExternalId: incomplete ? config.incompleteConsumerUserId : body.user_id!,
+    consumerType: req.mv.has(CONSUMER_TYPES) ? body.consumer_type : undefined,
+    expectedGeneration: req.mv.has(CONSUMER_GENERATION) ? (body.consumer_generation ?? null) : undefined,
+    allocations,
+  };
+}
+
+/** POST /allocations and the reshaper: one write per consumer key (a repeated uuid in other spelling: last wins). */
+export function toAllocationWrites(req: Request, config: Config, byConsumer: Record<string, ConsumerBody>): AllocationWrite[] {
+  const writes = new Map<string, AllocationWrite>();
+  for (const [rawUuid, body] of Object.entries(byConsumer)) {
+    const uuid = parseConsumerUuid(rawUuid);
+    writes.set(uuid, toAllocationWrite(req, config, uuid, body));
+  }
+  return [...writes.values()];
+}

@@ -1,0 +1,400 @@
+import type { Knex } from 'knex';
+import type { Db, Tx } from '../db/knex';
+import { withTransaction } from '../db/transaction';
+import { conflict, badRequest, notFound } from '../errors/http-error';
+import { UUID_PATTERN } from '../validation/validator';
+import {
+  checkConsumerGeneration,
+  deleteConsumersWithoutAllocations,
+  ensureConsumerTypes,
+  ensureExternalIds,
+  lockOrCreateConsumer,
+  updateConsumerAfterWrite,
+  type ConsumerIdentity,
+  type LockedConsumer,
+} from './consumers';
+
+type Queryable = Knex | Knex.Transaction;
+
+/**
+ * Allocation writes. The whole capacity guarantee rests on one rule: every transaction that adds or
+ * removes allocations on a provider first locks that provider's row (SELECT ... FOR UPDATE, always in
+ * id order, so two writers never wait on each other in a cycle). Capacity is then read and checked
+ * under the lock, so no two claims on one provider can both see the same free space, whatever the
+ * number of service processes sharing the database.
+ */
+
+/** One consumer's complete new set of allocations: provider uuid -> class -> amount (empty map: remove all). */
+export interface AllocationWrite extends ConsumerIdentity {
+  allocations: Map<string, Map<string, number>>;
+}
+
+/** A class named in a request that does not exist; handlers word the 400 as Placement does for their URL. */
+export class UnknownResourceClass extends Error {
+  constructor(readonly className: string) {
+    super(`No such resource class ${className}.`);
+  }
+}
+
+/** The provider set or generations moved under us; the whole transaction is retried. */
+export class ProviderRace extends Error {
+  constructor() {
+    super('Another thread concurrently updated the resource provider data. Please retry your update');
+  }
+}
+
+/** Retries on provider races ran out (Placement's allocation_conflict_retry_count). */
+export class AllocationRetriesExhausted extends Error {
+  constructor() {
+    super('Another thread concurrently updated the resource provider data. Please retry your update');
+  }
+}
+
+export interface LockedProvider {
+  id: number;
+  uuid: string;
+  generation: number;
+}
+
+/** Run an allocation-writing transaction, retrying it whole on a provider race up to `attempts` times. */
+export async function withAllocationRetry<T>(db: Db, attempts: number, work: (tx: Tx) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await withTransaction(db, work);
+    } catch (error) {
+      if (!(error instanceof ProviderRace)) throw error;
+      if (attempt >= Math.max(1, attempts)) throw new AllocationRetriesExhausted();
+    }
+  }
+}
+
+/** Provider ids currently holding allocations of these consumers (read without locks, to know what to lock). */
+async function providerIdsOfConsumers(db: Queryable, consumerUuids: string[]): Promise<number[]> {
+  if (consumerUuids.length === 0) return [];
+  const result = await db.raw(
+    `SELECT DISTINCT a.resource_provider_id AS id FROM allocations a JOIN consumers c ON c.id = a.consumer_id
+      WHERE c.uuid = ANY(?::uuid[])`,
+    [consumerUuids],
+  );
+  return result.rows.map((row: { id: number }) => row.id);
+}
+
+/** Lock providers by uuid and/or id, in id order. Uuids that are not uuid-shaped simply match nothing. */
+export async function lockProviders(tx: Tx, uuids: string[], ids: number[] = []): Promise<Map<string, LockedProvider>> {
+  const validUuids = [...new Set(uuids.filter((uuid) => UUID_PATTERN.test(uuid)))];
+  const locked = new Map<string, LockedProvider>();
+  if (validUuids.length === 0 && ids.length === 0) return locked;
+  const result = await tx.raw(
+    `SELECT id, uuid, generation FROM resource_providers
+      WHERE uuid = ANY(?::uuid[]) OR id = ANY(?::bigint[]) ORDER BY id FOR UPDATE`,
+    [validUuids, ids],
+  );
+  for (const row of result.rows as LockedProvider[]) locked.set(row.uuid, row);
+  return locked;
+}
+
+/** Canonical form of a uuid string (lower case, dashed), as PostgreSQL prints it. */
+export function canonicalUuid(uuid: string): string {
+  const hex = uuid.replace(/-/g, '').toLowerCase();
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+interface ExistingAllocation {
+  consumer_id: number;
+  resource_provider_id: number;
+  resource_class_id: number;
+  used: number;
+}
+
+export interface ReplaceOptions {
+  /** More providers to lock (the reshaper's inventory providers). */
+  extraProviderUuids?: string[];
+  /** Runs with every provider locked, before allocations change (the reshaper's interim inventories). */
+  beforeWrite?: (tx: Tx, providers: Map<string, LockedProvider>) => Promise<void>;
+  /** Providers whose generation must be bumped even if no allocation on them changes. */
+  alsoBump?: string[];
+}
+
+/**
+ * Replace the allocations of every consumer in `writes` inside `tx`, atomically: consumers are
+ * created or locked, generations checked, capacity verified under provider locks, then the old
+ * allocations are swapped for the new, provider and consumer generations bumped and consumers left
+ * with nothing deleted. Throws HttpErrors for what the client got wrong, UnknownResourceClass, and
+ * ProviderRace (to be retried).
+ */
+export async function replaceAllocations(tx: Tx, writes: AllocationWrite[], options: ReplaceOptions = {}): Promise<Map<string, LockedProvider>> {
+  const consumerUuids = writes.map((write) => write.uuid);
+  const requestedProviders = writes.flatMap((write) => [...write.allocations.keys()]);
+  const previousProviderIds = await providerIdsOfConsumers(tx, consumerUuids);
+  const providers = await lockProviders(tx, [...requestedProviders, ...(options.extraProviderUuids ?? [])], previousProviderIds);
+
+  const consumers = await lockConsumers(tx, writes);
+  for (const write of writes) checkConsumerGeneration(consumers.get(write.uuid)!.locked, write.expectedGeneration);
+  for (const uuid of requestedProviders) {
+    if (!providers.has(uuid)) throw badRequest(`Allocation for resource provider '${uuid}' that does not exist.`);
+  }
+  const consumerIds = [...consumers.values()].map((entry) => entry.locked.id);
+  const existing = await existingAllocations(tx, consumerIds);
+  const lockedIds = new Set([...providers.values()].map((provider) => provider.id));
+  // Someone moved these consumers' allocations between our first look and our locks: start again.
+  if (existing.some((row) => !lockedIds.has(row.resource_provider_id))) throw new ProviderRace();
+
+  const classIds = await resolveClasses(tx, writes);
+  const rows = newAllocationRows(writes, consumers, providers, classIds);
+  if (options.beforeWrite) await options.beforeWrite(tx, providers);
+  await checkCapacity(tx, rows, consumerIds, providers, classIds);
+
+  await tx('allocations').whereIn('consumer_id', consumerIds).delete();
+  if (rows.length > 0) await tx.batchInsert('allocations', rows, 500);
+
+  const touched = new Set<number>([...existing.map((row) => row.resource_provider_id), ...rows.map((row) => row.resource_provider_id)]);
+  for (const uuid of options.alsoBump ?? []) if (providers.has(uuid)) touched.add(providers.get(uuid)!.id);
+  await bumpProviders(tx, [...providers.values()].filter((provider) => touched.has(provider.id)));
+  for (const write of writes) {
+    const entry = consumers.get(write.uuid)!;
+    await updateConsumerAfterWrite(tx, entry.locked, entry.projectId, entry.userId, entry.consumerTypeId);
+  }
+  await deleteConsumersWithoutAllocations(tx, consumerIds);
+  return providers;
+}
+
+interface ConsumerEntry {
+  locked: LockedConsumer;
+  projectId: number;
+  userId: number;
+  consumerTypeId: number | null | undefined;
+}
+
+/** Resolve project/user/type rows, then create-or-lock every consumer in uuid order. */
+async function lockConsumers(tx: Tx, writes: AllocationWrite[]): Promise<Map<string, ConsumerEntry>> {
+  const projects = await ensureExternalIds(tx, 'projects', writes.map((write) => write.projectExternalId));
+  const users = await ensureExternalIds(tx, 'users', writes.map((write) => write.userExternalId));
+  const typeNames = writes.flatMap((write) => (write.consumerType === undefined ? [] : [write.consumerType]));
+  const types = await ensureConsumerTypes(tx, typeNames);
+  const entries = new Map<string, ConsumerEntry>();
+  for (const write of [...writes].sort((a, b) => (a.uuid < b.uuid ? -1 : a.uuid > b.uuid ? 1 : 0))) {
+    const projectId = projects.get(write.projectExternalId)!;
+    const userId = users.get(write.userExternalId)!;
+    const consumerTypeId = write.consumerType === undefined ? undefined : types.get(write.consumerType)!;
+    const locked = await lockOrCreateConsumer(tx, write.uuid, projectId, userId, consumerTypeId ?? null);
+    entries.set(write.uuid, { locked, projectId, userId, consumerTypeId });
+  }
+  return entries;
+}
+
+async function existingAllocations(tx: Tx, consumerIds: number[]): Promise<ExistingAllocation[]> {
+  if (consumerIds.length === 0) return [];
+  return tx('allocations')
+    .whereIn('consumer_id', consumerIds)
+    .select<ExistingAllocation[]>('consumer_id', 'resource_provider_id', 'resource_class_id', 'used');
+}
+
+async function resolveClasses(tx: Tx, writes: AllocationWrite[]): Promise<Map<string, number>> {
+  const names = new Set<string>();
+  for (const write of writes) for (const resources of write.allocations.values()) for (const name of resources.keys()) names.add(name);
+  if (names.size === 0) return new Map();
+  const rows = await tx('resource_classes').whereIn('name', [...names]).select<Array<{ id: number; name: string }>>('id', 'name');
+  const ids = new Map(rows.map((row) => [row.name, row.id]));
+  for (const name of names) if (!ids.has(name)) throw new UnknownResourceClass(name);
+  return ids;
+}
+
+interface NewRow {
+  resource_provider_id: number;
+  consumer_id: number;
+  resource_class_id: number;
+  used: number;
+}
+
+function newAllocationRows(
+  writes: AllocationWrite[],
+  consumers: Map<string, ConsumerEntry>,
+  providers: Map<string, LockedProvider>,
+  classIds: Map<string, number>,
+): NewRow[] {
+  const rows: NewRow[] = [];
+  for (const write of writes) {
+    const consumerId = consumers.get(write.uuid)!.locked.id;
+    for (const [providerUuid, resources] of write.allocations) {
+      for (const [className, used] of resources) {
+        rows.push({ resource_provider_id: providers.get(providerUuid)!.id, consumer_id: consumerId, resource_class_id: classIds.get(className)!, used });
+      }
+    }
+  }
+  return rows;
+}
+
+interface CapacityRow {
+  resource_provider_id: number;
+  resource_class_id: number;
+  total: number;
+  reserved: number;
+  min_unit: number;
+  max_unit: number;
+  step_size: number;
+  allocation_ratio: number;
+  used_before: number;
+  used_by_others: number;
+}
+
+/**
+ * Placement's capacity rule, read under the provider locks: for each provider and class,
+ * used by others + requested <= (total - reserved) * allocation_ratio, every amount within
+ * min_unit..max_unit and a multiple of step_size. A write that leaves an already over-committed
+ * provider no worse than before is allowed, as in Placement.
+ */
+async function checkCapacity(tx: Tx, rows: NewRow[], consumerIds: number[], providers: Map<string, LockedProvider>, classIds: Map<string, number>): Promise<void> {
+  if (rows.length === 0) return;
+  const providerIds = [...new Set(rows.map((row) => row.resource_provider_id))];
+  const result = await tx.raw(
+    `SELECT i.resource_provider_id, i.resource_class_id, i.total, i.reserved, i.min_unit, i.max_unit, i.step_size,
+            i.allocation_ratio,
+            COALESCE(u.used_before, 0) AS used_before, COALESCE(u.used_by_others, 0) AS used_by_others
+       FROM inventories i
+       LEFT JOIN (
+         SELECT a.resource_provider_id, a.resource_class_id, SUM(a.used) AS used_before,
+                SUM(a.used) FILTER (WHERE a.consumer_id <> ALL(?::bigint[])) AS used_by_others
+           FROM allocations a
+          WHERE a.resource_provider_id = ANY(?::bigint[])
+          GROUP BY a.resource_provider_id, a.resource_class_id
+       ) u ON u.resource_provider_id = i.resource_provider_id AND u.resource_class_id = i.resource_class_id
+      WHERE i.resource_provider_id = ANY(?::bigint[])`,
+    [consumerIds, providerIds, providerIds],
+  );
+  const inventory = new Map<string, CapacityRow>();
+  for (const row of result.rows as CapacityRow[]) inventory.set(`${row.resource_provider_id}:${row.resource_class_id}`, row);
+  const uuidOf = new Map([...providers.values()].map((provider) => [provider.id, provider.uuid]));
+  const nameOf = new Map([...classIds].map(([name, id]) => [id, name]));
+  const requested = new Map<string, number>();
+  for (const row of rows) {
+    const key = `${row.resource_provider_id}:${row.resource_class_id}`;
+    requested.set(key, (requested.get(key) ?? 0) + row.used);
+  }
+  checkProvidersHaveInventory(rows, inventory, uuidOf, nameOf);
+  for (const row of rows) {
+    const key = `${row.resource_provider_id}:${row.resource_class_id}`;
+    const inv = inventory.get(key);
+    const where = `'${nameOf.get(row.resource_class_id)}' on resource provider '${uuidOf.get(row.resource_provider_id)}'`;
+    if (!inv) throw conflict(`Unable to allocate inventory: Inventory for ${where} invalid.`);
+    if (row.used < inv.min_unit || row.used > inv.max_unit || row.used % inv.step_size !== 0) {
+      throw conflict(
+        `Unable to allocate inventory: Unable to create allocation for ${where}. The requested amount would violate inventory constraints. ` +
+          `Requested ${row.used}; min_unit ${inv.min_unit}, max_unit ${inv.max_unit}, step_size ${inv.step_size}.`,
+      );
+    }
+    const capacity = (inv.total - inv.reserved) * inv.allocation_ratio;
+    const after = inv.used_by_others + requested.get(key)!;
+    if (after > capacity && after > inv.used_before) {
+      const free = Math.max(0, Math.floor(capacity - inv.used_by_others));
+      throw conflict(
+        `Unable to allocate inventory: Unable to create allocation for ${where}. The requested amount would exceed the capacity. ` +
+          `Requested ${requested.get(key)}, used ${inv.used_by_others}, capacity ${capacity}, free ${free}.`,
+      );
+    }
+  }
+}
+
+/** A provider with inventory for none of the classes asked of it: Placement names them all. */
+function checkProvidersHaveInventory(
+  rows: NewRow[],
+  inventory: Map<string, CapacityRow>,
+  uuidOf: Map<number, string>,
+  nameOf: Map<number, string>,
+): void {
+  const classesByProvider = new Map<number, Set<number>>();
+  for (const row of rows) {
+    if (!classesByProvider.has(row.resource_provider_id)) classesByProvider.set(row.resource_provider_id, new Set());
+    classesByProvider.get(row.resource_provider_id)!.add(row.resource_class_id);
+  }
+  for (const [providerId, classes] of classesByProvider) {
+    if ([...classes].some((classId) => inventory.has(`${providerId}:${classId}`))) continue;
+    const names = [...classes].map((classId) => nameOf.get(classId)).join(', ');
+    throw conflict(`Unable to allocate inventory: Inventory for '${names}' on resource provider '${uuidOf.get(providerId)}' invalid.`);
+  }
+}
+
+/** Bump generations of locked providers; a miss means our lock did not hold what we thought. */
+export async function bumpProviders(tx: Tx, providers: LockedProvider[]): Promise<void> {
+  if (providers.length === 0) return;
+  const result = await tx.raw(
+    `UPDATE resource_providers rp SET generation = rp.generation + 1, updated_at = now()
+       FROM unnest(?::bigint[], ?::int[]) AS x(id, generation)
+      WHERE rp.id = x.id AND rp.generation = x.generation`,
+    [providers.map((provider) => provider.id), providers.map((provider) => provider.generation)],
+  );
+  if (result.rowCount !== providers.length) throw new ProviderRace();
+  for (const provider of providers) provider.generation += 1;
+}
+
+/**
+ * DELETE /allocations/{consumer_uuid}: remove everything the consumer holds, bump the providers it
+ * held, and the consumer with it. 404 when it holds nothing.
+ */
+export async function deleteAllocationsForConsumer(tx: Tx, consumerUuid: string): Promise<void> {
+  const previousProviderIds = await providerIdsOfConsumers(tx, [consumerUuid]);
+  const providers = await lockProviders(tx, [], previousProviderIds);
+  const consumer = await tx.raw('SELECT id FROM consumers WHERE uuid = ? FOR UPDATE', [consumerUuid]);
+  const consumerId: number | undefined = consumer.rows[0]?.id;
+  const existing = consumerId === undefined ? [] : await existingAllocations(tx, [consumerId]);
+  if (existing.length === 0) throw notFound(`No allocations for consumer '${consumerUuid}'`);
+  const lockedIds = new Set([...providers.values()].map((provider) => provider.id));
+  if (existing.some((row) => !lockedIds.has(row.resource_provider_id))) throw new ProviderRace();
+  await tx('allocations').where({ consumer_id: consumerId }).delete();
+  const touched = new Set(existing.map((row) => row.resource_provider_id));
+  await bumpProviders(tx, [...providers.values()].filter((provider) => touched.has(provider.id)));
+  await deleteConsumersWithoutAllocations(tx, [consumerId!]);
+}
+
+export interface ConsumerAllocationRow {
+  provider_uuid: string;
+  provider_generation: number;
+  resource_class: string;
+  used: number;
+  consumer_generation: number;
+  project_external_id: string;
+  user_external_id: string;
+  consumer_type: string | null;
+  updated_at: Date;
+}
+
+/** Every allocation of one consumer with what GET /allocations/{consumer_uuid} shows. */
+export async function allocationsForConsumer(db: Queryable, consumerUuid: string): Promise<ConsumerAllocationRow[]> {
+  const result = await db.raw(
+    `SELECT rp.uuid AS provider_uuid, rp.generation AS provider_generation, rc.name AS resource_class, a.used,
+            c.generation AS consumer_generation, p.external_id AS project_external_id,
+            u.external_id AS user_external_id, ct.name AS consumer_type, a.updated_at
+       FROM consumers c
+       JOIN allocations a ON a.consumer_id = c.id
+       JOIN resource_providers rp ON rp.id = a.resource_provider_id
+       JOIN resource_classes rc ON rc.id = a.resource_class_id
+       JOIN projects p ON p.id = c.project_id
+       JOIN users u ON u.id = c.user_id
+       LEFT JOIN consumer_types ct ON ct.id = c.consumer_type_id
+      WHERE c.uuid = ?
+      ORDER BY rp.id, rc.id`,
+    [consumerUuid],
+  );
+  return result.rows;
+}
+
+export interface ProviderAllocationRow {
+  consumer_uuid: string;
+  consumer_generation: number;
+  resource_class: string;
+  used: number;
+  updated_at: Date;
+}
+
+/** Every allocation against one provider (GET /resource_providers/{uuid}/allocations). */
+export async function allocationsForProvider(db: Queryable, providerId: number): Promise<ProviderAllocationRow[]> {
+  const result = await db.raw(
+    `SELECT c.uuid AS consumer_uuid, c.generation AS consumer_generation, rc.name AS resource_class, a.used, a.updated_at
+       FROM allocations a
+       JOIN consumers c ON c.id = a.consumer_id
+       JOIN resource_classes rc ON rc.id = a.resource_class_id
+      WHERE a.resource_provider_id = ?
+      ORDER BY c.id, rc.id`,
+    [providerId],
+  );
+  return result.rows;
+}
