@@ -1,3 +1,45 @@
-import { notImplemented } from './not-implemented';
+import type { Request, Response } from 'express';
+import { findCandidates } from '../candidates/engine';
+import { parseCandidatesRequest } from '../candidates/request-groups';
+import { allocationRequestsBody, providerSummariesBody, type ResponseShape } from '../candidates/serialize';
+import { queryEntries } from '../http/query';
+import { sendJson } from '../http/respond';
+import {
+  ALLOCATIONS_DICT_FORM,
+  CANDIDATE_MAPPINGS,
+  CANDIDATES_REQUIRED_TRAITS,
+  NESTED_CANDIDATES,
+  SUMMARIES_ALL_INVENTORIES,
+} from '../microversion/versions';
 
-export const listAllocationCandidates = notImplemented;
+/** GET /allocation_candidates (1.10+): allocation requests that fit, and summaries of the providers involved. */
+export async function listAllocationCandidates(req: Request, res: Response): Promise<void> {
+  const request = parseCandidatesRequest(queryEntries(req), req.mv);
+  const { config } = req.deps;
+  const result = await findCandidates(req.deps.db, request, {
+    limit: request.limit,
+    maxCandidates: config.maxAllocationCandidates,
+    randomize: config.randomizeAllocationCandidates,
+    strategy: config.candidatesGenerationStrategy,
+    nestedAware: req.mv.has(NESTED_CANDIDATES),
+  });
+  const shape: ResponseShape = {
+    dictForm: req.mv.has(ALLOCATIONS_DICT_FORM),
+    mappings: req.mv.has(CANDIDATE_MAPPINGS),
+    traits: req.mv.has(CANDIDATES_REQUIRED_TRAITS),
+    allResources: req.mv.has(SUMMARIES_ALL_INVENTORIES),
+    tree: req.mv.has(NESTED_CANDIDATES),
+    wholeTrees: req.mv.has(NESTED_CANDIDATES),
+  };
+  const requestedClasses = new Set(request.groups.flatMap((group) => [...group.resources.keys()]));
+  sendJson(
+    req,
+    res,
+    200,
+    {
+      allocation_requests: allocationRequestsBody(result.candidates, shape),
+      provider_summaries: providerSummariesBody(result.candidates, result.trees, requestedClasses, shape),
+    },
+    null,
+  );
+}

@@ -1,0 +1,221 @@
+import type { Candidate, CandidateAllocation, ProviderRow, ResolvedGroup } from './model';
+
+/** Everything the generator knows about one anchor root. */
+export interface RootContext {
+  root: ProviderRow;
+  /** Providers of the root's tree, by id. */
+  tree: ProviderRow[];
+  /** Sharing providers outside this tree that share an aggregate with some provider in it. */
+  linkedSharing: ProviderRow[];
+  /** Parent lookup across every provider known to the request (trees and sharing trees). */
+  parentOf(providerId: number): number | null;
+}
+
+export interface CombineOptions {
+  groups: ResolvedGroup[];
+  groupPolicy?: 'none' | 'isolate';
+  sameSubtrees: string[][];
+  /** From 1.29; before it a candidate may not use two providers of one tree. */
+  nestedAware: boolean;
+}
+
+/** A way to satisfy one group: what it allocates and which providers it maps to. */
+interface GroupOption {
+  allocations: Array<[ProviderRow, string, number]>;
+  providers: ProviderRow[];
+}
+
+/** True when the provider alone can take `amount` of the class now (capacity, min/max unit, step). */
+export function fits(provider: ProviderRow, className: string, amount: number): boolean {
+  const inv = provider.inventories.get(className);
+  if (!inv) return false;
+  return inv.minUnit <= amount && inv.maxUnit >= amount && amount % inv.stepSize === 0 && inv.used + amount <= inv.capacity;
+}
+
+const hasAny = (set: Set<number> | Set<string>, values: Array<number | string>) => values.some((v) => (set as Set<number | string>).has(v));
+const inAll = (aggregates: Set<number>, memberOf: number[][]) => memberOf.every((anyOf) => hasAny(aggregates, anyOf));
+
+/**
+ * Every allocation request anchored at one root, lazily, in a stable order: groups in request order,
+ * within a group providers by id, the first group varying slowest (as itertools.product).
+ */
+export function* candidatesForRoot(ctx: RootContext, options: CombineOptions): Generator<Candidate> {
+  const perGroup: GroupOption[][] = [];
+  for (const group of options.groups) {
+    const groupOptions = group.granular ? granularOptions(ctx, group) : unsuffixedOptions(ctx, group);
+    if (groupOptions.length === 0) return;
+    perGroup.push(groupOptions);
+  }
+  const chosen: GroupOption[] = [];
+  const amounts = new Map<string, number>();
+  yield* extend(0);
+
+  function* extend(index: number): Generator<Candidate> {
+    if (index === perGroup.length) {
+      const candidate = finish();
+      if (candidate) yield candidate;
+      return;
+    }
+    for (const option of perGroup[index]) {
+      if (!isolated(index, option)) continue;
+      if (addAmounts(option)) {
+        chosen.push(option);
+        yield* extend(index + 1);
+        chosen.pop();
+      }
+      removeAmounts(option);
+    }
+  }
+
+  /** group_policy=isolate: no two granular groups on one provider (checked as each group is chosen). */
+  function isolated(index: number, option: GroupOption): boolean {
+    if (options.groupPolicy !== 'isolate' || !options.groups[index].granular) return true;
+    const provider = option.providers[0];
+    return chosen.every((other, i) => !options.groups[i].granular || other.providers[0] !== provider);
+  }
+
+  /** Add the option's amounts; false when a consolidated amount would exceed capacity or max_unit. */
+  function addAmounts(option: GroupOption): boolean {
+    let ok = true;
+    for (const [provider, className, amount] of option.allocations) {
+      const key = `${provider.id}|${className}`;
+      const total = (amounts.get(key) ?? 0) + amount;
+      amounts.set(key, total);
+      const inv = provider.inventories.get(className)!;
+      if (inv.used + total > inv.capacity || total > inv.maxUnit) ok = false;
+    }
+    return ok;
+  }
+
+  function removeAmounts(option: GroupOption): void {
+    for (const [provider, className, amount] of option.allocations) {
+      const key = `${provider.id}|${className}`;
+      const total = (amounts.get(key) ?? 0) - amount;
+      if (total <= 0) amounts.delete(key);
+      else amounts.set(key, total);
+    }
+  }
+
+  function finish(): Candidate | undefined {
+    if (!sameSubtreeHolds(chosen, options, ctx)) return undefined;
+    const byKey = new Map<string, CandidateAllocation>();
+    for (const option of chosen) {
+      for (const [provider, className, amount] of option.allocations) {
+        const key = `${provider.id}|${className}`;
+        const existing = byKey.get(key);
+        if (existing) existing.amount += amount;
+        else byKey.set(key, { provider, className, amount });
+      }
+    }
+    const allocations = [...byKey.values()].sort((a, b) => a.provider.id - b.provider.id || (a.className < b.className ? -1 : 1));
+    if (!options.nestedAware && usesTwoProvidersOfOneTree(allocations)) return undefined;
+    const mappings = new Map<string, Set<string>>();
+    chosen.forEach((option, i) => {
+      const suffix = options.groups[i].suffix;
+      const set = mappings.get(suffix) ?? new Set<string>();
+      for (const provider of option.providers) set.add(provider.uuid);
+      mappings.set(suffix, set);
+    });
+    return { allocations, mappings: [...mappings].map(([suffix, uuids]) => [suffix, [...uuids].sort()]) };
+  }
+}
+
+/** The unsuffixed group: each class from one provider of the tree or a linked sharing provider. */
+function unsuffixedOptions(ctx: RootContext, group: ResolvedGroup): GroupOption[] {
+  // in_tree on the unsuffixed group confines it to that tree, sharing providers elsewhere included (Placement).
+  if (group.inTreeRootId !== undefined && group.inTreeRootId !== ctx.root.id) return [];
+  const reachable = group.inTreeRootId !== undefined ? ctx.tree : [...ctx.tree, ...ctx.linkedSharing];
+  const rootInAll = inAll(ctx.root.aggregates, group.memberOf);
+  const rootForbidden = hasAny(ctx.root.aggregates, group.forbiddenAggregates);
+  if (rootForbidden) return [];
+  const perClass: ProviderRow[][] = [];
+  for (const { className, amount } of group.resources) {
+    // member_of holds when the provider or the anchor root is in the aggregates (Placement's "rp or tree").
+    const providers = reachable.filter(
+      (p) =>
+        fits(p, className, amount) &&
+        !hasAny(p.traits, group.forbiddenTraits) &&
+        (rootInAll || inAll(p.aggregates, group.memberOf)) &&
+        !hasAny(p.aggregates, group.forbiddenAggregates),
+    );
+    if (providers.length === 0) return [];
+    perClass.push(providers);
+  }
+  const options: GroupOption[] = [];
+  for (const combination of cartesian(perClass)) {
+    // Required traits are satisfied collectively by the providers serving the group.
+    const traits = new Set<string>();
+    for (const provider of combination) for (const trait of provider.traits) traits.add(trait);
+    if (!group.requiredTraits.every((anyOf) => hasAny(traits, anyOf))) continue;
+    options.push({
+      allocations: combination.map((provider, i) => [provider, group.resources[i].className, group.resources[i].amount]),
+      providers: [...new Set(combination)],
+    });
+  }
+  return options;
+}
+
+/** A suffixed group: one provider with every class, trait and aggregate the group asks for. */
+function granularOptions(ctx: RootContext, group: ResolvedGroup): GroupOption[] {
+  return [...ctx.tree, ...ctx.linkedSharing]
+    .filter((p) => satisfiesSingly(p, group))
+    .map((provider) => ({
+      allocations: group.resources.map((r) => [provider, r.className, r.amount] as [ProviderRow, string, number]),
+      providers: [provider],
+    }));
+}
+
+/** The single-provider test, the same one GET /resource_providers applies in SQL (applyProviderFilter). */
+export function satisfiesSingly(p: ProviderRow, group: ResolvedGroup): boolean {
+  return (
+    group.resources.every((r) => fits(p, r.className, r.amount)) &&
+    group.requiredTraits.every((anyOf) => hasAny(p.traits, anyOf)) &&
+    !hasAny(p.traits, group.forbiddenTraits) &&
+    inAll(p.aggregates, group.memberOf) &&
+    !hasAny(p.aggregates, group.forbiddenAggregates) &&
+    (group.inTreeRootId === undefined || p.rootId === group.inTreeRootId)
+  );
+}
+
+function* cartesian<T>(lists: T[][]): Generator<T[]> {
+  const picked: T[] = [];
+  function* step(i: number): Generator<T[]> {
+    if (i === lists.length) {
+      yield [...picked];
+      return;
+    }
+    for (const item of lists[i]) {
+      picked.push(item);
+      yield* step(i + 1);
+      picked.pop();
+    }
+  }
+  yield* step(0);
+}
+
+/** same_subtree (1.36): the providers of the named groups all descend from one of them. */
+function sameSubtreeHolds(chosen: GroupOption[], options: CombineOptions, ctx: RootContext): boolean {
+  for (const suffixes of options.sameSubtrees) {
+    const ids = new Set<number>();
+    chosen.forEach((option, i) => {
+      if (suffixes.includes(options.groups[i].suffix)) for (const p of option.providers) ids.add(p.id);
+    });
+    if (ids.size <= 1) continue;
+    const lineages = [...ids].map((id) => ancestry(id, ctx));
+    const common = [...ids].filter((candidate) => lineages.every((lineage) => lineage.has(candidate)));
+    if (common.length === 0) return false;
+  }
+  return true;
+}
+
+function ancestry(id: number, ctx: RootContext): Set<number> {
+  const line = new Set<number>();
+  for (let current: number | null = id; current !== null && !line.has(current); current = ctx.parentOf(current)) line.add(current);
+  return line;
+}
+
+function usesTwoProvidersOfOneTree(allocations: CandidateAllocation[]): boolean {
+  const rootByProvider = new Map<number, number>();
+  for (const { provider } of allocations) rootByProvider.set(provider.id, provider.rootId);
+  return new Set(rootByProvider.values()).size !== rootByProvider.size;
+}

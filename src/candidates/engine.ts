@@ -1,0 +1,187 @@
+import type { Knex } from 'knex';
+import { candidatesForRoot, type CombineOptions, type RootContext } from './combine';
+import type { Candidate, ProviderRow, ResolvedRequest } from './model';
+import type { CandidatesRequest } from './request-groups';
+import { resolveRequest } from './resolve';
+import { fetchSharingTrees, fetchTrees, rootsQuery, sharingHelp, type SharingHelp } from './tree-query';
+
+export interface EngineOptions {
+  limit?: number;
+  /** Placement's max_allocation_candidates; -1 is unlimited. */
+  maxCandidates: number;
+  randomize: boolean;
+  strategy: 'depth-first' | 'breadth-first';
+  /** 1.29: candidates may combine several providers of one tree. */
+  nestedAware: boolean;
+  /** Largest number of roots fetched per round trip. */
+  maxBatch?: number;
+}
+
+export interface EngineResult {
+  resolved?: ResolvedRequest;
+  candidates: Candidate[];
+  /** Trees touched by the candidates, by root id, for provider_summaries. */
+  trees: Map<number, ProviderRow[]>;
+}
+
+const DEFAULT_MAX_BATCH = 1000;
+
+/**
+ * Find allocation candidates. Roots are visited in id order, a batch per round trip, and generation
+ * stops as soon as enough candidates exist: the work follows `limit`, not the number of viable hosts.
+ * Everything is read in one REPEATABLE READ snapshot so usage and capacity agree across batches.
+ */
+export async function findCandidates(db: Knex, request: CandidatesRequest, options: EngineOptions): Promise<EngineResult> {
+  return db.transaction(async (trx) => run(trx, request, options), { isolationLevel: 'repeatable read', readOnly: true });
+}
+
+async function run(trx: Knex.Transaction, request: CandidatesRequest, options: EngineOptions): Promise<EngineResult> {
+  const resolved = await resolveRequest(trx, request);
+  if (resolved.impossible) return { resolved, candidates: [], trees: new Map() };
+  const sharingTrees = await fetchSharingTrees(trx, resolved.sharingProviderIds);
+  const sharingIds = new Set(resolved.sharingProviderIds);
+  const sharing = [...sharingTrees.values()].flat().filter((p) => sharingIds.has(p.id));
+  const help = sharingHelp(resolved, sharing);
+  const cap = Math.min(options.maxCandidates >= 0 ? options.maxCandidates : Infinity, options.randomize ? Infinity : (options.limit ?? Infinity));
+  const combine: CombineOptions = {
+    groups: resolved.groups,
+    groupPolicy: resolved.groupPolicy,
+    sameSubtrees: resolved.sameSubtrees,
+    nestedAware: options.nestedAware,
+  };
+  const collector = new Collector(cap, sharingTrees);
+  const roots = streamRoots(trx, resolved, help, sharing, sharingTrees, () => collector.remaining(), options.maxBatch ?? DEFAULT_MAX_BATCH);
+  if (options.strategy === 'breadth-first') await breadthFirst(roots, combine, collector);
+  else await depthFirst(roots, combine, collector);
+  let candidates = collector.candidates;
+  if (options.randomize) candidates = randomSample(candidates, options.limit);
+  return { resolved, candidates, trees: collector.treesFor(candidates) };
+}
+
+/** Keeps distinct candidates up to the cap, and the trees they touch. */
+class Collector {
+  readonly candidates: Candidate[] = [];
+  private readonly seen = new Set<string>();
+  private readonly trees = new Map<number, ProviderRow[]>();
+
+  constructor(
+    private readonly cap: number,
+    private readonly sharingTrees: Map<number, ProviderRow[]>,
+  ) {}
+
+  remaining(): number {
+    return this.cap - this.candidates.length;
+  }
+
+  full(): boolean {
+    return this.candidates.length >= this.cap;
+  }
+
+  /** Add unless an identical request (same amounts on the same providers, same mappings) was seen. */
+  add(candidate: Candidate, tree: ProviderRow[]): void {
+    const key = candidateKey(candidate);
+    if (this.seen.has(key)) return;
+    this.seen.add(key);
+    this.candidates.push(candidate);
+    for (const { provider } of candidate.allocations) {
+      if (this.trees.has(provider.rootId)) continue;
+      this.trees.set(provider.rootId, provider.rootId === tree[0].rootId ? tree : this.sharingTrees.get(provider.rootId)!);
+    }
+  }
+
+  treesFor(candidates: Candidate[]): Map<number, ProviderRow[]> {
+    const roots = new Set(candidates.flatMap((c) => c.allocations.map((a) => a.provider.rootId)));
+    return new Map([...this.trees].filter(([root]) => roots.has(root)).sort(([a], [b]) => a - b));
+  }
+}
+
+export function candidateKey(candidate: Candidate): string {
+  const allocations = candidate.allocations.map((a) => `${a.provider.id}:${a.className}:${a.amount}`).join(',');
+  const mappings = candidate.mappings.map(([suffix, uuids]) => `${suffix}=${uuids.join('+')}`).join(',');
+  return `${allocations}|${mappings}`;
+}
+
+async function depthFirst(roots: AsyncGenerator<RootContext>, combine: CombineOptions, collector: Collector): Promise<void> {
+  if (collector.full()) return;
+  for await (const ctx of roots) {
+    for (const candidate of candidatesForRoot(ctx, combine)) {
+      collector.add(candidate, ctx.tree);
+      if (collector.full()) return;
+    }
+  }
+}
+
+/**
+ * Round-robin across roots (Placement's breadth-first strategy): the first candidate of every root,
+ * then the second of every root, ... The first pass streams, so a limit still bounds the work.
+ */
+async function breadthFirst(roots: AsyncGenerator<RootContext>, combine: CombineOptions, collector: Collector): Promise<void> {
+  if (collector.full()) return;
+  let active: Array<{ ctx: RootContext; gen: Generator<Candidate> }> = [];
+  for await (const ctx of roots) {
+    const gen = candidatesForRoot(ctx, combine);
+    const first = gen.next();
+    if (first.done) continue;
+    collector.add(first.value, ctx.tree);
+    if (collector.full()) return;
+    active.push({ ctx, gen });
+  }
+  while (active.length > 0) {
+    const next: typeof active = [];
+    for (const entry of active) {
+      const step = entry.gen.next();
+      if (step.done) continue;
+      collector.add(step.value, entry.ctx.tree);
+      if (collector.full()) return;
+      next.push(entry);
+    }
+    active = next;
+  }
+}
+
+/** Roots in id order, fetched in batches sized to what is still needed. */
+async function* streamRoots(
+  trx: Knex.Transaction,
+  resolved: ResolvedRequest,
+  help: SharingHelp,
+  sharing: ProviderRow[],
+  sharingTrees: Map<number, ProviderRow[]>,
+  remaining: () => number,
+  maxBatch: number,
+): AsyncGenerator<RootContext> {
+  const parents = new Map<number, number | null>();
+  for (const provider of [...sharingTrees.values()].flat()) parents.set(provider.id, provider.parentId);
+  let cursor = 0;
+  for (;;) {
+    const want = remaining();
+    // A little slack: a root that passes the SQL pre-check may still yield nothing (collective traits, isolate).
+    const size = Number.isFinite(want) ? Math.min(maxBatch, Math.max(4, Math.ceil(want * 1.25) + 2)) : maxBatch;
+    const trees = await fetchTrees(trx, rootsQuery(trx, resolved, help, cursor, size));
+    for (const tree of trees.values()) for (const provider of tree) parents.set(provider.id, provider.parentId);
+    for (const [rootId, tree] of trees) {
+      cursor = rootId;
+      yield rootContext(tree, sharing, parents);
+    }
+    if (trees.size < size) return;
+  }
+}
+
+function rootContext(tree: ProviderRow[], sharing: ProviderRow[], parents: Map<number, number | null>): RootContext {
+  const root = tree.find((p) => p.parentId === null)!;
+  const treeAggregates = new Set(tree.flatMap((p) => [...p.aggregates]));
+  const linkedSharing =
+    treeAggregates.size === 0
+      ? []
+      : sharing.filter((s) => s.rootId !== root.id && [...s.aggregates].some((a) => treeAggregates.has(a)));
+  return { root, tree, linkedSharing, parentOf: (id) => parents.get(id) ?? null };
+}
+
+/** randomize_allocation_candidates: a random sample of `limit`, or everything shuffled. */
+function randomSample(candidates: Candidate[], limit?: number): Candidate[] {
+  const shuffled = [...candidates];
+  for (let i = shuffled.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [shuffled[i], shuffled[j]] = [shuffled[j], shuffled[i]];
+  }
+  return limit === undefined ? shuffled : shuffled.slice(0, limit);
+}

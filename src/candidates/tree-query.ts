@@ -1,0 +1,175 @@
+import type { Knex } from 'knex';
+import { applyProviderFilter, type ProviderFilter } from '../repo/provider-filters';
+import { fits, satisfiesSingly } from './combine';
+import type { ProviderRow, ResolvedGroup, ResolvedRequest } from './model';
+
+type Db = Knex | Knex.Transaction;
+
+/**
+ * SQL for the engine: which roots can anchor a candidate (a necessary condition checked per root with
+ * index probes, ordered by root id so LIMIT bounds the work), and the full rows of the chosen trees.
+ * The plans are in docs/candidates-plans.md.
+ */
+
+/** Aggregates through which sharing providers could help a root; computed once per request. */
+export interface SharingHelp {
+  /** Per unsuffixed-group class (by index in group.resources): aggregates of sharing providers with room. */
+  perClass: Map<ResolvedGroup, number[][]>;
+  /** Per unsuffixed-group required any-of set: aggregates of sharing providers having one of the traits. */
+  perTraitSet: Map<ResolvedGroup, number[][]>;
+  /** Unsuffixed group member_of: aggregates of sharing providers in all the required aggregates. */
+  memberOf: Map<ResolvedGroup, number[]>;
+  /** Per suffixed group: aggregates of sharing providers that satisfy it alone. */
+  granular: Map<ResolvedGroup, number[]>;
+}
+
+export function sharingHelp(request: ResolvedRequest, sharing: ProviderRow[]): SharingHelp {
+  const aggsOf = (providers: ProviderRow[]) => [...new Set(providers.flatMap((p) => [...p.aggregates]))];
+  const help: SharingHelp = { perClass: new Map(), perTraitSet: new Map(), memberOf: new Map(), granular: new Map() };
+  for (const group of request.groups) {
+    if (group.granular) {
+      help.granular.set(group, aggsOf(sharing.filter((p) => satisfiesSingly(p, group))));
+      continue;
+    }
+    const usable = sharing.filter((p) => !group.forbiddenTraits.some((t) => p.traits.has(t)));
+    help.perClass.set(group, group.resources.map((r) => aggsOf(usable.filter((p) => fits(p, r.className, r.amount)))));
+    help.perTraitSet.set(group, group.requiredTraits.map((anyOf) => aggsOf(usable.filter((p) => anyOf.some((t) => p.traits.has(t))))));
+    help.memberOf.set(group, aggsOf(usable.filter((p) => group.memberOf.every((anyOf) => anyOf.some((a) => p.aggregates.has(a))))));
+  }
+  return help;
+}
+
+/** Roots after `cursor` (by id) that pass every per-root necessary condition, at most `size` of them. */
+export function rootsQuery(db: Db, request: ResolvedRequest, help: SharingHelp, cursor: number, size: number): Knex.QueryBuilder {
+  const query = db('resource_providers as r').select('r.id').whereNull('r.parent_provider_id').andWhere('r.id', '>', cursor);
+  applyProviderFilter(query, 'r', { requiredTraitIds: request.rootRequiredIds, forbiddenTraitIds: request.rootForbiddenIds });
+  for (const group of request.groups) {
+    if (group.granular) addGranularCondition(query, group, help.granular.get(group) ?? []);
+    else addUnsuffixedConditions(query, group, help);
+  }
+  return query.orderBy('r.id').limit(size);
+}
+
+function addGranularCondition(query: Knex.QueryBuilder, group: ResolvedGroup, sharingAggs: number[]): void {
+  const filter: ProviderFilter = {
+    resources: group.resources.map((r) => ({ resourceClassId: r.classId, amount: r.amount })),
+    anyOfTraitIds: group.requiredTraitIds,
+    forbiddenTraitIds: group.forbiddenTraitIds,
+    memberOfAggregateIds: group.memberOf,
+    forbiddenAggregateIds: group.forbiddenAggregates,
+    inTreeRootId: group.inTreeRootId,
+  };
+  eitherTreeOrSharing(query, filter, sharingAggs);
+}
+
+function addUnsuffixedConditions(query: Knex.QueryBuilder, group: ResolvedGroup, help: SharingHelp): void {
+  if (group.inTreeRootId !== undefined) query.andWhere('r.id', group.inTreeRootId);
+  // With in_tree the unsuffixed group takes nothing from sharing providers outside the tree.
+  const sharingOk = group.inTreeRootId === undefined;
+  if (group.forbiddenAggregates.length > 0) applyProviderFilter(query, 'r', { forbiddenAggregateIds: group.forbiddenAggregates });
+  group.resources.forEach((r, i) => {
+    const filter: ProviderFilter = {
+      resources: [{ resourceClassId: r.classId, amount: r.amount }],
+      forbiddenTraitIds: group.forbiddenTraitIds,
+      forbiddenAggregateIds: group.forbiddenAggregates,
+    };
+    eitherTreeOrSharing(query, filter, sharingOk ? help.perClass.get(group)![i] : []);
+  });
+  group.requiredTraitIds.forEach((anyOf, i) => {
+    eitherTreeOrSharing(query, { anyOfTraitIds: [anyOf], forbiddenTraitIds: group.forbiddenTraitIds }, sharingOk ? help.perTraitSet.get(group)![i] : []);
+  });
+  if (group.memberOf.length > 0) {
+    eitherTreeOrSharing(query, { memberOfAggregateIds: group.memberOf }, sharingOk ? help.memberOf.get(group)! : []);
+  }
+}
+
+/** Some provider of r's tree passes `filter`, or r's tree shares an aggregate with a sharing provider that does. */
+function eitherTreeOrSharing(query: Knex.QueryBuilder, filter: ProviderFilter, sharingAggs: number[]): void {
+  query.andWhere(function either() {
+    this.whereExists(function inTree() {
+      this.select(this.client.raw('1')).from('resource_providers as p').whereRaw('p.root_provider_id = r.id');
+      applyProviderFilter(this, 'p', filter);
+    });
+    if (sharingAggs.length > 0) {
+      this.orWhereExists(function linked() {
+        this.select(this.client.raw('1'))
+          .from('resource_providers as t')
+          .join('resource_provider_aggregates as ta', 'ta.resource_provider_id', 't.id')
+          .whereRaw('t.root_provider_id = r.id')
+          .whereIn('ta.aggregate_id', sharingAggs);
+      });
+    }
+  });
+}
+
+interface TreeRow {
+  id: number;
+  uuid: string;
+  parent_id: number | null;
+  root_id: number;
+  inventories: Array<[string, number, number, number, number, number, number, number]>;
+  traits: string[];
+  aggregates: number[];
+}
+
+/**
+ * Every provider of the trees whose root ids `roots` selects, with inventories, current usage, traits
+ * and aggregates, in one statement. Rows come ordered by root, then provider id.
+ */
+export async function fetchTrees(db: Db, roots: Knex.QueryBuilder | number[]): Promise<Map<number, ProviderRow[]>> {
+  const rootsSql = Array.isArray(roots) ? db.raw('SELECT unnest(?::bigint[]) AS id', [roots]) : roots;
+  const rows: TreeRow[] = await (db as Knex)
+    .withMaterialized('roots', rootsSql as Knex.QueryBuilder)
+    .from('roots')
+    .join('resource_providers as p', 'p.root_provider_id', 'roots.id')
+    .select(
+      'p.id',
+      db.raw('p.uuid::text AS uuid'),
+      'p.parent_provider_id as parent_id',
+      'p.root_provider_id as root_id',
+      db.raw(`COALESCE((
+        SELECT json_agg(json_build_array(rc.name, i.total, i.reserved, i.min_unit, i.max_unit, i.step_size, i.allocation_ratio,
+          COALESCE((SELECT SUM(a.used) FROM allocations a
+                    WHERE a.resource_provider_id = i.resource_provider_id AND a.resource_class_id = i.resource_class_id), 0)) ORDER BY rc.id)
+        FROM inventories i JOIN resource_classes rc ON rc.id = i.resource_class_id
+        WHERE i.resource_provider_id = p.id), '[]') AS inventories`),
+      db.raw(`ARRAY(SELECT t.name FROM resource_provider_traits rpt JOIN traits t ON t.id = rpt.trait_id
+                    WHERE rpt.resource_provider_id = p.id ORDER BY t.name) AS traits`),
+      db.raw(`ARRAY(SELECT rpa.aggregate_id FROM resource_provider_aggregates rpa WHERE rpa.resource_provider_id = p.id) AS aggregates`),
+    )
+    .orderBy([{ column: 'p.root_provider_id' }, { column: 'p.id' }]);
+  const trees = new Map<number, ProviderRow[]>();
+  for (const row of rows) {
+    const provider = toProvider(row);
+    const tree = trees.get(provider.rootId);
+    if (tree) tree.push(provider);
+    else trees.set(provider.rootId, [provider]);
+  }
+  return trees;
+}
+
+function toProvider(row: TreeRow): ProviderRow {
+  const inventories = new Map(
+    row.inventories.map(([name, total, reserved, minUnit, maxUnit, stepSize, allocationRatio, used]) => [
+      name,
+      // Placement's capacity truncates (total - reserved) * ratio to an integer.
+      { total, reserved, minUnit, maxUnit, stepSize, allocationRatio, used: Number(used), capacity: Math.trunc((total - reserved) * allocationRatio) },
+    ]),
+  );
+  return {
+    id: Number(row.id),
+    uuid: row.uuid,
+    parentId: row.parent_id === null ? null : Number(row.parent_id),
+    rootId: Number(row.root_id),
+    inventories,
+    traits: new Set(row.traits),
+    aggregates: new Set(row.aggregates.map(Number)),
+  };
+}
+
+/** The trees holding the sharing providers (their summaries show whole trees, like any provider's). */
+export async function fetchSharingTrees(db: Db, sharingProviderIds: number[]): Promise<Map<number, ProviderRow[]>> {
+  if (sharingProviderIds.length === 0) return new Map();
+  const roots = (db as Knex)('resource_providers').distinct('root_provider_id as id').whereIn('id', sharingProviderIds);
+  return fetchTrees(db, roots);
+}
