@@ -56,7 +56,8 @@ export function parseRetryAfter(header: string | null, now: number = Date.now())
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
-const transient = (status: number) => status >= 500 || status === 429;
+// 501 (an endpoint this service does not implement) will not get better by retrying.
+const transient = (status: number) => (status >= 500 && status !== 501) || status === 429;
 
 export class PlacementClient {
   private readonly sleep: (ms: number) => Promise<void>;
