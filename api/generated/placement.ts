@@ -87,14 +87,23 @@ export interface paths {
     "/resource_providers/{uuid}/inventories": {
         parameters: {
             query?: never;
-            header?: never;
-            path?: never;
+            header?: {
+                /** @description `placement X.Y` or `placement latest`; absent means 1.0. */
+                "OpenStack-API-Version"?: components["parameters"]["Microversion"];
+            };
+            path: {
+                uuid: components["parameters"]["ProviderUuid"];
+            };
             cookie?: never;
         };
-        get?: never;
-        put?: never;
-        post?: never;
-        delete?: never;
+        /** Every inventory of the provider, by resource class (last-modified from 1.15). */
+        get: operations["getInventories"];
+        /** Replace all inventories (reserved may equal total from 1.26); removing a class in use is 409 placement.inventory.inuse. */
+        put: operations["setInventories"];
+        /** Add one inventory; 409 when the class is already there. */
+        post: operations["createInventory"];
+        /** Delete all inventories (1.5; 405 before). */
+        delete: operations["deleteInventories"];
         options?: never;
         head?: never;
         patch?: never;
@@ -103,14 +112,23 @@ export interface paths {
     "/resource_providers/{uuid}/inventories/{resource_class}": {
         parameters: {
             query?: never;
-            header?: never;
-            path?: never;
+            header?: {
+                /** @description `placement X.Y` or `placement latest`; absent means 1.0. */
+                "OpenStack-API-Version"?: components["parameters"]["Microversion"];
+            };
+            path: {
+                uuid: components["parameters"]["ProviderUuid"];
+                resource_class: components["parameters"]["ResourceClassName"];
+            };
             cookie?: never;
         };
-        get?: never;
-        put?: never;
+        /** One inventory with the provider generation. */
+        get: operations["getInventory"];
+        /** Update one existing inventory. */
+        put: operations["updateInventory"];
         post?: never;
-        delete?: never;
+        /** Delete one inventory; 409 when allocations use it. */
+        delete: operations["deleteInventory"];
         options?: never;
         head?: never;
         patch?: never;
@@ -227,14 +245,22 @@ export interface paths {
     "/resource_providers/{uuid}/traits": {
         parameters: {
             query?: never;
-            header?: never;
-            path?: never;
+            header?: {
+                /** @description `placement X.Y` or `placement latest`; absent means 1.0. */
+                "OpenStack-API-Version"?: components["parameters"]["Microversion"];
+            };
+            path: {
+                uuid: components["parameters"]["ProviderUuid"];
+            };
             cookie?: never;
         };
-        get?: never;
-        put?: never;
+        /** The provider's traits and generation (1.6). */
+        get: operations["listTraitsForResourceProvider"];
+        /** Replace the provider's traits (1.6); every trait must exist. */
+        put: operations["updateTraitsForResourceProvider"];
         post?: never;
-        delete?: never;
+        /** Remove every trait from the provider (1.6). */
+        delete: operations["deleteTraitsForResourceProvider"];
         options?: never;
         head?: never;
         patch?: never;
@@ -247,7 +273,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** List traits (1.6), filtered by name=in:A,B or name=startswith:P and associated=true|false. */
+        get: operations["listTraits"];
         put?: never;
         post?: never;
         delete?: never;
@@ -259,14 +286,22 @@ export interface paths {
     "/traits/{name}": {
         parameters: {
             query?: never;
-            header?: never;
-            path?: never;
+            header?: {
+                /** @description `placement X.Y` or `placement latest`; absent means 1.0. */
+                "OpenStack-API-Version"?: components["parameters"]["Microversion"];
+            };
+            path: {
+                name: components["parameters"]["Name"];
+            };
             cookie?: never;
         };
-        get?: never;
-        put?: never;
+        /** 204 when the trait exists (1.6). */
+        get: operations["getTrait"];
+        /** Create a CUSTOM_ trait (201) or confirm it exists (204) (1.6). */
+        put: operations["putTrait"];
         post?: never;
-        delete?: never;
+        /** Delete a custom trait no provider has (1.6). */
+        delete: operations["deleteTrait"];
         options?: never;
         head?: never;
         patch?: never;
@@ -275,13 +310,18 @@ export interface paths {
     "/resource_classes": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description `placement X.Y` or `placement latest`; absent means 1.0. */
+                "OpenStack-API-Version"?: components["parameters"]["Microversion"];
+            };
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /** Every resource class, standard and custom (1.2). */
+        get: operations["listResourceClasses"];
         put?: never;
-        post?: never;
+        /** Create a CUSTOM_ class (1.2). */
+        post: operations["createResourceClass"];
         delete?: never;
         options?: never;
         head?: never;
@@ -291,14 +331,22 @@ export interface paths {
     "/resource_classes/{name}": {
         parameters: {
             query?: never;
-            header?: never;
-            path?: never;
+            header?: {
+                /** @description `placement X.Y` or `placement latest`; absent means 1.0. */
+                "OpenStack-API-Version"?: components["parameters"]["Microversion"];
+            };
+            path: {
+                name: components["parameters"]["Name"];
+            };
             cookie?: never;
         };
-        get?: never;
-        put?: never;
+        /** One resource class (1.2). */
+        get: operations["getResourceClass"];
+        /** Before 1.7 rename a custom class (body {name}, 200); from 1.7 bodiless create (201) or confirm (204). */
+        put: operations["updateResourceClass"];
         post?: never;
-        delete?: never;
+        /** Delete an unused custom class (1.2). */
+        delete: operations["deleteResourceClass"];
         options?: never;
         head?: never;
         patch?: never;
@@ -413,6 +461,46 @@ export interface components {
              */
             parent_provider_uuid?: string | null;
         };
+        Inventory: {
+            total: number;
+            reserved: number;
+            min_unit: number;
+            max_unit: number;
+            step_size: number;
+            allocation_ratio: number;
+        };
+        Inventories: {
+            inventories: {
+                [key: string]: components["schemas"]["Inventory"];
+            };
+            resource_provider_generation: number;
+        };
+        /** @description Omitted fields default to reserved 0, min_unit 1, max_unit 2147483647, step_size 1, allocation_ratio 1.0. */
+        InventoryInput: {
+            total: number;
+            reserved?: number;
+            min_unit?: number;
+            max_unit?: number;
+            step_size?: number;
+            allocation_ratio?: number;
+        };
+        SetInventories: {
+            resource_provider_generation: number;
+            inventories: {
+                [key: string]: components["schemas"]["InventoryInput"];
+            };
+        };
+        CreateInventory: components["schemas"]["InventoryInput"] & {
+            resource_class: string;
+            /** @description Optional; checked when given. */
+            resource_provider_generation?: number;
+        };
+        InventoryWithGeneration: components["schemas"]["Inventory"] & {
+            resource_provider_generation: number;
+        };
+        UpdateInventory: components["schemas"]["InventoryInput"] & {
+            resource_provider_generation: number;
+        };
         ProviderAggregates: {
             aggregates: string[];
             /** @description 1.19+. */
@@ -421,6 +509,23 @@ export interface components {
         SetProviderAggregates: {
             aggregates: string[];
             resource_provider_generation: number;
+        };
+        ProviderTraits: {
+            traits: string[];
+            resource_provider_generation: number;
+        };
+        TraitList: {
+            traits: string[];
+        };
+        ResourceClass: {
+            name: string;
+            links: components["schemas"]["Link"][];
+        };
+        ResourceClassList: {
+            resource_classes: components["schemas"]["ResourceClass"][];
+        };
+        ResourceClassName: {
+            name: string;
         };
     };
     responses: {
@@ -469,6 +574,15 @@ export interface components {
                 "application/json": components["schemas"]["ErrorBody"];
             };
         };
+        /** @description Known path, unknown method; `Allow` lists the methods. */
+        MethodNotAllowed: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["ErrorBody"];
+            };
+        };
         /** @description No X-Auth-Token. */
         Unauthorized: {
             headers: {
@@ -487,23 +601,14 @@ export interface components {
                 "application/json": components["schemas"]["ErrorBody"];
             };
         };
-        /** @description Known path, unknown method; `Allow` lists the methods. */
-        MethodNotAllowed: {
-            headers: {
-                [name: string]: unknown;
-            };
-            content: {
-                "application/json": components["schemas"]["ErrorBody"];
-            };
-        };
     };
     parameters: {
         /** @description `placement X.Y` or `placement latest`; absent means 1.0. */
         Microversion: string;
         ProviderUuid: string;
-        ConsumerUuid: string;
         ResourceClassName: string;
         Name: string;
+        ConsumerUuid: string;
     };
     requestBodies: never;
     headers: never;
@@ -729,6 +834,212 @@ export interface operations {
             409: components["responses"]["Conflict"];
         };
     };
+    getInventories: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `placement X.Y` or `placement latest`; absent means 1.0. */
+                "OpenStack-API-Version"?: components["parameters"]["Microversion"];
+            };
+            path: {
+                uuid: components["parameters"]["ProviderUuid"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The inventories. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Inventories"];
+                };
+            };
+            404: components["responses"]["NotFound"];
+        };
+    };
+    setInventories: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `placement X.Y` or `placement latest`; absent means 1.0. */
+                "OpenStack-API-Version"?: components["parameters"]["Microversion"];
+            };
+            path: {
+                uuid: components["parameters"]["ProviderUuid"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SetInventories"];
+            };
+        };
+        responses: {
+            /** @description The new inventories and generation. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Inventories"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    createInventory: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `placement X.Y` or `placement latest`; absent means 1.0. */
+                "OpenStack-API-Version"?: components["parameters"]["Microversion"];
+            };
+            path: {
+                uuid: components["parameters"]["ProviderUuid"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateInventory"];
+            };
+        };
+        responses: {
+            /** @description Created; Location names the new inventory. */
+            201: {
+                headers: {
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InventoryWithGeneration"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    deleteInventories: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `placement X.Y` or `placement latest`; absent means 1.0. */
+                "OpenStack-API-Version"?: components["parameters"]["Microversion"];
+            };
+            path: {
+                uuid: components["parameters"]["ProviderUuid"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: components["responses"]["NotFound"];
+            405: components["responses"]["MethodNotAllowed"];
+            409: components["responses"]["Conflict"];
+        };
+    };
+    getInventory: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `placement X.Y` or `placement latest`; absent means 1.0. */
+                "OpenStack-API-Version"?: components["parameters"]["Microversion"];
+            };
+            path: {
+                uuid: components["parameters"]["ProviderUuid"];
+                resource_class: components["parameters"]["ResourceClassName"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The inventory. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InventoryWithGeneration"];
+                };
+            };
+            404: components["responses"]["NotFound"];
+        };
+    };
+    updateInventory: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `placement X.Y` or `placement latest`; absent means 1.0. */
+                "OpenStack-API-Version"?: components["parameters"]["Microversion"];
+            };
+            path: {
+                uuid: components["parameters"]["ProviderUuid"];
+                resource_class: components["parameters"]["ResourceClassName"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateInventory"];
+            };
+        };
+        responses: {
+            /** @description The inventory. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InventoryWithGeneration"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    deleteInventory: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `placement X.Y` or `placement latest`; absent means 1.0. */
+                "OpenStack-API-Version"?: components["parameters"]["Microversion"];
+            };
+            path: {
+                uuid: components["parameters"]["ProviderUuid"];
+                resource_class: components["parameters"]["ResourceClassName"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+        };
+    };
     getAggregates: {
         parameters: {
             query?: never;
@@ -781,6 +1092,352 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ProviderAggregates"];
                 };
+            };
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+        };
+    };
+    listTraitsForResourceProvider: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `placement X.Y` or `placement latest`; absent means 1.0. */
+                "OpenStack-API-Version"?: components["parameters"]["Microversion"];
+            };
+            path: {
+                uuid: components["parameters"]["ProviderUuid"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Traits. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderTraits"];
+                };
+            };
+            404: components["responses"]["NotFound"];
+        };
+    };
+    updateTraitsForResourceProvider: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `placement X.Y` or `placement latest`; absent means 1.0. */
+                "OpenStack-API-Version"?: components["parameters"]["Microversion"];
+            };
+            path: {
+                uuid: components["parameters"]["ProviderUuid"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProviderTraits"];
+            };
+        };
+        responses: {
+            /** @description The new traits and generation. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderTraits"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    deleteTraitsForResourceProvider: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `placement X.Y` or `placement latest`; absent means 1.0. */
+                "OpenStack-API-Version"?: components["parameters"]["Microversion"];
+            };
+            path: {
+                uuid: components["parameters"]["ProviderUuid"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+        };
+    };
+    listTraits: {
+        parameters: {
+            query?: {
+                name?: string;
+                associated?: "true" | "false";
+            };
+            header?: {
+                /** @description `placement X.Y` or `placement latest`; absent means 1.0. */
+                "OpenStack-API-Version"?: components["parameters"]["Microversion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Trait names. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TraitList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+        };
+    };
+    getTrait: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `placement X.Y` or `placement latest`; absent means 1.0. */
+                "OpenStack-API-Version"?: components["parameters"]["Microversion"];
+            };
+            path: {
+                name: components["parameters"]["Name"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Exists. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: components["responses"]["NotFound"];
+        };
+    };
+    putTrait: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `placement X.Y` or `placement latest`; absent means 1.0. */
+                "OpenStack-API-Version"?: components["parameters"]["Microversion"];
+            };
+            path: {
+                name: components["parameters"]["Name"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Already existed. */
+            204: {
+                headers: {
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+        };
+    };
+    deleteTrait: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `placement X.Y` or `placement latest`; absent means 1.0. */
+                "OpenStack-API-Version"?: components["parameters"]["Microversion"];
+            };
+            path: {
+                name: components["parameters"]["Name"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+        };
+    };
+    listResourceClasses: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `placement X.Y` or `placement latest`; absent means 1.0. */
+                "OpenStack-API-Version"?: components["parameters"]["Microversion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Classes. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResourceClassList"];
+                };
+            };
+        };
+    };
+    createResourceClass: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `placement X.Y` or `placement latest`; absent means 1.0. */
+                "OpenStack-API-Version"?: components["parameters"]["Microversion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResourceClassName"];
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            409: components["responses"]["Conflict"];
+            415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    getResourceClass: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `placement X.Y` or `placement latest`; absent means 1.0. */
+                "OpenStack-API-Version"?: components["parameters"]["Microversion"];
+            };
+            path: {
+                name: components["parameters"]["Name"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The class. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResourceClass"];
+                };
+            };
+            404: components["responses"]["NotFound"];
+        };
+    };
+    updateResourceClass: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `placement X.Y` or `placement latest`; absent means 1.0. */
+                "OpenStack-API-Version"?: components["parameters"]["Microversion"];
+            };
+            path: {
+                name: components["parameters"]["Name"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ResourceClassName"];
+            };
+        };
+        responses: {
+            /** @description Renamed (before 1.7). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResourceClass"];
+                };
+            };
+            /** @description Created (1.7+). */
+            201: {
+                headers: {
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Already existed (1.7+). */
+            204: {
+                headers: {
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+        };
+    };
+    deleteResourceClass: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `placement X.Y` or `placement latest`; absent means 1.0. */
+                "OpenStack-API-Version"?: components["parameters"]["Microversion"];
+            };
+            path: {
+                name: components["parameters"]["Name"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             400: components["responses"]["BadRequest"];
             404: components["responses"]["NotFound"];

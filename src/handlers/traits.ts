@@ -1,9 +1,141 @@
-import { notImplemented } from './not-implemented';
+import type { Request, Response } from 'express';
+import { customTraitSchema, listTraitsQuerySchema, setProviderTraitsSchema } from '../../api/schemas/traits';
+import { withTransaction } from '../db/transaction';
+import { CONCURRENT_UPDATE } from '../errors/codes';
+import { badRequest, conflict, HttpError, notFound } from '../errors/http-error';
+import { absoluteUrl, pathParam, segment } from '../http/paths';
+import { queryForValidation } from '../http/query';
+import { newest, sendJson, sendNoContent } from '../http/respond';
+import { CACHE_HEADERS } from '../microversion/versions';
+import { traitIds } from '../repo/names';
+import { bumpProviderGeneration } from '../repo/providers-core';
+import { deleteTrait as deleteTraitRow, ensureTrait, findTrait, listTraits as listTraitRows, providerTraits, replaceProviderTraits, type TraitFilters, type TraitRow } from '../repo/traits';
+import { compileSchema, validateBody, validateQuery } from '../validation/validator';
+import { providerFromPath } from './provider-path';
 
-export const listTraitsForResourceProvider = notImplemented;
-export const updateTraitsForResourceProvider = notImplemented;
-export const deleteTraitsForResourceProvider = notImplemented;
-export const listTraits = notImplemented;
-export const getTrait = notImplemented;
-export const putTrait = notImplemented;
-export const deleteTrait = notImplemented;
+interface SetProviderTraitsBody {
+  traits: string[];
+  resource_provider_generation: number;
+}
+
+const isCustomTrait = compileSchema<string>(customTraitSchema);
+const validateSetProviderTraits = compileSchema<SetProviderTraitsBody>(setProviderTraitsSchema);
+const validateListQuery = compileSchema<{ name?: string; associated?: string }>(listTraitsQuerySchema);
+
+/** Newest trait timestamp, or now when there are none (Placement's _serialize_traits). */
+function traitsLastModified(traits: TraitRow[]): Date | null {
+  return newest(traits.map((trait) => trait.updated_at ?? trait.created_at));
+}
+
+function setCacheHeaders(req: Request, res: Response, lastModified: Date): void {
+  if (!req.mv.has(CACHE_HEADERS)) return;
+  res.setHeader('last-modified', lastModified.toUTCString());
+  res.setHeader('cache-control', 'no-cache');
+}
+
+/** `name=in:A,B` or `name=startswith:P`; any other operator filters nothing, as in Placement. */
+function nameFilter(value: string): TraitFilters {
+  const colon = value.indexOf(':');
+  if (colon < 0) {
+    throw badRequest(
+      'Badly formatted name parameter. Expected name query string parameter in form: ' +
+        `?name=[in|startswith]:[name1,name2|prefix]. Got: "${value}"`,
+    );
+  }
+  const [op, operand] = [value.slice(0, colon), value.slice(colon + 1)];
+  if (op === 'in') return { nameIn: operand.split(',') };
+  if (op === 'startswith') return { prefix: operand };
+  return {};
+}
+
+function associatedFilter(value: string): boolean {
+  const lowered = value.toLowerCase();
+  if (lowered !== 'true' && lowered !== 'false') throw badRequest('The query parameter "associated" only accepts "true" or "false"');
+  return lowered === 'true';
+}
+
+/** GET /traits (1.6) */
+export async function listTraits(req: Request, res: Response): Promise<void> {
+  const query = validateQuery(validateListQuery, queryForValidation(req));
+  const filters: TraitFilters = query.name !== undefined ? nameFilter(query.name) : {};
+  if (query.associated !== undefined) filters.associated = associatedFilter(query.associated);
+  const traits = await listTraitRows(req.deps.db, filters);
+  sendJson(req, res, 200, { traits: traits.map((trait) => trait.name) }, traitsLastModified(traits));
+}
+
+/** GET /traits/{name} (1.6): 204 when it exists. */
+export async function getTrait(req: Request, res: Response): Promise<void> {
+  const name = pathParam(req, 'name');
+  const trait = await findTrait(req.deps.db, name);
+  if (!trait) throw notFound(`No such trait(s): ${name}.`);
+  setCacheHeaders(req, res, trait.created_at);
+  sendNoContent(res);
+}
+
+/** PUT /traits/{name} (1.6): create a custom trait, 201, or confirm it exists, 204. */
+export async function putTrait(req: Request, res: Response): Promise<void> {
+  const name = pathParam(req, 'name');
+  if (!isCustomTrait(name)) {
+    throw badRequest(
+      'The trait is invalid. A valid trait must be no longer than 255 characters, start with the prefix "CUSTOM_" and use ' +
+        'following characters: "A"-"Z", "0"-"9" and "_"',
+    );
+  }
+  const { trait, created } = await withTransaction(req.deps.db, (tx) => ensureTrait(tx, name));
+  res.setHeader('location', absoluteUrl(req, `/traits/${segment(trait.name)}`));
+  setCacheHeaders(req, res, trait.created_at ?? new Date());
+  res.status(created ? 201 : 204).end();
+}
+
+/** DELETE /traits/{name} (1.6) */
+export async function deleteTrait(req: Request, res: Response): Promise<void> {
+  const name = pathParam(req, 'name');
+  await withTransaction(req.deps.db, (tx) => deleteTraitRow(tx, name));
+  sendNoContent(res);
+}
+
+/** GET /resource_providers/{uuid}/traits (1.6) */
+export async function listTraitsForResourceProvider(req: Request, res: Response): Promise<void> {
+  const uuid = pathParam(req, 'uuid');
+  const { db } = req.deps;
+  // Placement repeats the lookup error after ": " here.
+  const provider = await providerFromPath(db, uuid, `: No resource provider with uuid ${uuid} found`);
+  const traits = await providerTraits(db, provider.id);
+  const body = { traits: traits.map((trait) => trait.name), resource_provider_generation: provider.generation };
+  sendJson(req, res, 200, body, traitsLastModified(traits));
+}
+
+/** PUT /resource_providers/{uuid}/traits (1.6): replace the provider's traits; every trait must exist. */
+export async function updateTraitsForResourceProvider(req: Request, res: Response): Promise<void> {
+  const uuid = pathParam(req, 'uuid');
+  const body = validateBody(validateSetProviderTraits, req.json);
+  const [generation, traits] = await withTransaction(req.deps.db, async (tx) => {
+    const provider = await providerFromPath(tx, uuid);
+    if (provider.generation !== body.resource_provider_generation) {
+      throw conflict("Resource provider's generation already changed. Please update the generation and try again.", CONCURRENT_UPDATE);
+    }
+    const ids = await traitIds(tx, body.traits);
+    const unknown = [...new Set(body.traits.filter((name) => !ids.has(name)))];
+    if (unknown.length > 0) throw badRequest(`No such trait ${unknown.join(', ')}`);
+    const next = await bumpProviderGeneration(tx, provider.id, provider.generation);
+    await replaceProviderTraits(tx, provider.id, [...ids.values()]);
+    return [next, await providerTraits(tx, provider.id)] as const;
+  });
+  sendJson(req, res, 200, { traits: traits.map((trait) => trait.name), resource_provider_generation: generation }, traitsLastModified(traits));
+}
+
+/** DELETE /resource_providers/{uuid}/traits (1.6): remove every trait, bumping the generation. */
+export async function deleteTraitsForResourceProvider(req: Request, res: Response): Promise<void> {
+  const uuid = pathParam(req, 'uuid');
+  await withTransaction(req.deps.db, async (tx) => {
+    const provider = await providerFromPath(tx, uuid);
+    await bumpProviderGeneration(tx, provider.id, provider.generation);
+    await replaceProviderTraits(tx, provider.id, []);
+  }).catch((error: unknown) => {
+    if (error instanceof HttpError && error.code === CONCURRENT_UPDATE) {
+      throw conflict('Another thread concurrently updated the data. Please retry your update', CONCURRENT_UPDATE);
+    }
+    throw error;
+  });
+  sendNoContent(res);
+}

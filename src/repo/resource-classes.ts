@@ -1,0 +1,71 @@
+import type { Knex } from 'knex';
+import { badRequest, conflict, notFound } from '../errors/http-error';
+import { isUniqueViolation } from '../errors/pg-errors';
+
+type Queryable = Knex | Knex.Transaction;
+
+/** Custom classes get ids from here up (custom_resource_class_id_seq); below are the standard ones. */
+export const MIN_CUSTOM_RESOURCE_CLASS_ID = 10000;
+
+export interface ResourceClassRow {
+  id: number;
+  name: string;
+  created_at: Date;
+  updated_at: Date | null;
+}
+
+export const isStandard = (rc: ResourceClassRow) => rc.id < MIN_CUSTOM_RESOURCE_CLASS_ID;
+
+export async function listResourceClasses(db: Queryable): Promise<ResourceClassRow[]> {
+  return db('resource_classes').orderBy('id').select<ResourceClassRow[]>('id', 'name', 'created_at', 'updated_at');
+}
+
+export async function findResourceClass(db: Queryable, name: string): Promise<ResourceClassRow | undefined> {
+  return db('resource_classes').where({ name }).first<ResourceClassRow | undefined>('id', 'name', 'created_at', 'updated_at');
+}
+
+/** The class or Placement's 404. */
+export async function requireResourceClass(db: Queryable, name: string): Promise<ResourceClassRow> {
+  const rc = await findResourceClass(db, name);
+  if (!rc) throw notFound(`No such resource class ${name}.`);
+  return rc;
+}
+
+/** Create a custom class unless one of that name exists; `created` says which. Safe against a concurrent create. */
+export async function ensureResourceClass(tx: Knex.Transaction, name: string): Promise<{ rc: ResourceClassRow; created: boolean }> {
+  const inserted = await tx.raw(
+    `INSERT INTO resource_classes (id, name) VALUES (nextval('custom_resource_class_id_seq'), ?)
+     ON CONFLICT (name) DO NOTHING RETURNING id, name, created_at, updated_at`,
+    [name],
+  );
+  if (inserted.rows.length > 0) return { rc: inserted.rows[0], created: true };
+  return { rc: (await findResourceClass(tx, name))!, created: false };
+}
+
+/** Rename a custom class (PUT before 1.7); its id, and so every inventory and allocation, stays. */
+export async function renameResourceClass(tx: Knex.Transaction, name: string, newName: string): Promise<ResourceClassRow> {
+  const rc = await requireResourceClass(tx, name);
+  if (isStandard(rc)) throw badRequest(`Cannot update standard resource class ${name}`);
+  try {
+    const [renamed] = await tx('resource_classes')
+      .where({ id: rc.id })
+      .update({ name: newName, updated_at: tx.fn.now() })
+      .returning<ResourceClassRow[]>(['id', 'name', 'created_at', 'updated_at']);
+    return renamed;
+  } catch (error) {
+    if (isUniqueViolation(error)) throw conflict(`Resource class already exists: ${newName}`);
+    throw error;
+  }
+}
+
+/** Delete a custom class nothing uses: 404 unknown, 400 standard, 409 with inventory or allocations. */
+export async function deleteResourceClass(tx: Knex.Transaction, name: string): Promise<void> {
+  const rc = await tx('resource_classes').where({ name }).forUpdate().first<ResourceClassRow | undefined>('id', 'name');
+  if (!rc) throw notFound(`No such resource class ${name}.`);
+  if (isStandard(rc)) throw badRequest(`Error in delete resource class: Cannot delete standard resource class ${name}.`);
+  const used =
+    (await tx('inventories').where({ resource_class_id: rc.id }).first('id')) ??
+    (await tx('allocations').where({ resource_class_id: rc.id }).first('id'));
+  if (used) throw conflict(`Error in delete resource class: Cannot delete resource class ${name}. Class is in use in inventory.`);
+  await tx('resource_classes').where({ id: rc.id }).delete();
+}
