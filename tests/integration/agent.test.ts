@@ -64,6 +64,7 @@ describe('agent against the real service', () => {
   });
 
   it("keeps an operator's traits, reserved amount and allocation ratio across cycles", async () => {
+    for (const trait of ['CUSTOM_RACK_A', 'CUSTOM_CONCURRENT']) expect((await harness.api('PUT', `/traits/${trait}`)).status).toBe(201);
     const gen = (await provider()).body.generation;
     const put = await harness.api('PUT', `/resource_providers/${rootUuid}/traits`, {
       resource_provider_generation: gen,
@@ -92,18 +93,23 @@ describe('agent against the real service', () => {
   });
 
   it('writes a total below usage, warns, and evicts nothing', async () => {
-    const consumer = 'c0000000-0000-4000-8000-000000000001';
-    const claim = await harness.api('PUT', `/allocations/${consumer}`, {
-      allocations: { [rootUuid]: { resources: { [MEC]: 5, VCPU: 1 } } },
-      project_id: 'p', user_id: 'u', consumer_generation: null, consumer_type: 'INSTANCE',
-    });
-    expect(claim.status).toBe(204);
-    host.write('sys/fs/cgroup/misc.capacity', 'sev 4\nsev_es 10\n');
-    await agent.runCycle();
-    expect((await inventories())[MEC].total).toBe(4);
-    expect(logger.warnings.join('\n')).toMatch(/below usage 5/);
-    expect((await harness.api('GET', `/allocations/${consumer}`)).body.allocations[rootUuid].resources[MEC]).toBe(5);
-    await harness.api('DELETE', `/allocations/${consumer}`);
+    // max_unit is 1: each guest holds one slot.
+    const consumers = [1, 2, 3].map((n) => `c0000000-0000-4000-8000-00000000000${n}`);
+    for (const consumer of consumers) {
+      const claim = await harness.api('PUT', `/allocations/${consumer}`, {
+        allocations: { [rootUuid]: { resources: { [MEC]: 1, VCPU: 1 } } },
+        project_id: 'p', user_id: 'u', consumer_generation: null, consumer_type: 'INSTANCE',
+      });
+      expect(claim).toMatchObject({ status: 204, body: undefined });
+    }
+    host.write('sys/fs/cgroup/misc.capacity', 'sev 2\nsev_es 10\n');
+    const result = await agent.runCycle();
+    expect((await inventories())[MEC]).toMatchObject({ total: 2, reserved: 2 }); // operator's 3, capped at total
+    expect(result.plan.warnings.join('\n')).toMatch(/below usage 3/);
+    for (const consumer of consumers) {
+      expect((await harness.api('GET', `/allocations/${consumer}`)).body.allocations[rootUuid].resources[MEC]).toBe(1);
+      await harness.api('DELETE', `/allocations/${consumer}`);
+    }
     host.write('sys/fs/cgroup/misc.capacity', 'sev 100\nsev_es 10\n');
     await agent.runCycle();
   });
@@ -113,6 +119,7 @@ describe('agent against the real service', () => {
     const gen = (await provider()).body.generation;
     await harness.api('PUT', `/resource_providers/${rootUuid}/traits`, { resource_provider_generation: gen, traits: ['HW_CPU_X86_AMD_SEV', 'CUSTOM_RACK_A'] });
     // ...and just before it lands, an operator adds a trait of their own.
+    harness.requests.length = 0;
     let raced = false;
     harness.intercept = async (req) => {
       if (raced || req.method !== 'PUT' || !req.url?.endsWith('/traits')) return;
@@ -170,7 +177,7 @@ describe('agent against the real service', () => {
     const draining = await agent.runCycle();
     expect(draining.plan.draining).toEqual([`${rootUuid}:${MEC}`]);
     expect((await inventories())[MEC]).toMatchObject({ total: 200, reserved: 200 });
-    expect(logger.warnings.join('\n')).toMatch(/draining/);
+    expect(draining.plan.warnings.join('\n')).toMatch(/draining/);
     harness.requests.length = 0;
     const again = await agent.runCycle();
     expect(again.applied).toEqual([]);
