@@ -67,7 +67,7 @@ describe('racing claims', () => {
     const before = (await api.database.db('resource_providers').where({ id: sev.id }).first('generation')).generation;
     const results = await Promise.all(
       Array.from({ length: 60 }, (_, i) => {
-        const pair = i % 2 === 0
+        const pair: Record<string, Record<string, number>> = i % 2 === 0
           ? { [sev.uuid]: { MEM_ENCRYPTION_CONTEXT: 1, VCPU: 1 }, [disk.uuid]: { DISK_GB: 10 } }
           : { [disk.uuid]: { DISK_GB: 10 }, [sev.uuid]: { MEM_ENCRYPTION_CONTEXT: 1, VCPU: 1 } };
         return clients[i % 2].put(`/allocations/${randomUUID()}`, claimBody(pair));

@@ -1,0 +1,81 @@
+import type { Tx } from '../db/knex';
+import { CONCURRENT_UPDATE, INVENTORY_INUSE, RESOURCE_PROVIDER_NOT_FOUND } from '../errors/codes';
+import { HttpError, badRequest, conflict } from '../errors/http-error';
+import { UUID_PATTERN } from '../validation/validator';
+import { replaceAllocations, UnknownResourceClass, type AllocationWrite } from './allocations';
+import { readInventories, replaceInventories, withDefaults, type InventoryInput } from './inventories';
+import { resourceClassIds } from './names';
+import { findProviderByUuid, type ProviderRow } from './providers-core';
+
+/** One provider's complete new inventory and the generation the client read it at. */
+export interface ReshapeInventory {
+  providerUuid: string;
+  generation: number;
+  inventories: Record<string, InventoryInput>;
+}
+
+/**
+ * POST /reshaper in one transaction: move inventory between providers together with the allocations
+ * against it. Inventory goes in two steps because allocations cannot sit on missing inventory and
+ * inventory in use cannot be removed: first each provider gets the union of its old and new
+ * inventory, then the allocations are replaced (capacity-checked under the provider locks, as every
+ * claim), then the inventory is cut down to exactly what was asked. Any failure rolls back all of it.
+ */
+export async function reshape(tx: Tx, inventories: ReshapeInventory[], writes: AllocationWrite[]): Promise<void> {
+  const providers = await requireInventoryProviders(tx, inventories);
+  await requireInventoryClasses(tx, inventories);
+  await replaceAllocations(tx, writes, {
+    extraProviderUuids: inventories.map((entry) => entry.providerUuid),
+    alsoBump: inventories.map((entry) => entry.providerUuid),
+    beforeWrite: async (_tx, locked) => {
+      for (const entry of inventories) {
+        // Re-checked under the lock: the early check above ran before anyone was locked out.
+        const actual = locked.get(entry.providerUuid)!.generation;
+        if (actual !== entry.generation) throw generationConflict(entry.providerUuid, actual, entry.generation);
+        if (Object.keys(entry.inventories).length === 0) continue;
+        const interim: Record<string, InventoryInput> = {};
+        for (const current of await readInventories(tx, providers.get(entry.providerUuid)!.id)) interim[current.resource_class] = current;
+        Object.assign(interim, entry.inventories);
+        await replaceInventories(tx, providers.get(entry.providerUuid)!, interim, { allowInUse: true });
+      }
+    },
+  });
+  for (const entry of inventories) {
+    await replaceInventories(tx, providers.get(entry.providerUuid)!, withAllDefaults(entry.inventories)).catch((error: unknown) => {
+      if (error instanceof HttpError && error.code === INVENTORY_INUSE) throw conflict(`update conflict: ${error.message}`, INVENTORY_INUSE);
+      throw error;
+    });
+  }
+}
+
+function withAllDefaults(inventories: Record<string, InventoryInput>): Record<string, InventoryInput> {
+  return Object.fromEntries(Object.entries(inventories).map(([name, input]) => [name, withDefaults(input)]));
+}
+
+/** Placement checks every inventory provider and its generation before touching anything. */
+async function requireInventoryProviders(tx: Tx, inventories: ReshapeInventory[]): Promise<Map<string, ProviderRow>> {
+  const providers = new Map<string, ProviderRow>();
+  for (const entry of inventories) {
+    const provider = UUID_PATTERN.test(entry.providerUuid) ? await findProviderByUuid(tx, entry.providerUuid) : undefined;
+    if (!provider) {
+      throw badRequest(
+        `Resource provider ${entry.providerUuid} in inventories not found: No resource provider with uuid ${entry.providerUuid} found`,
+        RESOURCE_PROVIDER_NOT_FOUND,
+      );
+    }
+    if (provider.generation !== entry.generation) throw generationConflict(entry.providerUuid, provider.generation, entry.generation);
+    providers.set(entry.providerUuid, provider);
+  }
+  return providers;
+}
+
+async function requireInventoryClasses(tx: Tx, inventories: ReshapeInventory[]): Promise<void> {
+  const names = inventories.flatMap((entry) => Object.keys(entry.inventories));
+  const known = await resourceClassIds(tx, names);
+  const unknown = names.find((name) => !known.has(name));
+  if (unknown !== undefined) throw new UnknownResourceClass(unknown);
+}
+
+function generationConflict(uuid: string, actual: number, given: number): HttpError {
+  return conflict(`resource provider generation conflict for provider ${uuid}: actual: ${actual}, given: ${given}`, CONCURRENT_UPDATE);
+}
