@@ -1,0 +1,37 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { AGENT_DEFAULTS } from '../../src/agent/config';
+import { Agent } from '../../src/agent/loop';
+
+describe('agent loop', () => {
+  it('keeps going with growing, capped backoff while the service is down, and stops on abort', async () => {
+    const stateDir = mkdtempSync(path.join(os.tmpdir(), 'agent-loop-'));
+    const errors: Array<{ failures: number; nextInMs: number }> = [];
+    const quiet = () => undefined;
+    const logger = { debug: quiet, info: quiet, warn: quiet, error: (obj: any) => void errors.push(obj) };
+    const agent = new Agent(
+      {
+        ...AGENT_DEFAULTS,
+        url: 'http://127.0.0.1:1',
+        providerName: 'down.example.org',
+        hostRoot: path.join(__dirname, '..', 'fixtures', 'hosts', 'sev-es-cgroup2'),
+        stateDir,
+        requestRetries: 0,
+        backoffBaseMs: 4,
+        backoffCapMs: 16,
+      },
+      logger,
+    );
+    const controller = new AbortController();
+    const running = agent.run(controller.signal);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    controller.abort();
+    await expect(running).resolves.toBeUndefined();
+    rmSync(stateDir, { recursive: true, force: true });
+    expect(errors.length).toBeGreaterThanOrEqual(4);
+    expect(errors.map((e) => e.failures).slice(0, 4)).toEqual([1, 2, 3, 4]);
+    expect(Math.max(...errors.map((e) => e.nextInMs))).toBeLessThanOrEqual(16);
+    expect(errors[3].nextInMs).toBeGreaterThanOrEqual(8);
+  });
+});
