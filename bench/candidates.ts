@@ -1,12 +1,6 @@
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import pino from 'pino';
-import { createApp } from '../src/app';
-import { loadConfig } from '../src/config';
 import { createDb, type Db } from '../src/db/knex';
-import { migrateToLatest } from '../src/db/migrate';
-import { syncStandardCatalogue } from '../src/repo/catalogue-sync';
 import { explainCandidates } from './explain';
+import { createScratchDatabase, serve } from './support';
 
 /**
  * GET /allocation_candidates benchmark. Seeds a deterministic cloud straight into PostgreSQL with bulk
@@ -146,49 +140,25 @@ export function formatRow(row: BenchRow): string {
 
 export const TABLE_HEADER = '| hosts | query | limit | candidates | p50 ms | p95 ms | req/s | peak RSS MB |\n|---|---|---|---|---|---|---|---|';
 
-async function serve(databaseUrl: string, env: Record<string, string>): Promise<{ baseUrl: string; close(): Promise<void>; db: Db }> {
-  const config = loadConfig({ ...env, DATABASE_URL: databaseUrl });
-  const db = createDb(databaseUrl, 4);
-  const app = createApp({ db, config, logger: pino({ level: 'silent' }) });
-  const server: Server = await new Promise((resolve) => {
-    const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
-  });
-  return {
-    baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    db,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await db.destroy();
-    },
-  };
-}
-
 /** Seed a fresh database per size and time every query at limit 10, 1000 and none. */
 export async function runCandidatesBench(
   adminUrl: string,
   sizes: number[],
-  withDatabase: (url: string, name: string) => string,
   options: { explainOnly?: boolean } = {},
 ): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   console.log(TABLE_HEADER);
   for (const hosts of sizes) {
-    const name = `emplace_bench_${hosts}`;
-    const admin = createDb(adminUrl, 1);
-    await admin.raw(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.raw(`CREATE DATABASE ${name}`);
-    await admin.destroy();
-    const url = withDatabase(adminUrl, name);
+    const scratch = await createScratchDatabase(adminUrl, `emplace_bench_${hosts}`);
+    const url = scratch.url;
     const setup = createDb(url, 1);
     const seedStart = performance.now();
-    await migrateToLatest(setup);
-    await syncStandardCatalogue(setup);
     await seedCloud(setup, hosts);
     console.error(`seeded ${hosts} hosts in ${Math.round(performance.now() - seedStart)} ms`);
     if (options.explainOnly) {
       for (const { name, query } of QUERIES) console.log(`\n## ${name} (${hosts} hosts, limit=10)\n\n${await explainCandidates(setup, query, 14)}`);
       await setup.destroy();
+      await scratch.drop();
       continue;
     }
     await setup.destroy();
@@ -202,6 +172,7 @@ export async function runCandidatesBench(
     rows.push(...(await timeQueries(capped.baseUrl, hosts, ' (max_allocation_candidates=1000)', budget, 20)));
     LIMITS.splice(0, LIMITS.length, ...saved);
     await capped.close();
+    await scratch.drop();
   }
   return rows;
 }

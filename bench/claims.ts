@@ -1,25 +1,13 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import fs from 'node:fs/promises';
-import type { Server } from 'node:http';
-import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import pino from 'pino';
-import { createApp } from '../src/app';
-import { loadConfig } from '../src/config';
-import { startEmbeddedPostgres, type EmbeddedServer } from '../src/db/embedded';
-import { createDb, type Db } from '../src/db/knex';
-import { migrateToLatest } from '../src/db/migrate';
-import { syncStandardCatalogue } from '../src/repo/catalogue-sync';
+import { randomUUID } from 'node:crypto';
+import type { Db } from '../src/db/knex';
+import { createScratchDatabase, serve } from './support';
 
 /**
  * Claim benchmark: N workers each loop "find a host -> claim on it" through HTTP, like schedulers
  * placing SEV guests, then the capacity of every provider is audited. It prints claims/s, the
  * conflict rate and latencies; it fails only if a provider ends up over capacity, never on speed.
- *
- * How a worker finds a host, best first (printed as "host source"): GET /allocation_candidates,
- * else GET /resource_providers?resources=..., else a random pick from the bench's own seed list
- * (while those endpoints are not implemented on a branch, they answer 501 and the next is used).
+ * Hosts are created through the API (POST /resource_providers, PUT inventories); workers pick a host
+ * from GET /allocation_candidates?limit=10, the way a scheduler does.
  */
 export interface ClaimsBenchOptions {
   hosts?: number;
@@ -36,69 +24,22 @@ const HOST_INVENTORY = {
 };
 const RESOURCES_QUERY = Object.entries(CLAIM).map(([name, amount]) => `${name}:${amount}`).join(',');
 
-type HostSource = 'allocation_candidates' | 'resource_providers' | 'seed list';
-
-export async function runClaimsBench(options: ClaimsBenchOptions = {}): Promise<void> {
+export async function runClaimsBench(adminUrl: string, options: ClaimsBenchOptions = {}): Promise<void> {
   const hosts = options.hosts ?? 20;
   const workers = options.workers ?? 16;
   const claims = options.claims ?? 400;
-  const database = await openBenchDatabase();
-  const config = loadConfig({ DATABASE_URL: database.url, EMPLACE_DB_POOL_SIZE: String(Math.max(10, workers)) });
-  const app = createApp({ db: database.db, config, logger: pino({ level: 'silent' }) });
-  const server: Server = await new Promise((resolve) => {
-    const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
-  });
-  const baseUrl = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  const scratch = await createScratchDatabase(adminUrl, 'emplace_bench_claims');
+  const app = await serve(scratch.url, {}, Math.max(10, workers));
   try {
-    const seeded = await seedHosts(baseUrl, database.db, hosts);
-    const source = await pickHostSource(baseUrl);
-    console.log(`claims bench: ${hosts} hosts x ${HOST_INVENTORY.MEM_ENCRYPTION_CONTEXT.total} SEV slots, ${workers} workers, ${claims} claims; host source: ${source}`);
-    const stats = await race(baseUrl, seeded, source, workers, claims);
+    await seedHosts(app.baseUrl, hosts);
+    console.log(`claims bench: ${hosts} hosts x ${HOST_INVENTORY.MEM_ENCRYPTION_CONTEXT.total} SEV slots, ${workers} workers, ${claims} claims`);
+    const stats = await race(app.baseUrl, workers, claims);
     report(stats);
-    await audit(database.db);
+    await audit(app.db);
   } finally {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    await database.close();
+    await app.close();
+    await scratch.drop();
   }
-}
-
-interface BenchDatabase {
-  db: Db;
-  url: string;
-  close(): Promise<void>;
-}
-
-/** A fresh database on DATABASE_URL's server, or on an embedded PostgreSQL tuned for speed. */
-async function openBenchDatabase(): Promise<BenchDatabase> {
-  let embedded: EmbeddedServer | undefined;
-  let dataDir: string | undefined;
-  let adminUrl = process.env.DATABASE_URL;
-  if (!adminUrl) {
-    dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'emplace-bench-pg-'));
-    embedded = await startEmbeddedPostgres({ dataDir: path.join(dataDir, 'data'), port: await freePort(), fast: true });
-    adminUrl = embedded.url();
-  }
-  const name = `emplace_bench_${randomBytes(4).toString('hex')}`;
-  const admin = createDb(adminUrl, 1);
-  await admin.raw(`CREATE DATABASE ${name}`);
-  const parsed = new URL(adminUrl);
-  parsed.pathname = `/${name}`;
-  const url = parsed.toString();
-  const db = createDb(url, 20);
-  await migrateToLatest(db);
-  await syncStandardCatalogue(db);
-  return {
-    db,
-    url,
-    close: async () => {
-      await db.destroy();
-      await admin.raw(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await admin.destroy();
-      await embedded?.stop();
-      if (dataDir) await fs.rm(dataDir, { recursive: true, force: true });
-    },
-  };
 }
 
 async function call(baseUrl: string, method: string, url: string, body?: unknown): Promise<{ status: number; body: any }> {
@@ -109,50 +50,20 @@ async function call(baseUrl: string, method: string, url: string, body?: unknown
   return { status: response.status, body: text ? JSON.parse(text) : undefined };
 }
 
-/**
- * Hosts are created with POST /resource_providers and PUT .../inventories. Where the providers
- * endpoint is not there yet (501), the provider row is inserted directly; inventory still goes
- * through HTTP.
- */
-async function seedHosts(baseUrl: string, db: Db, count: number): Promise<string[]> {
-  const uuids: string[] = [];
+async function seedHosts(baseUrl: string, count: number): Promise<void> {
   for (let i = 0; i < count; i++) {
     const uuid = randomUUID();
     const created = await call(baseUrl, 'POST', '/resource_providers', { name: `bench-host-${i}`, uuid });
-    if (created.status === 501) {
-      await db.raw(
-        `INSERT INTO resource_providers (id, uuid, name, root_provider_id)
-         SELECT n, ?, ?, n FROM (SELECT nextval('resource_providers_id_seq') AS n) s`,
-        [uuid, `bench-host-${i}`],
-      );
-    } else if (created.status !== 200 && created.status !== 201) {
-      throw new Error(`creating a host failed: ${created.status} ${JSON.stringify(created.body)}`);
-    }
+    if (created.status !== 200) throw new Error(`creating a host failed: ${created.status} ${JSON.stringify(created.body)}`);
     const inventory = await call(baseUrl, 'PUT', `/resource_providers/${uuid}/inventories`, { resource_provider_generation: 0, inventories: HOST_INVENTORY });
     if (inventory.status !== 200) throw new Error(`setting inventory failed: ${inventory.status} ${JSON.stringify(inventory.body)}`);
-    uuids.push(uuid);
   }
-  return uuids;
 }
 
-async function pickHostSource(baseUrl: string): Promise<HostSource> {
-  if ((await call(baseUrl, 'GET', `/allocation_candidates?resources=${RESOURCES_QUERY}&limit=1`)).status === 200) return 'allocation_candidates';
-  if ((await call(baseUrl, 'GET', `/resource_providers?resources=${RESOURCES_QUERY}`)).status === 200) return 'resource_providers';
-  return 'seed list';
-}
-
-/** Candidate hosts as allocations dicts; empty means the cloud is full. */
-async function candidates(baseUrl: string, source: HostSource, seeded: string[]): Promise<Array<Record<string, { resources: Record<string, number> }>>> {
-  const asAllocation = (uuid: string) => ({ [uuid]: { resources: { ...CLAIM } } });
-  if (source === 'allocation_candidates') {
-    const res = await call(baseUrl, 'GET', `/allocation_candidates?resources=${RESOURCES_QUERY}&limit=10`);
-    return (res.body?.allocation_requests ?? []).map((request: { allocations: Record<string, { resources: Record<string, number> }> }) => request.allocations);
-  }
-  if (source === 'resource_providers') {
-    const res = await call(baseUrl, 'GET', `/resource_providers?resources=${RESOURCES_QUERY}`);
-    return (res.body?.resource_providers ?? []).map((provider: { uuid: string }) => asAllocation(provider.uuid));
-  }
-  return seeded.map(asAllocation);
+/** Up to ten candidate claims, as a scheduler sees them; empty means the cloud is full. */
+async function candidates(baseUrl: string): Promise<Array<Record<string, { resources: Record<string, number> }>>> {
+  const res = await call(baseUrl, 'GET', `/allocation_candidates?resources=${RESOURCES_QUERY}&limit=10`);
+  return (res.body?.allocation_requests ?? []).map((request: { allocations: Record<string, { resources: Record<string, number> }> }) => request.allocations);
 }
 
 interface Stats {
@@ -164,7 +75,7 @@ interface Stats {
   elapsedMs: number;
 }
 
-async function race(baseUrl: string, seeded: string[], source: HostSource, workers: number, claims: number): Promise<Stats> {
+async function race(baseUrl: string, workers: number, claims: number): Promise<Stats> {
   const stats: Stats = { attempts: 0, claimed: 0, conflicts: 0, otherFailures: 0, latenciesMs: [], elapsedMs: 0 };
   let remaining = claims;
   let full = false;
@@ -172,7 +83,7 @@ async function race(baseUrl: string, seeded: string[], source: HostSource, worke
   const worker = async () => {
     while (remaining > 0 && !full) {
       remaining--;
-      const options = await candidates(baseUrl, source, seeded);
+      const options = await candidates(baseUrl);
       if (options.length === 0) {
         full = true;
         break;
@@ -219,21 +130,12 @@ async function audit(db: Db): Promise<void> {
   console.log(`  capacity audit: ${providers[0].n} providers, none over capacity`);
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
 // `node dist/bench/claims.js [hosts] [workers] [claims]` runs it alone.
 if (require.main === module) {
   const [hosts, workers, claims] = process.argv.slice(2).map(Number);
-  runClaimsBench({ hosts: hosts || undefined, workers: workers || undefined, claims: claims || undefined }).catch((error: unknown) => {
+  const adminUrl = process.env.DATABASE_URL;
+  if (!adminUrl) throw new Error('run it through `npm run bench`, or set DATABASE_URL');
+  runClaimsBench(adminUrl, { hosts: hosts || undefined, workers: workers || undefined, claims: claims || undefined }).catch((error: unknown) => {
     console.error(error);
     process.exit(1);
   });

@@ -1,9 +1,10 @@
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../src/db/embedded';
 import { runCandidatesBench } from './candidates';
+import { runClaimsBench } from './claims';
+import { freePort } from './support';
 
 /**
  * `npm run bench [-- --sizes=1000,10000,100000]` (or BENCH_SIZES=...). Uses DATABASE_URL's server when
@@ -21,9 +22,9 @@ async function main(): Promise<void> {
   }
   console.log(`# Emplace bench: ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}`);
   try {
-    await runCandidatesBench(adminUrl, sizes, withDatabase, { explainOnly: process.argv.includes('--explain') });
-    // CLAIMS BENCH (allocations branch): bench/claims.ts is not on this branch yet; wire it with this line:
-    // await (await import('./claims')).runClaimsBench(adminUrl, sizes, withDatabase);
+    const explainOnly = process.argv.includes('--explain');
+    await runCandidatesBench(adminUrl, sizes, { explainOnly });
+    if (!explainOnly) await runClaimsBench(adminUrl);
   } finally {
     await server?.stop();
     if (dataDir) await fs.rm(dataDir, { recursive: true, force: true });
@@ -33,23 +34,6 @@ async function main(): Promise<void> {
 function parseSizes(): number[] {
   const arg = process.argv.find((a) => a.startsWith('--sizes='))?.slice('--sizes='.length) ?? process.env.BENCH_SIZES ?? '1000,10000,100000';
   return arg.split(',').map((s) => Number(s.trim())).filter((n) => Number.isInteger(n) && n > 0);
-}
-
-function withDatabase(url: string, database: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
-  return parsed.toString();
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as net.AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 main().catch((error) => {
