@@ -8,7 +8,8 @@ import {
   MULTIPLE_MEMBER_OF,
   SAME_SUBTREE,
 } from '../microversion/versions';
-import { UUID_PATTERN } from '../validation/validator';
+import { parseMemberOfParams, parseResourcesParam, parseTraitParam, parseTraitParams } from '../validation/provider-query';
+import { UUID_PATTERN, canonicalUuid } from '../validation/validator';
 import { pyRepr } from '../validation/python-repr';
 import { validateCandidatesQuery, type VersionGate } from './query-schema';
 
@@ -72,7 +73,7 @@ function parseRequestWide(entries: Map<string, string[]>): Omit<CandidatesReques
   }
   if (rootRequired.length === 1) {
     // root_required has no any-of form: every required trait is its own set.
-    const { required, forbidden } = parseTraits(rootRequired[0], true, false);
+    const { required, forbidden } = parseTraitParam(rootRequired[0], { allowForbidden: true, allowAnyOf: false });
     result.rootRequired = [...new Set(required.map((set) => set[0]))];
     result.rootForbidden = forbidden;
     const conflicts = result.rootRequired.filter((trait) => forbidden.includes(trait)).sort();
@@ -102,116 +103,25 @@ function parseGroups(entries: Map<string, string[]>, mv: VersionGate): RequestGr
       group = { suffix, resources: new Map(), requiredTraits: [], forbiddenTraits: [], memberOf: [], forbiddenAggregates: [] };
       bySuffix.set(suffix, group);
     }
-    if (prefix === 'resources') group.resources = parseResources(values[values.length - 1]);
-    else if (prefix === 'required') Object.assign(group, parseRequiredParams(values, mv));
-    else if (prefix === 'member_of') Object.assign(group, parseMemberOfParams(values, suffix, mv));
-    else group.inTree = parseInTree(values[values.length - 1]);
+    if (prefix === 'resources') {
+      group.resources = parseResourcesParam(values[values.length - 1]);
+    } else if (prefix === 'required') {
+      const traits = parseTraitParams(values, { allowForbidden: mv.has(FORBIDDEN_TRAITS), allowAnyOf: mv.has(ANY_TRAITS) });
+      group.requiredTraits = traits.required;
+      group.forbiddenTraits = traits.forbidden;
+    } else if (prefix === 'member_of') {
+      const options = { allowMultiple: mv.has(MULTIPLE_MEMBER_OF), allowForbidden: mv.has(FORBIDDEN_AGGREGATES), suffix };
+      const aggregates = parseMemberOfParams(values, options);
+      group.memberOf = aggregates.required;
+      group.forbiddenAggregates = aggregates.forbidden;
+    } else {
+      group.inTree = parseInTree(values[values.length - 1]);
+    }
   }
   return [...bySuffix.values()];
 }
 
-const RESOURCES_FORM = 'Badly formed resources parameter. Expected resources query string parameter in form: ?resources=VCPU:2,MEMORY_MB:1024.';
-
-/** `VCPU:2,MEMORY_MB:1024` -> amounts by class; a repeated class keeps the last amount, as Placement. */
-export function parseResources(value: string): Map<string, number> {
-  if (value.trim() === '') throw badRequest(`${RESOURCES_FORM} Got: empty string.`);
-  const result = new Map<string, number>();
-  for (const part of value.split(',')) {
-    const pieces = part.split(':');
-    if (pieces.length !== 2) throw badRequest(`${RESOURCES_FORM} Got: ${part}.`);
-    const [name, rawAmount] = pieces;
-    if (!/^\s*[+-]?\d+\s*$/.test(rawAmount)) {
-      throw badRequest(`Requested resource ${name} expected positive integer amount. Got: ${rawAmount}.`);
-    }
-    const amount = Number(rawAmount.trim());
-    if (amount < 1) throw badRequest(`Requested resource ${name} requires amount >= 1. Got: ${amount}.`);
-    result.set(name, amount);
-  }
-  return result;
-}
-
-/** Every `required<S>` value from 1.39 (they AND together); only the last one before that. */
-function parseRequiredParams(values: string[], mv: VersionGate): Pick<RequestGroup, 'requiredTraits' | 'forbiddenTraits'> {
-  const allowAny = mv.has(ANY_TRAITS);
-  const used = allowAny ? values : values.slice(-1);
-  const requiredTraits: string[][] = [];
-  const forbidden = new Set<string>();
-  for (const value of used) {
-    const parsed = parseTraits(value, mv.has(FORBIDDEN_TRAITS), allowAny);
-    requiredTraits.push(...parsed.required);
-    for (const trait of parsed.forbidden) forbidden.add(trait);
-  }
-  return { requiredTraits, forbiddenTraits: [...forbidden] };
-}
-
 const QS = 'Invalid query string parameters:';
-
-/** One traits value: `A,!B` (forbidden from 1.22) or `in:A,B` (any-of, from 1.39). */
-export function parseTraits(value: string, allowForbidden: boolean, allowAny: boolean): { required: string[][]; forbidden: string[] } {
-  if (value.startsWith('in:')) {
-    if (!allowAny) {
-      throw badRequest(`${QS} The format 'in:HW_CPU_X86_VMX,CUSTOM_MAGIC' only supported since microversion 1.39. Got: ${value}`);
-    }
-    const anyOf = [...new Set(value.slice(3).split(',').map((part) => part.trim()))];
-    if (anyOf.some((trait) => trait === '')) {
-      throw badRequest(`${QS} Expected 'required' parameter value of the form: in:HW_CPU_X86_VMX,CUSTOM_MAGIC. Got an empty trait in: ${value}`);
-    }
-    if (anyOf.some((trait) => trait.startsWith('!'))) {
-      throw badRequest(`${QS} The format 'in:HW_CPU_X86_VMX,CUSTOM_MAGIC' does not support forbidden traits. Got: ${value}`);
-    }
-    return { required: [anyOf], forbidden: [] };
-  }
-  const all = value.split(',').map((part) => part.trim());
-  // Placement strips any number of leading '!' (a known quirk kept for compatibility).
-  const forbidden = [...new Set(all.filter((trait) => trait.startsWith('!')).map((trait) => trait.replace(/^!+/, '')))];
-  if (all.some((trait) => trait === '') || forbidden.some((trait) => trait === '')) {
-    const form = allowForbidden ? 'HW_CPU_X86_VMX,!CUSTOM_MAGIC' : 'HW_CPU_X86_VMX,CUSTOM_MAGIC';
-    throw badRequest(`${QS} Expected 'required' parameter value of the form: ${form}. Got an empty trait in: ${value}`);
-  }
-  if (forbidden.length > 0 && !allowForbidden) {
-    throw badRequest(`${QS} Expected 'required' parameter value of the form: HW_CPU_X86_VMX,CUSTOM_MAGIC. Got: ${value}`);
-  }
-  const required = [...new Set(all.filter((trait) => !trait.startsWith('!')))].map((trait) => [trait]);
-  return { required, forbidden };
-}
-
-function parseMemberOfParams(values: string[], suffix: string, mv: VersionGate): Pick<RequestGroup, 'memberOf' | 'forbiddenAggregates'> {
-  if (!mv.has(MULTIPLE_MEMBER_OF) && values.length > 1) {
-    throw badRequest(`Multiple member_of${suffix} parameters are not supported`);
-  }
-  const memberOf: string[][] = [];
-  const forbidden = new Set<string>();
-  for (const value of values) {
-    const parsed = parseMemberOf(value);
-    if (parsed.required.length > 0) memberOf.push(parsed.required);
-    if (parsed.forbidden.length > 0) {
-      if (!mv.has(FORBIDDEN_AGGREGATES)) {
-        throw badRequest(`Forbidden member_of${suffix} parameters are not supported in the specified microversion`);
-      }
-      for (const uuid of parsed.forbidden) forbidden.add(uuid);
-    }
-  }
-  return { memberOf, forbiddenAggregates: [...forbidden] };
-}
-
-/** `UUID`, `!UUID`, `in:U1,U2` or `!in:U1,U2`. */
-export function parseMemberOf(value: string): { required: string[]; forbidden: string[] } {
-  if (value.includes(',') && !(value.startsWith('in:') || value.startsWith('!in:'))) {
-    throw badRequest(`Multiple values for 'member_of' must be prefixed with the 'in:' or '!in:' keyword using the valid microversion. Got: ${value}`);
-  }
-  let required: string[] = [];
-  let forbidden: string[] = [];
-  if (value.startsWith('!in:')) forbidden = value.slice(4).split(',');
-  else if (value.startsWith('!')) forbidden = [value.slice(1)];
-  else if (value.startsWith('in:')) required = value.slice(3).split(',');
-  else required = [value];
-  for (const uuid of [...required, ...forbidden]) {
-    if (!UUID_PATTERN.test(uuid)) {
-      throw badRequest(`${QS} Expected 'member_of' parameter to contain valid UUID(s). Got: ${uuid}`);
-    }
-  }
-  return { required: [...new Set(required.map(canonicalUuid))], forbidden: [...new Set(forbidden.map(canonicalUuid))] };
-}
 
 function parseInTree(value: string): string {
   const trimmed = value.trim();
@@ -219,12 +129,6 @@ function parseInTree(value: string): string {
     throw badRequest(`${QS} Expected 'in_tree' parameter to be a format of uuid. Got: ${value}`);
   }
   return canonicalUuid(trimmed);
-}
-
-/** Lower-case, dashed: the form PostgreSQL prints, so lookups by text match. */
-export function canonicalUuid(uuid: string): string {
-  const hex = uuid.replace(/-/g, '').toLowerCase();
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 /** Before 1.36 every group needs resources; traits or member_of alone are "orphans". */

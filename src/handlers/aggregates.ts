@@ -8,7 +8,7 @@ import { sendJson } from '../http/respond';
 import { AGGREGATES_GENERATION } from '../microversion/versions';
 import { listProviderAggregates, replaceProviderAggregates } from '../repo/aggregates';
 import { bumpProviderGeneration, requireProvider } from '../repo/providers-core';
-import { canonicalUuid } from '../validation/provider-query';
+import { canonicalUuid } from '../validation/validator';
 import { compileSchema, validateBody } from '../validation/validator';
 
 const validateSetV1_1 = compileSchema<string[]>(SET_AGGREGATES_V1_1);

@@ -2,8 +2,8 @@ import type { Request } from 'express';
 import type { Config } from '../config';
 import { badRequest } from '../errors/http-error';
 import { ALLOCATIONS_DICT_FORM, CONSUMER_GENERATION, CONSUMER_TYPES } from '../microversion/versions';
-import { canonicalUuid, type AllocationWrite } from '../repo/allocations';
-import { UUID_PATTERN, validateBody, type JsonSchema, type Validator } from '../validation/validator';
+import type { AllocationWrite } from '../repo/allocations';
+import { UUID_PATTERN, canonicalUuid, validateBody, type JsonSchema, type Validator } from '../validation/validator';
 import { pyRepr } from '../validation/python-repr';
 
 /**
@@ -20,34 +20,7 @@ export interface ConsumerBody {
   consumer_type?: string;
 }
 
-/**
- * validateBody, except that an unexpected key beside patternProperties reads as python-jsonschema
- * words it ("'x' does not match any of the regexes: '^...$'"), which Placement's clients see.
- */
-export function validateAgainst<T>(validate: Validator<unknown>, schema: JsonSchema, body: unknown): T {
-  if (validate(body)) return body as T;
-  const error = validate.errors?.[0];
-  if (error?.keyword === 'additionalProperties') {
-    const parent = schemaAt(schema, error.schemaPath.replace(/^#/, '').replace(/\/additionalProperties$/, ''));
-    const patterns = parent?.patternProperties as Record<string, unknown> | undefined;
-    if (patterns) {
-      const key = (error.params as { additionalProperty: string }).additionalProperty;
-      const joined = Object.keys(patterns).sort().map((pattern) => pyRepr(pattern)).join(', ');
-      throw badRequest(`JSON does not validate: ${pyRepr(key)} does not match any of the regexes: ${joined}`);
-    }
-  }
-  return validateBody(validate, body) as T;
-}
 
-function schemaAt(schema: JsonSchema, pointer: string): Record<string, unknown> | undefined {
-  let current: unknown = schema;
-  for (const part of pointer.split('/').filter(Boolean)) {
-    if (current === null || typeof current !== 'object') return undefined;
-    // ajv URI-encodes each segment of schemaPath (patterns contain ^, [ and $).
-    current = (current as Record<string, unknown>)[decodeURIComponent(part).replace(/~1/g, '/').replace(/~0/g, '~')];
-  }
-  return current !== null && typeof current === 'object' ? (current as Record<string, unknown>) : undefined;
-}
 
 /** A path or key consumer uuid, canonicalised; Placement accepts dashless and any case. */
 export function parseConsumerUuid(raw: string): string {

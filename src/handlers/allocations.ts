@@ -26,7 +26,6 @@ import {
   UnknownResourceClass,
   allocationsForConsumer,
   allocationsForProvider,
-  canonicalUuid,
   deleteAllocationsForConsumer,
   replaceAllocations,
   resolveIdentities,
@@ -34,13 +33,13 @@ import {
   type AllocationWrite,
 } from '../repo/allocations';
 import { findProviderByUuid } from '../repo/providers-core';
-import { UUID_PATTERN, compileSchema, type JsonSchema } from '../validation/validator';
-import { parseConsumerUuid, toAllocationWrite, toAllocationWrites, validateAgainst, type ConsumerBody } from './allocation-bodies';
+import { UUID_PATTERN, canonicalUuid, compileSchema, validateBody, type JsonSchema } from '../validation/validator';
+import { parseConsumerUuid, toAllocationWrite, toAllocationWrites, type ConsumerBody } from './allocation-bodies';
 
 /** Placement's name for consumers that never had a type (allocations written before 1.38). */
 export const UNKNOWN_CONSUMER_TYPE = 'unknown';
 
-const compiled = (schema: JsonSchema) => ({ schema, validate: compileSchema(schema) });
+const compiled = (schema: JsonSchema) => ({ validate: compileSchema(schema) });
 const PUT_SCHEMAS = {
   v1_0: compiled(PUT_ALLOCATIONS_V1_0),
   v1_8: compiled(PUT_ALLOCATIONS_V1_8),
@@ -111,8 +110,8 @@ export async function listForResourceProvider(req: Request, res: Response): Prom
 /** PUT /allocations/{consumer_uuid}: replace one consumer's allocations (empty from 1.28: remove them). */
 export async function setAllocationsForConsumer(req: Request, res: Response): Promise<void> {
   const consumerUuid = parseConsumerUuid(String(req.params.consumer_uuid));
-  const { schema, validate } = putSchema(req);
-  const body = validateAgainst<ConsumerBody>(validate, schema, req.json);
+  const { validate } = putSchema(req);
+  const body = validateBody<ConsumerBody>(validate, req.json);
   const write = toAllocationWrite(req, req.deps.config, consumerUuid, body);
   await writeWithPlacementErrors(req, [write], (name) => `Unable to allocate inventory for consumer ${consumerUuid}: No such resource class ${name}.`);
   sendNoContent(res);
@@ -120,8 +119,8 @@ export async function setAllocationsForConsumer(req: Request, res: Response): Pr
 
 /** POST /allocations (1.13): several consumers at once, atomically (e.g. moving a claim to a migration). */
 export async function setAllocations(req: Request, res: Response): Promise<void> {
-  const { schema, validate } = postSchema(req);
-  const body = validateAgainst<Record<string, ConsumerBody>>(validate, schema, req.json);
+  const { validate } = postSchema(req);
+  const body = validateBody<Record<string, ConsumerBody>>(validate, req.json);
   const writes = toAllocationWrites(req, req.deps.config, body);
   await writeWithPlacementErrors(req, writes, (name) => `Unable to allocate inventory No such resource class ${name}.`);
   sendNoContent(res);

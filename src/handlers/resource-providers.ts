@@ -48,7 +48,7 @@ import {
 } from '../repo/providers';
 import { concurrentUpdate, findProviderByUuid, providerNotFound, requireProvider } from '../repo/providers-core';
 import { compileSchema, validateBody, validateQuery } from '../validation/validator';
-import { canonicalUuid } from '../validation/provider-query';
+import { canonicalUuid } from '../validation/validator';
 
 const validateCreateV1_0 = compileSchema<CreateBody>(CREATE_PROVIDER_V1_0);
 const validateCreateV1_14 = compileSchema<CreateBody>(CREATE_PROVIDER_V1_14);

@@ -94,11 +94,6 @@ export async function lockProviders(tx: Tx, uuids: string[], ids: number[] = [])
   return locked;
 }
 
-/** Canonical form of a uuid string (lower case, dashed), as PostgreSQL prints it. */
-export function canonicalUuid(uuid: string): string {
-  const hex = uuid.replace(/-/g, '').toLowerCase();
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
 
 interface ExistingAllocation {
   consumer_id: number;

@@ -1,5 +1,5 @@
 import { badRequest } from '../errors/http-error';
-import { UUID_PATTERN } from './validator';
+import { UUID_PATTERN, canonicalUuid } from './validator';
 
 /**
  * Parsers for the provider-selecting query parameters (`resources`, `required`, `member_of`), pure and
@@ -149,12 +149,6 @@ export function parseMemberOfParam(value: string): { required: string[]; forbidd
     }
   }
   return { required: unique(required.map(canonicalUuid)), forbidden: unique(forbidden.map(canonicalUuid)) };
-}
-
-/** Lowercase, dashed: the form PostgreSQL returns and Placement stores. */
-export function canonicalUuid(uuid: string): string {
-  const hex = uuid.replace(/-/g, '').toLowerCase();
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 function unique<T>(items: T[]): T[] {

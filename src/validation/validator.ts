@@ -5,6 +5,12 @@ import { pyRepr } from './python-repr';
 /** Placement accepts uuids with or without dashes, in any case (oslo's is_uuid_like). */
 export const UUID_PATTERN = /^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$/;
 
+/** Lowercase and dashed: the form PostgreSQL prints, so uuids compare and look up as text. */
+export function canonicalUuid(uuid: string): string {
+  const hex = uuid.replace(/-/g, '').toLowerCase();
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
 /** The one ajv instance: schemas compile once, at module load of the handler that owns them. */
 const ajv = new Ajv({ allErrors: false, strict: false, coerceTypes: false, useDefaults: false });
 ajv.addFormat('uuid', UUID_PATTERN);
@@ -17,19 +23,19 @@ export function compileSchema<T = unknown>(schema: JsonSchema): Validator<T> {
 }
 
 /** Validate a request body; failures read as Placement's: `JSON does not validate: <reason>`. */
-export function validateBody<T>(validate: Validator<T>, body: unknown): T {
-  if (!validate(body)) throw badRequest(`JSON does not validate: ${describeFirstError(validate.errors, body)}`);
+export function validateBody<T>(validate: Validator<T> | Validator<unknown>, body: unknown): T {
+  if (!validate(body)) throw badRequest(`JSON does not validate: ${describeFirstError(validate.errors, body, validate.schema)}`);
   return body as T;
 }
 
 /** Validate a query object; failures read as Placement's: `Invalid query string parameters: <reason>`. */
-export function validateQuery<T>(validate: Validator<T>, query: unknown): T {
+export function validateQuery<T>(validate: Validator<T> | Validator<unknown>, query: unknown): T {
   if (!validate(query)) throw badRequest(`Invalid query string parameters: ${describeFirstError(validate.errors, query)}`);
   return query as T;
 }
 
 /** Render an ajv error in python-jsonschema's wording. */
-export function describeFirstError(errors: ErrorObject[] | null | undefined, root: unknown): string {
+export function describeFirstError(errors: ErrorObject[] | null | undefined, root: unknown, schema?: unknown): string {
   const error = errors?.[0];
   if (!error) return 'invalid input';
   const instance = valueAt(root, error.instancePath);
@@ -37,8 +43,16 @@ export function describeFirstError(errors: ErrorObject[] | null | undefined, roo
   switch (error.keyword) {
     case 'required':
       return `${pyRepr(params.missingProperty)} is a required property`;
-    case 'additionalProperties':
+    case 'additionalProperties': {
+      // Where keys must match patternProperties, python-jsonschema names the patterns instead.
+      const parent = schemaAt(schema, error.schemaPath.replace(/^#/, '').replace(/\/additionalProperties$/, ''));
+      const patterns = parent?.patternProperties as Record<string, unknown> | undefined;
+      if (patterns) {
+        const regexes = Object.keys(patterns).sort().map((pattern) => pyRepr(pattern)).join(', ');
+        return `${pyRepr(params.additionalProperty)} does not match any of the regexes: ${regexes}`;
+      }
       return `Additional properties are not allowed (${pyRepr(params.additionalProperty)} was unexpected)`;
+    }
     case 'type':
       return `${pyRepr(instance)} is not of type ${typeList(params.type)}`;
     case 'minimum':
@@ -82,6 +96,16 @@ export function describeFirstError(errors: ErrorObject[] | null | undefined, roo
 function typeList(type: unknown): string {
   if (Array.isArray(type)) return type.map((t) => pyRepr(t)).join(', ');
   return pyRepr(type);
+}
+
+function schemaAt(schema: unknown, pointer: string): Record<string, unknown> | undefined {
+  let current: unknown = schema;
+  for (const part of pointer.split('/').filter(Boolean)) {
+    if (current === null || typeof current !== 'object') return undefined;
+    // ajv URI-encodes each segment of schemaPath (patterns contain ^, [ and $).
+    current = (current as Record<string, unknown>)[decodeURIComponent(part).replace(/~1/g, '/').replace(/~0/g, '~')];
+  }
+  return current !== null && typeof current === 'object' ? (current as Record<string, unknown>) : undefined;
 }
 
 function valueAt(root: unknown, pointer: string): unknown {

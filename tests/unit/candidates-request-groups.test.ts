@@ -1,5 +1,8 @@
 import { HttpError } from '../../src/errors/http-error';
-import { parseCandidatesRequest, parseMemberOf, parseResources, parseTraits } from '../../src/candidates/request-groups';
+import { parseCandidatesRequest } from '../../src/candidates/request-groups';
+import { parseMemberOfParam as parseMemberOf, parseResourcesParam as parseResources, parseTraitParam } from '../../src/validation/provider-query';
+
+const parseTraits = (value: string, allowForbidden: boolean, allowAnyOf: boolean) => parseTraitParam(value, { allowForbidden, allowAnyOf });
 import { Microversion } from '../../src/microversion/microversion';
 
 const at = (version: string) => Microversion.fromKnown(version);
