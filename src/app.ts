@@ -1,6 +1,7 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { accessLog } from './http/access-log';
 import { noAuth } from './http/auth';
+import { cors } from './http/cors';
 import type { Deps } from './http/context';
 import { renderError } from './http/error-renderer';
 import { readBody } from './http/json-body';
@@ -21,6 +22,11 @@ export function createApp(deps: Deps): Express {
   });
   app.use(requestId);
   app.use(accessLog);
+  app.use(cors({
+    allowedOrigins: deps.config.corsAllowedOrigins,
+    allowHeaders: deps.config.corsAllowHeaders,
+    exposeHeaders: deps.config.corsExposeHeaders,
+  }));
   app.use(negotiateMicroversion);
   app.use(noAuth);
   app.use(readBody(deps.config.bodyLimitBytes));

@@ -24,6 +24,10 @@ export interface Config {
   bodyLimitBytes: number;
   /** Connections in this process's pool. */
   dbPoolSize: number;
+  /** CORS, off unless origins are listed (Placement's [cors] allowed_origin). */
+  corsAllowedOrigins: string[];
+  corsAllowHeaders: string[];
+  corsExposeHeaders: string[];
 }
 
 export class ConfigError extends Error {}
@@ -43,6 +47,15 @@ function boolean(env: Env, name: string, fallback: boolean): boolean {
   if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
   if (['0', 'false', 'no', 'off'].includes(raw)) return false;
   throw new ConfigError(`${name} must be true or false, got '${env[name]}'`);
+}
+
+/** The headers a browser client of Placement sends and reads. */
+const DEFAULT_CORS_HEADERS = ['x-auth-token', 'openstack-api-version', 'x-openstack-request-id', 'openstack-request-id', 'content-type'];
+
+function list(env: Env, name: string, fallback: string[]): string[] {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  return raw.split(',').map((item) => item.trim()).filter(Boolean);
 }
 
 export function loadConfig(env: Env = process.env): Config {
@@ -65,5 +78,8 @@ export function loadConfig(env: Env = process.env): Config {
     incompleteConsumerUserId: env.EMPLACE_INCOMPLETE_CONSUMER_USER_ID || '00000000-0000-0000-0000-000000000000',
     bodyLimitBytes: integer(env, 'EMPLACE_BODY_LIMIT_BYTES', 1024 * 1024, 1),
     dbPoolSize: integer(env, 'EMPLACE_DB_POOL_SIZE', 10, 1),
+    corsAllowedOrigins: list(env, 'EMPLACE_CORS_ALLOWED_ORIGINS', []),
+    corsAllowHeaders: list(env, 'EMPLACE_CORS_ALLOW_HEADERS', DEFAULT_CORS_HEADERS),
+    corsExposeHeaders: list(env, 'EMPLACE_CORS_EXPOSE_HEADERS', DEFAULT_CORS_HEADERS),
   };
 }

@@ -1,11 +1,12 @@
 import type { Request, Response } from 'express';
+import { writeJson } from '../http/respond';
 
 /** GET /healthz: for load balancers; 200 when the database answers, 503 when it does not. */
 export async function healthz(req: Request, res: Response): Promise<void> {
   try {
     await req.deps.db.raw('SELECT 1');
-    res.json({ status: 'ok', database: 'reachable' });
+    writeJson(res, 200, { status: 'ok', database: 'reachable' });
   } catch {
-    res.status(503).json({ status: 'unavailable', database: 'unreachable' });
+    writeJson(res, 503, { status: 'unavailable', database: 'unreachable' });
   }
 }

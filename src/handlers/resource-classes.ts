@@ -59,7 +59,7 @@ export async function updateResourceClass(req: Request, res: Response): Promise<
   if (!req.mv.has(RESOURCE_CLASS_PUT_CREATES)) {
     const { name: newName } = validateBody(validateName, req.json);
     const renamed = await withTransaction(req.deps.db, (tx) => renameResourceClass(tx, name, newName));
-    res.status(200).json(serialize(renamed));
+    sendJson(req, res, 200, serialize(renamed));
     return;
   }
   // Placement validates the path name with the body schema, so failures read "JSON does not validate".

@@ -1,9 +1,10 @@
 import type { Request, Response } from 'express';
 import type { Schemas } from '../../api/types';
+import { sendJson } from '../http/respond';
 import { MAX_VERSION, MIN_VERSION } from '../microversion/versions';
 
 /** GET /: the version document clients use for discovery; served without a token. */
-export async function home(_req: Request, res: Response): Promise<void> {
+export async function home(req: Request, res: Response): Promise<void> {
   const document: Schemas['VersionDocument'] = {
     versions: [
       {
@@ -15,5 +16,6 @@ export async function home(_req: Request, res: Response): Promise<void> {
       },
     ],
   };
-  res.json(document);
+  // Like every GET from 1.15, the version document says it is not cacheable.
+  sendJson(req, res, 200, document, null);
 }

@@ -1,8 +1,8 @@
 import type { NextFunction, Request, Response } from 'express';
 import { DEFAULT } from '../errors/codes';
 import { HttpError, STATUS_EXPLANATION } from '../errors/http-error';
-import { ERROR_CODES } from '../microversion/versions';
-import { MAX_VERSION, MIN_VERSION } from '../microversion/versions';
+import { ERROR_CODES, MAX_VERSION, MIN_VERSION } from '../microversion/versions';
+import { writeJson } from './respond';
 
 /**
  * The only place an error becomes a response: `{"errors": [{status, title, detail, request_id, code}]}`,
@@ -14,19 +14,33 @@ export function renderError(error: unknown, req: Request, res: Response, _next: 
   if (!httpError) req.deps?.logger.error({ err: error, requestId: req.requestId }, 'unhandled error');
   const [title, explanation] = STATUS_EXPLANATION[status] ?? [`Error ${status}`, ''];
   const message = httpError?.message ?? 'An unexpected error occurred; it has been logged.';
-  const entry: Record<string, unknown> = {
-    status,
-    title,
-    detail: `${explanation.replace('%METHOD%', req.method)}\n\n ${message}  `,
-    request_id: req.requestId,
-  };
+  const detail = `${explanation.replace('%METHOD%', req.method)}\n\n ${message}  `;
+  for (const [name, value] of Object.entries(httpError?.headers ?? {})) res.setHeader(name, value);
+  if (res.headersSent) return;
+  if (prefersHtml(req)) {
+    renderHtml(res, status, title, detail);
+    return;
+  }
+  const entry: Record<string, unknown> = { status, title, detail, request_id: req.requestId };
   if (req.mv?.has(ERROR_CODES)) entry.code = httpError?.code ?? DEFAULT;
   // A failed negotiation tells the client which versions it may ask for.
   if (status === 406 && message.startsWith('Unacceptable version header')) {
     entry.max_version = MAX_VERSION;
     entry.min_version = MIN_VERSION;
   }
-  for (const [name, value] of Object.entries(httpError?.headers ?? {})) res.setHeader(name, value);
-  if (res.headersSent) return;
-  res.status(status).json({ errors: [entry] });
+  writeJson(res, status, { errors: [entry] });
+}
+
+/** Placement (webob) answers errors in HTML to a client that accepts HTML but not JSON. */
+function prefersHtml(req: Request): boolean {
+  if (!req.headers.accept) return false;
+  return !req.accepts('application/json') && Boolean(req.accepts('text/html'));
+}
+
+function renderHtml(res: Response, status: number, title: string, detail: string): void {
+  const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  const body = `<html>\n <head>\n  <title>${status} ${escape(title)}</title>\n </head>\n <body>\n  <h1>${status} ${escape(title)}</h1>\n  ${escape(detail).replace(/\n\n/, '<br /><br />\n')}\n </body>\n</html>`;
+  res.statusCode = status;
+  res.setHeader('content-type', 'text/html; charset=UTF-8');
+  res.end(body);
 }

@@ -10,7 +10,16 @@ export function sendJson(req: Request, res: Response, status: number, body: unkn
     res.setHeader('last-modified', (lastModified ?? new Date()).toUTCString());
     res.setHeader('cache-control', 'no-cache');
   }
-  res.status(status).json(body);
+  writeJson(res, status, body);
+}
+
+/** Placement sends exactly `application/json` (no charset parameter); clients compare the header. */
+export function writeJson(res: Response, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.statusCode = status;
+  res.setHeader('content-type', 'application/json');
+  res.setHeader('content-length', Buffer.byteLength(text));
+  res.end(text);
 }
 
 export function sendNoContent(res: Response): void {

@@ -43,7 +43,8 @@ export function dispatcher(table: RouteTable) {
       if ((method.tooEarlyStatus ?? 404) === 405) throw methodNotAllowed(req.method, route.allow);
       throw new HttpError(404, 'The resource could not be found.');
     }
-    if (req.headers.accept && !req.accepts(JSON_TYPE)) throw new HttpError(406, `Only ${JSON_TYPE} is provided`);
+    // Placement checks Accept on reads only; a write with a bad body is still a 400.
+    if (req.method === 'GET' && req.headers.accept && !req.accepts(JSON_TYPE)) throw new HttpError(406, `Only ${JSON_TYPE} is provided`);
     const takesBody = typeof method.takesBody === 'function' ? method.takesBody(req.mv) : method.takesBody;
     if (takesBody) {
       const contentType = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();

@@ -124,6 +124,36 @@ describe('errors', () => {
   });
 });
 
+describe('response format', () => {
+  it('labels JSON exactly application/json, as Placement clients compare the header', async () => {
+    expect((await api.request('GET', '/')).headers.get('content-type')).toBe('application/json');
+    expect((await api.request('GET', '/barnabas')).headers.get('content-type')).toBe('application/json');
+  });
+
+  it('marks the version document uncacheable from 1.15 only', async () => {
+    const at115 = await api.request('GET', '/', { version: '1.15' });
+    expect(at115.headers.get('cache-control')).toBe('no-cache');
+    expect(Date.parse(at115.headers.get('last-modified') ?? '')).not.toBeNaN();
+    expect((await api.request('GET', '/', { version: '1.14' })).headers.get('cache-control')).toBeNull();
+  });
+
+  it('renders errors as HTML to a client that accepts HTML but not JSON', async () => {
+    const res = await api.request('GET', '/barnabas', { headers: { accept: 'text/html' } });
+    expect(res.status).toBe(404);
+    expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(res.text).toContain('404 Not Found');
+  });
+
+  it('checks Accept on reads only: a bad write body is still a 400', async () => {
+    const res = await api.request('POST', '/resource_classes', {
+      version: 'latest',
+      headers: { accept: 'text/plain', 'content-type': 'application/json' },
+      rawBody: '{"name": 1}',
+    });
+    expect(res.status).toBe(400);
+  });
+});
+
 describe('authentication (noauth2)', () => {
   it('requires a token everywhere but the root', async () => {
     const res = await api.request('GET', '/resource_providers', { headers: { 'x-auth-token': '' } });
