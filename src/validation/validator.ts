@@ -24,14 +24,78 @@ export function compileSchema<T = unknown>(schema: JsonSchema): Validator<T> {
 
 /** Validate a request body; failures read as Placement's: `JSON does not validate: <reason>`. */
 export function validateBody<T>(validate: Validator<T> | Validator<unknown>, body: unknown): T {
-  if (!validate(body)) throw badRequest(`JSON does not validate: ${describeFirstError(validate.errors, body, validate.schema)}`);
+  if (!validate(body)) throw badRequest(`JSON does not validate: ${describeValidationError(validate.errors, body, validate.schema)}`);
   return body as T;
 }
 
 /** Validate a query object; failures read as Placement's: `Invalid query string parameters: <reason>`. */
 export function validateQuery<T>(validate: Validator<T> | Validator<unknown>, query: unknown): T {
-  if (!validate(query)) throw badRequest(`Invalid query string parameters: ${describeFirstError(validate.errors, query)}`);
+  if (!validate(query)) throw badRequest(`Invalid query string parameters: ${describeValidationError(validate.errors, query, validate.schema)}`);
   return query as T;
+}
+
+/**
+ * The whole of python-jsonschema's str(ValidationError), which Placement puts in its 400 details:
+ * the message, then which keyword failed where in the schema, then the offending instance. Clients
+ * and Placement's own tests match on "Failed validating 'minimum' in schema['properties']['total']".
+ */
+export function describeValidationError(errors: ErrorObject[] | null | undefined, root: unknown, schema: unknown): string {
+  const message = describeFirstError(errors, root, schema);
+  const error = errors?.[0];
+  if (!error) return message;
+  const schemaIndices = pointerSegments(error.schemaPath.replace(/^#/, '')).slice(0, -1);
+  const instanceIndices = pointerSegments(error.instancePath);
+  const subschema = schemaAt(schema, schemaIndices.map(String).join('/'));
+  return [
+    message,
+    '',
+    `Failed validating ${pyRepr(error.keyword)} in ${asIndex('schema', schemaIndices)}:`,
+    indent(pyFormat(subschema ?? {})),
+    '',
+    `On ${asIndex('instance', instanceIndices)}:`,
+    indent(pyFormat(valueAt(root, error.instancePath))),
+  ].join('\n');
+}
+
+/** JSON-pointer segments, decoded; all-digit segments are list indices, as Python prints them. */
+function pointerSegments(pointer: string): Array<string | number> {
+  return pointer
+    .split('/')
+    .filter(Boolean)
+    .map((part) => decodeURIComponent(part).replace(/~1/g, '/').replace(/~0/g, '~'))
+    .map((part) => (/^\d+$/.test(part) ? Number(part) : part));
+}
+
+function asIndex(container: string, indices: Array<string | number>): string {
+  return indices.length === 0 ? container : `${container}[${indices.map((index) => pyRepr(index)).join('][')}]`;
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => `    ${line}`)
+    .join('\n');
+}
+
+/** Python's pprint.pformat(width=72) closely enough: one line when it fits, else one entry per line. */
+function pyFormat(value: unknown, column = 0): string {
+  const flat = pyRepr(sortKeys(value));
+  if (column + flat.length <= 72 || value === null || typeof value !== 'object') return flat;
+  const separator = `,\n${' '.repeat(column + 1)}`;
+  if (Array.isArray(value)) return `[${value.map((item) => pyFormat(item, column + 1)).join(separator)}]`;
+  const record = value as Record<string, unknown>;
+  const entries = Object.keys(record)
+    .sort()
+    .map((key) => `${pyRepr(key)}: ${pyFormat(record[key], column + 1 + pyRepr(key).length + 2)}`);
+  return `{${entries.join(separator)}}`;
+}
+
+/** pprint prints dict keys sorted. */
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value === null || typeof value !== 'object') return value;
+  const record = value as Record<string, unknown>;
+  return Object.fromEntries(Object.keys(record).sort().map((key) => [key, sortKeys(record[key])]));
 }
 
 /** Render an ajv error in python-jsonschema's wording. */

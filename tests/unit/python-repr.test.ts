@@ -1,4 +1,4 @@
-import { describeFirstError } from '../../src/validation/validator';
+import { describeFirstError, describeValidationError } from '../../src/validation/validator';
 import { compileSchema } from '../../src/validation/validator';
 import { pyRepr } from '../../src/validation/python-repr';
 
@@ -40,5 +40,37 @@ describe('keys that must match patternProperties', () => {
     const body = { vcpu: 1 };
     validate(body);
     expect(describeFirstError(validate.errors, body, validate.schema)).toBe("'vcpu' does not match any of the regexes: '^[A-Z0-9_]+$'");
+  });
+});
+
+describe('the trailer Placement puts after a validation message', () => {
+  const schema = {
+    type: 'object',
+    properties: { total: { type: 'integer', minimum: 1, maximum: 2147483647 } },
+    required: ['total'],
+  };
+  const validate = compileSchema(schema);
+  const trailer = (body: unknown) => {
+    validate(body);
+    return describeValidationError(validate.errors, body, validate.schema);
+  };
+
+  it('names the keyword, where it sits in the schema, and the instance', () => {
+    expect(trailer({ total: 0 })).toBe(
+      [
+        '0 is less than the minimum of 1',
+        '',
+        "Failed validating 'minimum' in schema['properties']['total']:",
+        "    {'maximum': 2147483647, 'minimum': 1, 'type': 'integer'}",
+        '',
+        "On instance['total']:",
+        '    0',
+      ].join('\n'),
+    );
+  });
+
+  it('says "in schema" for a keyword at the root', () => {
+    expect(trailer({})).toContain("Failed validating 'required' in schema:\n");
+    expect(trailer({})).toContain('On instance:\n    {}');
   });
 });
