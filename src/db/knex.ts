@@ -15,3 +15,13 @@ export function createDb(connectionString: string, poolMax = 10): Db {
     pool: { min: 0, max: poolMax },
   });
 }
+
+/** True when the database answers a trivial query (for /healthz). */
+export async function databaseReachable(db: Db): Promise<boolean> {
+  try {
+    await db.raw('SELECT 1');
+    return true;
+  } catch {
+    return false;
+  }
+}
