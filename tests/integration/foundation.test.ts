@@ -1,3 +1,7 @@
+import pino from 'pino';
+import { createApp } from '../../src/app';
+import { loadConfig } from '../../src/config';
+import { createDb } from '../../src/db/knex';
 import { startTestServer, type TestServer } from '../helpers/server';
 
 let api: TestServer;
@@ -173,5 +177,23 @@ describe('health', () => {
     const res = await api.request('GET', '/healthz', { headers: { 'x-auth-token': '' } });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ status: 'ok', database: 'reachable' });
+  });
+});
+
+describe('health when the database is gone', () => {
+  it('answers 503 instead of failing the request', async () => {
+    const db = createDb('postgres://nobody@127.0.0.1:1/nothing', 1);
+    const app = createApp({ db, config: loadConfig({}), logger: pino({ level: 'silent' }) });
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      const { port } = server.address() as { port: number };
+      const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+      expect(res.status).toBe(503);
+      expect(await res.json()).toEqual({ status: 'unavailable', database: 'unreachable' });
+    } finally {
+      server.close();
+      await db.destroy();
+    }
   });
 });
