@@ -31,10 +31,17 @@ export function sharingHelp(request: ResolvedRequest, sharing: ProviderRow[]): S
       help.granular.set(group, aggsOf(sharing.filter((p) => satisfiesSingly(p, group))));
       continue;
     }
-    const usable = sharing.filter((p) => !group.forbiddenTraits.some((t) => p.traits.has(t)));
+    // A sharing provider helps the unsuffixed group only if it is itself in the group's member_of
+    // aggregates and in none of its forbidden ones (Placement bug 1792503).
+    const usable = sharing.filter(
+      (p) =>
+        !group.forbiddenTraits.some((t) => p.traits.has(t)) &&
+        group.memberOf.every((anyOf) => anyOf.some((a) => p.aggregates.has(a))) &&
+        !group.forbiddenAggregates.some((a) => p.aggregates.has(a)),
+    );
     help.perClass.set(group, group.resources.map((r) => aggsOf(usable.filter((p) => fits(p, r.className, r.amount)))));
     help.perTraitSet.set(group, group.requiredTraits.map((anyOf) => aggsOf(usable.filter((p) => anyOf.some((t) => p.traits.has(t))))));
-    help.memberOf.set(group, aggsOf(usable.filter((p) => group.memberOf.every((anyOf) => anyOf.some((a) => p.aggregates.has(a))))));
+    help.memberOf.set(group, aggsOf(usable));
   }
   return help;
 }
