@@ -175,7 +175,7 @@ export function treesQuery(db: Db, roots: Knex.QueryBuilder): Knex.QueryBuilder 
         FROM inventories i JOIN resource_classes rc ON rc.id = i.resource_class_id
         WHERE i.resource_provider_id = p.id), '[]') AS inventories`),
       db.raw(`ARRAY(SELECT t.name FROM resource_provider_traits rpt JOIN traits t ON t.id = rpt.trait_id
-                    WHERE rpt.resource_provider_id = p.id ORDER BY t.name) AS traits`),
+                    WHERE rpt.resource_provider_id = p.id ORDER BY t.id) AS traits`),
       db.raw(`ARRAY(SELECT rpa.aggregate_id FROM resource_provider_aggregates rpa WHERE rpa.resource_provider_id = p.id) AS aggregates`),
     )
     .orderBy([{ column: 'p.root_provider_id' }, { column: 'p.id' }]);
