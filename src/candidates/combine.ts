@@ -128,14 +128,16 @@ function unsuffixedOptions(ctx: RootContext, group: ResolvedGroup): GroupOption[
   const rootInAll = inAll(ctx.root.aggregates, group.memberOf);
   const rootForbidden = hasAny(ctx.root.aggregates, group.forbiddenAggregates);
   if (rootForbidden) return [];
+  // member_of holds for a provider of the tree when it or the anchor root is in the aggregates
+  // (Placement's "rp or tree"); a sharing provider from another tree must be in them itself (bug 1792503).
+  const memberOfHolds = (p: ProviderRow) => inAll(p.aggregates, group.memberOf) || (rootInAll && p.rootId === ctx.root.id);
   const perClass: ProviderRow[][] = [];
   for (const { className, amount } of group.resources) {
-    // member_of holds when the provider or the anchor root is in the aggregates (Placement's "rp or tree").
     const providers = reachable.filter(
       (p) =>
         fits(p, className, amount) &&
         !hasAny(p.traits, group.forbiddenTraits) &&
-        (rootInAll || inAll(p.aggregates, group.memberOf)) &&
+        memberOfHolds(p) &&
         !hasAny(p.aggregates, group.forbiddenAggregates),
     );
     if (providers.length === 0) return [];

@@ -53,7 +53,9 @@ export function providerSummariesBody(
         if (shape.allResources || requestedClasses.has(className)) resources[className] = { capacity: inv.capacity, used: inv.used };
       }
       const summary: Record<string, unknown> = { resources };
-      if (shape.traits) summary.traits = [...provider.traits].sort();
+      // Trait id order (standard traits in catalogue order, then custom ones as created), as Placement's
+      // database returns them; its gabbits compare the list literally.
+      if (shape.traits) summary.traits = [...provider.traits];
       if (shape.tree) {
         summary.parent_provider_uuid = provider.parentId === null ? null : (uuidById.get(provider.parentId) ?? null);
         summary.root_provider_uuid = uuidById.get(provider.rootId) ?? null;

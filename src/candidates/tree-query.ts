@@ -31,10 +31,17 @@ export function sharingHelp(request: ResolvedRequest, sharing: ProviderRow[]): S
       help.granular.set(group, aggsOf(sharing.filter((p) => satisfiesSingly(p, group))));
       continue;
     }
-    const usable = sharing.filter((p) => !group.forbiddenTraits.some((t) => p.traits.has(t)));
+    // A sharing provider helps the unsuffixed group only if it is itself in the group's member_of
+    // aggregates and in none of its forbidden ones (Placement bug 1792503).
+    const usable = sharing.filter(
+      (p) =>
+        !group.forbiddenTraits.some((t) => p.traits.has(t)) &&
+        group.memberOf.every((anyOf) => anyOf.some((a) => p.aggregates.has(a))) &&
+        !group.forbiddenAggregates.some((a) => p.aggregates.has(a)),
+    );
     help.perClass.set(group, group.resources.map((r) => aggsOf(usable.filter((p) => fits(p, r.className, r.amount)))));
     help.perTraitSet.set(group, group.requiredTraits.map((anyOf) => aggsOf(usable.filter((p) => anyOf.some((t) => p.traits.has(t))))));
-    help.memberOf.set(group, aggsOf(usable.filter((p) => group.memberOf.every((anyOf) => anyOf.some((a) => p.aggregates.has(a))))));
+    help.memberOf.set(group, aggsOf(usable));
   }
   return help;
 }
@@ -168,7 +175,7 @@ export function treesQuery(db: Db, roots: Knex.QueryBuilder): Knex.QueryBuilder 
         FROM inventories i JOIN resource_classes rc ON rc.id = i.resource_class_id
         WHERE i.resource_provider_id = p.id), '[]') AS inventories`),
       db.raw(`ARRAY(SELECT t.name FROM resource_provider_traits rpt JOIN traits t ON t.id = rpt.trait_id
-                    WHERE rpt.resource_provider_id = p.id ORDER BY t.name) AS traits`),
+                    WHERE rpt.resource_provider_id = p.id ORDER BY t.id) AS traits`),
       db.raw(`ARRAY(SELECT rpa.aggregate_id FROM resource_provider_aggregates rpa WHERE rpa.resource_provider_id = p.id) AS aggregates`),
     )
     .orderBy([{ column: 'p.root_provider_id' }, { column: 'p.id' }]);

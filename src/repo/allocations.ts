@@ -107,8 +107,6 @@ export interface ReplaceOptions {
   extraProviderUuids?: string[];
   /** Runs with every provider locked, before allocations change (the reshaper's interim inventories). */
   beforeWrite?: (tx: Tx, providers: Map<string, LockedProvider>) => Promise<void>;
-  /** Providers whose generation must be bumped even if no allocation on them changes. */
-  alsoBump?: string[];
 }
 
 /**
@@ -151,15 +149,38 @@ export async function replaceAllocations(
   await tx('allocations').whereIn('consumer_id', consumerIds).delete();
   if (rows.length > 0) await tx.batchInsert('allocations', rows, 500);
 
-  const touched = new Set<number>([...existing.map((row) => row.resource_provider_id), ...rows.map((row) => row.resource_provider_id)]);
-  for (const uuid of options.alsoBump ?? []) if (providers.has(uuid)) touched.add(providers.get(uuid)!.id);
-  await bumpProviders(tx, [...providers.values()].filter((provider) => touched.has(provider.id)));
+  const bumped = providersToBump(writes, consumers, providers, existing);
+  await bumpProviders(tx, [...providers.values()].filter((provider) => bumped.has(provider.id)));
   for (const write of writes) {
     const entry = consumers.get(write.uuid)!;
     await updateConsumerAfterWrite(tx, entry.locked, entry.projectId, entry.userId, entry.consumerTypeId);
   }
   await deleteConsumersWithoutAllocations(tx, consumerIds);
   return providers;
+}
+
+/**
+ * Which provider generations an allocation write moves, as Placement's replace_all does: every
+ * provider the request names for a consumer, and, for a consumer whose new allocations are empty,
+ * every provider it held. A provider a consumer merely moves away from (its new allocations are
+ * elsewhere) keeps its generation; Placement's gabbits assert the exact numbers.
+ */
+function providersToBump(
+  writes: AllocationWrite[],
+  consumers: Map<string, ConsumerEntry>,
+  providers: Map<string, LockedProvider>,
+  existing: ExistingAllocation[],
+): Set<number> {
+  const bumped = new Set<number>();
+  for (const write of writes) {
+    if (write.allocations.size > 0) {
+      for (const uuid of write.allocations.keys()) bumped.add(providers.get(uuid)!.id);
+      continue;
+    }
+    const consumerId = consumers.get(write.uuid)!.locked.id;
+    for (const row of existing) if (row.consumer_id === consumerId) bumped.add(row.resource_provider_id);
+  }
+  return bumped;
 }
 
 interface ConsumerEntry {
@@ -257,8 +278,9 @@ export async function bumpProviders(tx: Tx, providers: LockedProvider[]): Promis
 }
 
 /**
- * DELETE /allocations/{consumer_uuid}: remove everything the consumer holds, bump the providers it
- * held, and the consumer with it. 404 when it holds nothing.
+ * DELETE /allocations/{consumer_uuid}: remove everything the consumer holds, and the consumer with
+ * it. 404 when it holds nothing. Provider generations stay as they are (Placement's delete_all does
+ * not bump them); the providers are still locked in id order like every allocation write.
  */
 export async function deleteAllocationsForConsumer(tx: Tx, consumerUuid: string): Promise<void> {
   const previousProviderIds = await providerIdsOfConsumers(tx, [consumerUuid]);
@@ -270,8 +292,6 @@ export async function deleteAllocationsForConsumer(tx: Tx, consumerUuid: string)
   const lockedIds = new Set([...providers.values()].map((provider) => provider.id));
   if (existing.some((row) => !lockedIds.has(row.resource_provider_id))) throw new ProviderRace();
   await tx('allocations').where({ consumer_id: consumerId }).delete();
-  const touched = new Set(existing.map((row) => row.resource_provider_id));
-  await bumpProviders(tx, [...providers.values()].filter((provider) => touched.has(provider.id)));
   await deleteConsumersWithoutAllocations(tx, [consumerId!]);
 }
 

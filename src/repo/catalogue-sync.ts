@@ -15,7 +15,8 @@ export async function syncStandardCatalogue(db: Db): Promise<void> {
       [STANDARD_RESOURCE_CLASSES as string[]],
     );
     await tx.raw(
-      `INSERT INTO traits (name) SELECT name FROM unnest(?::text[]) AS t(name)
+      // In catalogue order, so trait ids (the order provider summaries list traits in) follow it.
+      `INSERT INTO traits (name) SELECT name FROM unnest(?::text[]) WITH ORDINALITY AS t(name, n) ORDER BY n
        ON CONFLICT (name) DO NOTHING`,
       [STANDARD_TRAITS as string[]],
     );

@@ -2,7 +2,7 @@ import type { Tx } from '../db/knex';
 import { CONCURRENT_UPDATE, INVENTORY_INUSE, RESOURCE_PROVIDER_NOT_FOUND } from '../errors/codes';
 import { HttpError, badRequest, conflict } from '../errors/http-error';
 import { UUID_PATTERN } from '../validation/validator';
-import { replaceAllocations, UnknownResourceClass, type AllocationWrite, type Identities } from './allocations';
+import { bumpProviders, replaceAllocations, UnknownResourceClass, type AllocationWrite, type Identities } from './allocations';
 import { readInventories, replaceInventories, withDefaults, type InventoryInput } from './inventories';
 import { resourceClassIds } from './names';
 import { findProviderByUuid, type ProviderRow } from './providers-core';
@@ -20,23 +20,27 @@ export interface ReshapeInventory {
  * inventory in use cannot be removed: first each provider gets the union of its old and new
  * inventory, then the allocations are replaced (capacity-checked under the provider locks, as every
  * claim), then the inventory is cut down to exactly what was asked. Any failure rolls back all of it.
+ *
+ * Generations move as in Placement, where each step is its own generation-bumping write: +1 for the
+ * interim inventory (skipped when the new inventory is empty), +1 for each provider the allocation
+ * replacement touches, +1 for the final inventory. Clients (and Placement's gabbits) rely on the totals.
  */
 export async function reshape(tx: Tx, inventories: ReshapeInventory[], writes: AllocationWrite[], identities: Identities): Promise<void> {
   const providers = await requireInventoryProviders(tx, inventories);
   await requireInventoryClasses(tx, inventories);
-  await replaceAllocations(tx, writes, identities, {
+  const locked = await replaceAllocations(tx, writes, identities, {
     extraProviderUuids: inventories.map((entry) => entry.providerUuid),
-    alsoBump: inventories.map((entry) => entry.providerUuid),
-    beforeWrite: async (_tx, locked) => {
+    beforeWrite: async (_tx, lockedProviders) => {
       for (const entry of inventories) {
+        const provider = lockedProviders.get(entry.providerUuid)!;
         // Re-checked under the lock: the early check above ran before anyone was locked out.
-        const actual = locked.get(entry.providerUuid)!.generation;
-        if (actual !== entry.generation) throw generationConflict(entry.providerUuid, actual, entry.generation);
+        if (provider.generation !== entry.generation) throw generationConflict(entry.providerUuid, provider.generation, entry.generation);
         if (Object.keys(entry.inventories).length === 0) continue;
         const interim: Record<string, InventoryInput> = {};
         for (const current of await readInventories(tx, providers.get(entry.providerUuid)!.id)) interim[current.resource_class] = current;
         Object.assign(interim, entry.inventories);
         await replaceInventories(tx, providers.get(entry.providerUuid)!, interim, { allowInUse: true });
+        await bumpProviders(tx, [provider]);
       }
     },
   });
@@ -45,6 +49,7 @@ export async function reshape(tx: Tx, inventories: ReshapeInventory[], writes: A
       if (error instanceof HttpError && error.code === INVENTORY_INUSE) throw conflict(`update conflict: ${error.message}`, INVENTORY_INUSE);
       throw error;
     });
+    await bumpProviders(tx, [locked.get(entry.providerUuid)!]);
   }
 }
 

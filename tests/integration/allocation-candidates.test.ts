@@ -147,6 +147,22 @@ describe('response shape by microversion', () => {
   });
 });
 
+describe('provider summary traits', () => {
+  it('lists traits in trait id order: standard ones in catalogue order, then custom ones as created', async () => {
+    const db = api.database.db;
+    const fpga = await seedProvider(db, { name: 'fpga-host' });
+    await seedInventory(db, fpga, { FPGA: 2 });
+    await seedTraits(db, fpga, ['CUSTOM_ZED_FIRST_MADE', 'HW_CPU_X86_AVX2', 'CUSTOM_ABC_SECOND_MADE', 'COMPUTE_ACCELERATORS']);
+    const res = await api.at('1.39').get('/allocation_candidates?resources=FPGA:1');
+    expect(res.body.provider_summaries[fpga.uuid].traits).toEqual([
+      'COMPUTE_ACCELERATORS',
+      'HW_CPU_X86_AVX2',
+      'CUSTOM_ZED_FIRST_MADE',
+      'CUSTOM_ABC_SECOND_MADE',
+    ]);
+  });
+});
+
 describe('validation errors', () => {
   it.each([
     ['1.10', '', "'resources' is a required property", undefined],

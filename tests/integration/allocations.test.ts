@@ -336,6 +336,21 @@ describe('consumer generations (1.28)', () => {
     expect((await api.at('1.28').put(url, body128(a, { DISK_GB: 10 }, null))).status).toBe(204);
   });
 
+  it('bumps the providers a consumer is moved to, not the one it leaves', async () => {
+    const source = await host({ VCPU: 4 });
+    const target = await host({ VCPU: 4 });
+    const consumer = randomUUID();
+    const url = `/allocations/${consumer}`;
+    await api.at('1.28').put(url, body128(source, { VCPU: 2 }, null));
+    const [gs, gt] = [await generationOf(source), await generationOf(target)];
+    expect((await api.at('1.28').put(url, body128(target, { VCPU: 2 }, 1))).status).toBe(204);
+    expect([await generationOf(source), await generationOf(target)]).toEqual([gs, gt + 1]);
+    expect(await usages(source)).toEqual({ VCPU: 0 });
+    // Re-writing the same claim still counts as a write on the provider it names.
+    expect((await api.at('1.28').put(url, body128(target, { VCPU: 2 }, 2))).status).toBe(204);
+    expect(await generationOf(target)).toBe(gt + 2);
+  });
+
   it('leaves no consumer behind when a new consumer\'s claim is refused (bug 1778591)', async () => {
     const a = await host({ VCPU: 4 });
     const consumer = randomUUID();
@@ -392,14 +407,15 @@ describe('mappings (1.34) and consumer types (1.38)', () => {
 });
 
 describe('DELETE /allocations/{consumer_uuid}', () => {
-  it('removes everything, bumps the providers, and 404s the second time', async () => {
+  it('removes everything without moving provider generations, and 404s the second time', async () => {
     const a = await host({ VCPU: 4 });
     const b = await host({ DISK_GB: 40 });
     const consumer = randomUUID();
     await api.at('1.12').put(`/allocations/${consumer}`, { allocations: { ...dict(a, { VCPU: 2 }), ...dict(b, { DISK_GB: 4 }) }, project_id: PROJECT, user_id: USER });
     const [ga, gb] = [await generationOf(a), await generationOf(b)];
     expect((await api.at('1.0').delete(`/allocations/${consumer}`)).status).toBe(204);
-    expect([await generationOf(a), await generationOf(b)]).toEqual([ga + 1, gb + 1]);
+    // Placement's delete_all leaves generations alone; its gabbits count on it.
+    expect([await generationOf(a), await generationOf(b)]).toEqual([ga, gb]);
     expect(await usages(a)).toEqual({ VCPU: 0 });
     const again = await api.at('1.0').delete(`/allocations/${consumer}`);
     expect(again.status).toBe(404);
@@ -428,12 +444,15 @@ describe('POST /allocations (1.13)', () => {
     expect((await api.at('1.28').get(`/allocations/${instance}`)).body).toMatchObject({ consumer_generation: 1, project_id: project });
     expect((await api.at('1.9').get(`/usages?project_id=${project}`)).body.usages).toEqual({ DISK_GB: 5, VCPU: 4, MEMORY_MB: 2048 });
 
+    const before = [await generationOf(compute1), await generationOf(compute2), await generationOf(storage)];
     const cleared = await api.at('1.13').post('/allocations', {
       [instance]: { allocations: { ...dict(compute2, { MEMORY_MB: 1024, VCPU: 2 }), ...dict(storage, { DISK_GB: 5 }) }, project_id: project, user_id: USER },
       [migration]: { allocations: {}, project_id: project, user_id: USER },
     });
     expect(cleared.status).toBe(204);
     expect((await api.at('1.9').get(`/usages?project_id=${project}`)).body.usages).toEqual({ DISK_GB: 5, VCPU: 2, MEMORY_MB: 1024 });
+    // Named providers and those of the cleared consumer all move, as in Placement's replace_all.
+    expect([await generationOf(compute1), await generationOf(compute2), await generationOf(storage)]).toEqual(before.map((g) => g + 1));
     expect((await api.at('1.28').get(`/allocations/${instance}`)).body.consumer_generation).toBe(2);
   });
 
