@@ -28,6 +28,12 @@ export interface Config {
   corsAllowedOrigins: string[];
   corsAllowHeaders: string[];
   corsExposeHeaders: string[];
+  /** Operator policy overrides (oslo's policy file): JSON or `"name": "rule"` lines. */
+  policyFile?: string;
+  /** oslo.policy enforce_new_defaults; false also accepts the deprecated admin-only rules. */
+  policyEnforceNewDefaults: boolean;
+  /** oslo.policy enforce_scope; false lets system-scoped tokens through to the rule check. */
+  policyEnforceScope: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -81,5 +87,9 @@ export function loadConfig(env: Env = process.env): Config {
     corsAllowedOrigins: list(env, 'EMPLACE_CORS_ALLOWED_ORIGINS', []),
     corsAllowHeaders: list(env, 'EMPLACE_CORS_ALLOW_HEADERS', DEFAULT_CORS_HEADERS),
     corsExposeHeaders: list(env, 'EMPLACE_CORS_EXPOSE_HEADERS', DEFAULT_CORS_HEADERS),
+    policyFile: env.EMPLACE_POLICY_FILE || undefined,
+    // Placement's current defaults (oslo.policy >= 4): new rules and scope both enforced.
+    policyEnforceNewDefaults: boolean(env, 'EMPLACE_POLICY_ENFORCE_NEW_DEFAULTS', true),
+    policyEnforceScope: boolean(env, 'EMPLACE_POLICY_ENFORCE_SCOPE', true),
   };
 }
