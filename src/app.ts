@@ -8,10 +8,18 @@ import { readBody } from './http/json-body';
 import { negotiateMicroversion } from './http/microversion';
 import { requestId } from './http/request-id';
 import { dispatcher } from './http/route-table';
+import { enforcerFromConfig } from './policy/enforcer';
 import { ROUTES } from './routes';
 
-/** Build the HTTP application from explicit dependencies. It does not listen: callers choose the port. */
-export function createApp(deps: Deps): Express {
+/** What createApp needs; the policy enforcer is built from config unless given. */
+export type AppDeps = Omit<Deps, 'policy'> & Partial<Pick<Deps, 'policy'>>;
+
+/**
+ * Build the HTTP application from explicit dependencies. It does not listen: callers choose the port.
+ * Throws ConfigError for an unreadable or invalid policy file, so a bad file stops the start.
+ */
+export function createApp(appDeps: AppDeps): Express {
+  const deps: Deps = { ...appDeps, policy: appDeps.policy ?? enforcerFromConfig(appDeps.config) };
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');

@@ -9,7 +9,8 @@ import * as reshaper from './handlers/reshaper';
 import * as root from './handlers/root';
 import * as traits from './handlers/traits';
 import * as usages from './handlers/usages';
-import type { RouteTable } from './http/route-table';
+import { lastQueryValue } from './http/query';
+import { PUBLIC, type RouteTable } from './http/route-table';
 import {
   AGGREGATES,
   ALLOCATION_CANDIDATES,
@@ -21,65 +22,69 @@ import {
   TRAITS,
   USAGES,
 } from './microversion/versions';
+import { POLICY } from './policy/rules';
 
-/** Every path the service answers, its methods, and the microversion window of each. */
+/** Every path the service answers, its methods, the policy each enforces, and the microversion window of each. */
 export const ROUTES: RouteTable = {
-  '/': { GET: { handler: root.home } },
-  '/healthz': { GET: { handler: health.healthz } },
+  '/': { GET: { handler: root.home, policy: PUBLIC } },
+  '/healthz': { GET: { handler: health.healthz, policy: PUBLIC } },
   '/resource_providers': {
-    GET: { handler: resourceProviders.listResourceProviders },
-    POST: { handler: resourceProviders.createResourceProvider, takesBody: true },
+    GET: { handler: resourceProviders.listResourceProviders, policy: POLICY.RESOURCE_PROVIDERS_LIST },
+    POST: { handler: resourceProviders.createResourceProvider, policy: POLICY.RESOURCE_PROVIDERS_CREATE, takesBody: true },
   },
   '/resource_providers/{uuid}': {
-    GET: { handler: resourceProviders.getResourceProvider },
-    PUT: { handler: resourceProviders.updateResourceProvider, takesBody: true },
-    DELETE: { handler: resourceProviders.deleteResourceProvider },
+    GET: { handler: resourceProviders.getResourceProvider, policy: POLICY.RESOURCE_PROVIDERS_SHOW },
+    PUT: { handler: resourceProviders.updateResourceProvider, policy: POLICY.RESOURCE_PROVIDERS_UPDATE, takesBody: true },
+    DELETE: { handler: resourceProviders.deleteResourceProvider, policy: POLICY.RESOURCE_PROVIDERS_DELETE },
   },
   '/resource_providers/{uuid}/inventories': {
-    GET: { handler: inventories.getInventories },
-    POST: { handler: inventories.createInventory, takesBody: true },
-    PUT: { handler: inventories.setInventories, takesBody: true },
-    DELETE: { handler: inventories.deleteInventories, since: DELETE_ALL_INVENTORIES, tooEarlyStatus: 405 },
+    GET: { handler: inventories.getInventories, policy: POLICY.INVENTORIES_LIST },
+    POST: { handler: inventories.createInventory, policy: POLICY.INVENTORIES_CREATE, takesBody: true },
+    PUT: { handler: inventories.setInventories, policy: POLICY.INVENTORIES_UPDATE, takesBody: true },
+    DELETE: { handler: inventories.deleteInventories, policy: POLICY.INVENTORIES_DELETE, since: DELETE_ALL_INVENTORIES, tooEarlyStatus: 405 },
   },
   '/resource_providers/{uuid}/inventories/{resource_class}': {
-    GET: { handler: inventories.getInventory },
-    PUT: { handler: inventories.updateInventory, takesBody: true },
-    DELETE: { handler: inventories.deleteInventory },
+    GET: { handler: inventories.getInventory, policy: POLICY.INVENTORIES_SHOW },
+    PUT: { handler: inventories.updateInventory, policy: POLICY.INVENTORIES_UPDATE, takesBody: true },
+    DELETE: { handler: inventories.deleteInventory, policy: POLICY.INVENTORIES_DELETE },
   },
-  '/resource_providers/{uuid}/usages': { GET: { handler: usages.listProviderUsages } },
+  '/resource_providers/{uuid}/usages': { GET: { handler: usages.listProviderUsages, policy: POLICY.PROVIDER_USAGES } },
   '/resource_providers/{uuid}/aggregates': {
-    GET: { handler: aggregates.getAggregates, since: AGGREGATES },
-    PUT: { handler: aggregates.setAggregates, since: AGGREGATES, takesBody: true },
+    GET: { handler: aggregates.getAggregates, policy: POLICY.AGGREGATES_LIST, since: AGGREGATES },
+    PUT: { handler: aggregates.setAggregates, policy: POLICY.AGGREGATES_UPDATE, since: AGGREGATES, takesBody: true },
   },
-  '/resource_providers/{uuid}/allocations': { GET: { handler: allocations.listForResourceProvider } },
+  '/resource_providers/{uuid}/allocations': { GET: { handler: allocations.listForResourceProvider, policy: POLICY.PROVIDER_ALLOCATIONS_LIST } },
   '/resource_providers/{uuid}/traits': {
-    GET: { handler: traits.listTraitsForResourceProvider, since: TRAITS },
-    PUT: { handler: traits.updateTraitsForResourceProvider, since: TRAITS, takesBody: true },
-    DELETE: { handler: traits.deleteTraitsForResourceProvider, since: TRAITS },
+    GET: { handler: traits.listTraitsForResourceProvider, policy: POLICY.PROVIDER_TRAITS_LIST, since: TRAITS },
+    PUT: { handler: traits.updateTraitsForResourceProvider, policy: POLICY.PROVIDER_TRAITS_UPDATE, since: TRAITS, takesBody: true },
+    DELETE: { handler: traits.deleteTraitsForResourceProvider, policy: POLICY.PROVIDER_TRAITS_DELETE, since: TRAITS },
   },
   '/resource_classes': {
-    GET: { handler: resourceClasses.listResourceClasses, since: RESOURCE_CLASSES },
-    POST: { handler: resourceClasses.createResourceClass, since: RESOURCE_CLASSES, takesBody: true },
+    GET: { handler: resourceClasses.listResourceClasses, policy: POLICY.RESOURCE_CLASSES_LIST, since: RESOURCE_CLASSES },
+    POST: { handler: resourceClasses.createResourceClass, policy: POLICY.RESOURCE_CLASSES_CREATE, since: RESOURCE_CLASSES, takesBody: true },
   },
   '/resource_classes/{name}': {
-    GET: { handler: resourceClasses.getResourceClass, since: RESOURCE_CLASSES },
+    GET: { handler: resourceClasses.getResourceClass, policy: POLICY.RESOURCE_CLASSES_SHOW, since: RESOURCE_CLASSES },
     // Before 1.7 PUT renames a class and needs a body; from 1.7 it is a bodiless create-or-ensure.
-    PUT: { handler: resourceClasses.updateResourceClass, since: RESOURCE_CLASSES, takesBody: (mv) => !mv.has(RESOURCE_CLASS_PUT_CREATES) },
-    DELETE: { handler: resourceClasses.deleteResourceClass, since: RESOURCE_CLASSES },
+    PUT: { handler: resourceClasses.updateResourceClass, policy: POLICY.RESOURCE_CLASSES_UPDATE, since: RESOURCE_CLASSES, takesBody: (mv) => !mv.has(RESOURCE_CLASS_PUT_CREATES) },
+    DELETE: { handler: resourceClasses.deleteResourceClass, policy: POLICY.RESOURCE_CLASSES_DELETE, since: RESOURCE_CLASSES },
   },
-  '/traits': { GET: { handler: traits.listTraits, since: TRAITS } },
+  '/traits': { GET: { handler: traits.listTraits, policy: POLICY.TRAITS_LIST, since: TRAITS } },
   '/traits/{name}': {
-    GET: { handler: traits.getTrait, since: TRAITS },
-    PUT: { handler: traits.putTrait, since: TRAITS },
-    DELETE: { handler: traits.deleteTrait, since: TRAITS },
+    GET: { handler: traits.getTrait, policy: POLICY.TRAITS_SHOW, since: TRAITS },
+    PUT: { handler: traits.putTrait, policy: POLICY.TRAITS_UPDATE, since: TRAITS },
+    DELETE: { handler: traits.deleteTrait, policy: POLICY.TRAITS_DELETE, since: TRAITS },
   },
-  '/allocations': { POST: { handler: allocations.setAllocations, since: POST_ALLOCATIONS, takesBody: true } },
+  '/allocations': { POST: { handler: allocations.setAllocations, policy: POLICY.ALLOCATIONS_MANAGE, since: POST_ALLOCATIONS, takesBody: true } },
   '/allocations/{consumer_uuid}': {
-    GET: { handler: allocations.listForConsumer },
-    PUT: { handler: allocations.setAllocationsForConsumer, takesBody: true },
-    DELETE: { handler: allocations.deleteAllocations },
+    GET: { handler: allocations.listForConsumer, policy: POLICY.ALLOCATIONS_LIST },
+    PUT: { handler: allocations.setAllocationsForConsumer, policy: POLICY.ALLOCATIONS_UPDATE, takesBody: true },
+    DELETE: { handler: allocations.deleteAllocations, policy: POLICY.ALLOCATIONS_DELETE },
   },
-  '/allocation_candidates': { GET: { handler: allocationCandidates.listAllocationCandidates, since: ALLOCATION_CANDIDATES } },
-  '/usages': { GET: { handler: usages.getTotalUsages, since: USAGES } },
-  '/reshaper': { POST: { handler: reshaper.reshape, since: RESHAPER, takesBody: true } },
+  '/allocation_candidates': { GET: { handler: allocationCandidates.listAllocationCandidates, policy: POLICY.ALLOCATION_CANDIDATES_LIST, since: ALLOCATION_CANDIDATES } },
+  '/usages': {
+    // The target is the project asked about: a project reader may see its own project only.
+    GET: { handler: usages.getTotalUsages, policy: POLICY.TOTAL_USAGES, policyTarget: (req) => ({ project_id: lastQueryValue(req, 'project_id') }), since: USAGES },
+  },
+  '/reshaper': { POST: { handler: reshaper.reshape, policy: POLICY.RESHAPE, since: RESHAPER, takesBody: true } },
 };

@@ -1,7 +1,7 @@
 import type { Request, Response } from 'express';
 import { POST_RESHAPER_V1_30, POST_RESHAPER_V1_34, POST_RESHAPER_V1_38 } from '../../api/schemas/reshaper';
 import { CONCURRENT_UPDATE } from '../errors/codes';
-import { badRequest, conflict, forbidden } from '../errors/http-error';
+import { badRequest, conflict } from '../errors/http-error';
 import { sendNoContent } from '../http/respond';
 import { CANDIDATE_MAPPINGS, CONSUMER_TYPES } from '../microversion/versions';
 import { AllocationRetriesExhausted, UnknownResourceClass, resolveIdentities, withAllocationRetry } from '../repo/allocations';
@@ -20,8 +20,6 @@ const SCHEMAS = { v1_30: compiled(POST_RESHAPER_V1_30), v1_34: compiled(POST_RES
 
 /** POST /reshaper (1.30): replace inventories of several providers and move allocations with them, atomically. */
 export async function reshape(req: Request, res: Response): Promise<void> {
-  // Placement's reshaper policy is admin-only even where other APIs are not.
-  if (!req.auth.isAdmin) throw forbidden('Policy does not allow placement:reshaper:reshape to be performed.');
   const { validate } = req.mv.has(CONSUMER_TYPES) ? SCHEMAS.v1_38 : req.mv.has(CANDIDATE_MAPPINGS) ? SCHEMAS.v1_34 : SCHEMAS.v1_30;
   const body = validateBody<ReshaperBody>(validate, req.json);
   const inventories: ReshapeInventory[] = Object.entries(body.inventories).map(([uuid, entry]) => ({

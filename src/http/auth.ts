@@ -7,8 +7,10 @@ const PUBLIC_PATHS = new Set(['/', '', '/healthz']);
 
 /**
  * Placement's noauth2 strategy: any `X-Auth-Token` is accepted. The token `admin` (or `admin:project`)
- * is an administrator; `user[:project]` names the caller. `X-Roles`, `X-User-Id` and `X-Project-Id`
- * override what the token implies. A keystone strategy would replace only this function.
+ * has the admin role; `user[:project]` names the caller. `X-Roles`, `X-User-Id` and `X-Project-Id`
+ * override what the token implies. `OpenStack-System-Scope` makes the token system-scoped, with no
+ * project from the token. Authentication only: the policy layer decides what the caller may do.
+ * A keystone strategy would replace only this function.
  */
 export function noAuth(req: Request, _res: Response, next: NextFunction): void {
   if (PUBLIC_PATHS.has(req.path)) return next();
@@ -19,7 +21,10 @@ export function noAuth(req: Request, _res: Response, next: NextFunction): void {
 }
 
 function authFromHeaders(token: string, req: Request): AuthContext {
-  const [tokenUser, tokenProject] = token.split(':', 2);
+  // `user[:project]`, split at the first colon as Placement's noauth does.
+  const colon = token.indexOf(':');
+  const tokenUser = colon < 0 ? token : token.slice(0, colon);
+  const tokenProject = colon < 0 ? '' : token.slice(colon + 1);
   const header = (name: string) => {
     const value = req.headers[name];
     return typeof value === 'string' && value !== '' ? value : undefined;
@@ -28,10 +33,11 @@ function authFromHeaders(token: string, req: Request): AuthContext {
   const roles = rolesHeader !== undefined
     ? rolesHeader.split(',').map((role) => role.trim()).filter(Boolean)
     : tokenUser === 'admin' ? ['admin'] : [];
+  const systemScope = header('openstack-system-scope');
   return {
     userId: header('x-user-id') ?? tokenUser,
-    projectId: header('x-project-id') ?? tokenProject ?? tokenUser,
+    projectId: header('x-project-id') ?? (systemScope ? undefined : tokenProject || tokenUser),
     roles,
-    isAdmin: roles.includes('admin'),
+    systemScope,
   };
 }

@@ -23,3 +23,8 @@ export function queryForValidation(req: Request): Record<string, string> {
   for (const [key, values] of queryEntries(req)) flat[key] = values[values.length - 1];
   return flat;
 }
+
+/** The last value of a query key, as Placement's `req.GET.get` answers; undefined when absent. */
+export function lastQueryValue(req: Request, key: string): string | undefined {
+  return getAll(req, key).at(-1);
+}

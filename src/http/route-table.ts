@@ -1,12 +1,22 @@
 import type { NextFunction, Request, Response } from 'express';
 import { HttpError } from '../errors/http-error';
 import type { Microversion } from '../microversion/microversion';
+import type { Target } from '../policy/check-string';
+import type { PolicyName } from '../policy/rules';
+import { authorize } from './authorize';
 import { parseJsonBody } from './json-body';
 
 export type Handler = (req: Request, res: Response) => Promise<void>;
 
+/** Served to anyone (version discovery, health), as Placement serves its root. */
+export const PUBLIC = 'public';
+
 export interface RouteMethod {
   handler: Handler;
+  /** The Placement policy the caller must pass, checked before the body is read; PUBLIC for none. */
+  policy: PolicyName | typeof PUBLIC;
+  /** The policy target when it depends on the request (default: the caller's own project and user). */
+  policyTarget?: (req: Request) => Target;
   /** First microversion the method exists at; earlier requests get `tooEarlyStatus`. */
   since?: string;
   /** Placement answers 404 for most not-yet-existing methods, 405 for a few. */
@@ -46,16 +56,18 @@ export function dispatcher(table: RouteTable) {
     // Placement checks Accept on reads only; a write with a bad body is still a 400.
     if (req.method === 'GET' && req.headers.accept && !req.accepts(JSON_TYPE)) throw new HttpError(406, `Only ${JSON_TYPE} is provided`);
     const takesBody = typeof method.takesBody === 'function' ? method.takesBody(req.mv) : method.takesBody;
-    if (takesBody) {
-      const contentType = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-      if (contentType !== JSON_TYPE) {
-        throw new HttpError(415, `The media type ${contentType || 'None'} is not supported, use ${JSON_TYPE}`);
-      }
-      req.json = parseJsonBody(req);
-    }
+    if (takesBody) requireJsonContent(req);
     Object.defineProperty(req, 'params', { value: params, configurable: true, writable: true });
+    // As in Placement: 404/405/406/415 first, then policy, and only then is the body read (403 before 400).
+    if (method.policy !== PUBLIC) authorize(req, method.policy, method.policyTarget?.(req));
+    if (takesBody) req.json = parseJsonBody(req);
     await method.handler(req, res);
   };
+}
+
+function requireJsonContent(req: Request): void {
+  const contentType = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  if (contentType !== JSON_TYPE) throw new HttpError(415, `The media type ${contentType || 'None'} is not supported, use ${JSON_TYPE}`);
 }
 
 function methodNotAllowed(method: string, allow: string): HttpError {
