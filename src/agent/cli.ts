@@ -4,8 +4,8 @@ import { AgentConfigError, loadAgentConfig, type AgentConfig } from './config';
 import { detect } from './detectors/detect';
 import { Agent, describe } from './loop';
 
-const USAGE = `usage: emplace-agent [--config FILE] [--url URL] [--token TOKEN | --token-file FILE] [--host-root DIR]
-                     [--state-dir DIR] [--layout root|nested] [--once] [--dry-run] [--print-detection]
+const USAGE = `usage: emplace-agent [--config FILE] [--url URL] [--token TOKEN | --token-file FILE] [--roles ROLE,...]
+                     [--host-root DIR] [--state-dir DIR] [--layout root|nested] [--once] [--dry-run] [--print-detection]
 Every setting is also a config file key (camelCase or snake_case) and an EMPLACE_* environment variable
 (EMPLACE_HOST_ROOT, EMPLACE_LAYOUT, ...); precedence: defaults < file < flags < env.
 Exit status with --once / --dry-run: 0 in sync, 2 not in sync (or the cycle failed), 1 bad configuration.`;

@@ -13,6 +13,8 @@ export interface Logger {
 export interface ClientOptions {
   url: string;
   token: () => string;
+  /** Sent as X-Roles when not empty (noauth2). */
+  roles?: string[];
   retries: number;
   backoffBaseMs: number;
   backoffCapMs: number;
@@ -98,6 +100,7 @@ export class PlacementClient {
       'x-auth-token': this.options.token(),
       'user-agent': 'emplace-agent',
     };
+    if (this.options.roles?.length) headers['x-roles'] = this.options.roles.join(',');
     if (body !== undefined) headers['content-type'] = 'application/json';
     const response = await fetch(this.options.url.replace(/\/+$/, '') + path, {
       method,

@@ -13,6 +13,11 @@ export interface AgentConfig {
   url: string;
   token?: string;
   tokenFile?: string;
+  /**
+   * Roles sent as `X-Roles` (noauth2 only; keystone takes them from the token). Placement's defaults
+   * let the service role do all the agent does, including POST /reshaper, which the admin role may not.
+   */
+  roles: string[];
   hostRoot: string;
   stateDir: string;
   layout: Layout;
@@ -56,6 +61,7 @@ export class AgentConfigError extends Error {}
 
 export const AGENT_DEFAULTS: AgentConfig = {
   url: 'http://127.0.0.1:8778',
+  roles: ['service'],
   hostRoot: '/',
   stateDir: '/var/lib/emplace-agent',
   layout: 'root',
@@ -82,7 +88,7 @@ export const AGENT_DEFAULTS: AgentConfig = {
 type Kind = 'string' | 'int' | 'number' | 'bool' | 'list' | 'layout';
 /** One row per setting: config key (camelCase; snake_case also accepted in files), flag, env var. */
 const KEYS: Array<[keyof AgentConfig | `${'vcpu' | 'memoryMb' | 'diskGb'}.${keyof ResourceTuning}`, Kind]> = [
-  ['url', 'string'], ['token', 'string'], ['tokenFile', 'string'], ['hostRoot', 'string'], ['stateDir', 'string'],
+  ['url', 'string'], ['token', 'string'], ['tokenFile', 'string'], ['roles', 'list'], ['hostRoot', 'string'], ['stateDir', 'string'],
   ['layout', 'layout'], ['once', 'bool'], ['dryRun', 'bool'], ['printDetection', 'bool'], ['providerName', 'string'],
   ['providerUuid', 'string'], ['intervalSeconds', 'number'], ['jitter', 'number'], ['maxSlots', 'int'],
   ['reservedSlots', 'int'], ['reportHostResources', 'bool'], ['diskPath', 'string'], ['domcapsFile', 'string'],

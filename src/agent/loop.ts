@@ -52,6 +52,7 @@ export class Agent {
     this.client = new PlacementClient({
       url: config.url,
       token: () => resolveToken(config),
+      roles: config.roles,
       retries: config.requestRetries,
       backoffBaseMs: config.backoffBaseMs,
       backoffCapMs: config.backoffCapMs,

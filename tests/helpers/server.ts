@@ -26,8 +26,8 @@ export interface TestServer {
   database: TestDatabase;
   config: Config;
   request<T = any>(method: string, path: string, options?: RequestOptions): Promise<ApiResponse<T>>;
-  /** A client that sends `version` on every request unless told otherwise. */
-  at(version: string): VersionedClient;
+  /** A client that sends `version` (and `headers`, e.g. another token or roles) on every request unless told otherwise. */
+  at(version: string, headers?: Record<string, string>): VersionedClient;
   close(): Promise<void>;
 }
 
@@ -64,9 +64,9 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     }
     return { status: response.status, headers: response.headers, body: parsed as T, text };
   };
-  const at = (version: string): VersionedClient => {
+  const at = (version: string, defaults: Record<string, string> = {}): VersionedClient => {
     const send = (method: string) => <T>(path: string, body?: unknown, headers?: Record<string, string>) =>
-      request<T>(method, path, { body, version, headers });
+      request<T>(method, path, { body, version, headers: { ...defaults, ...headers } });
     return { get: send('GET'), put: send('PUT'), post: send('POST'), delete: send('DELETE'), patch: send('PATCH') };
   };
   return {

@@ -13,6 +13,8 @@ afterAll(async () => {
 const PROJECT = 'reshape-project';
 const USER = 'reshape-user';
 const detail = (res: { body: any }) => String(res.body?.errors?.[0]?.detail ?? '');
+/** Placement's reshaper policy is service-only (nova-compute), even the admin role may not. */
+const SERVICE = { 'x-auth-token': 'nova:service-project', 'x-roles': 'service' };
 
 async function generationOf(provider: SeedProvider): Promise<number> {
   return (await api.database.db('resource_providers').where({ id: provider.id }).first('generation')).generation;
@@ -57,25 +59,28 @@ function entry(allocations: Record<string, Record<string, number>>, generation: 
 }
 
 describe('POST /reshaper: access and shape', () => {
-  it('is POST only, admin only, and absent before 1.30', async () => {
+  it('is POST only, for the service role only, and absent before 1.30', async () => {
     const get = await api.at('1.30').get('/reshaper');
     expect(get.status).toBe(405);
     expect(get.headers.get('allow')).toBe('POST');
-    const user = await api.request('POST', '/reshaper', { version: '1.30', body: {}, headers: { 'x-auth-token': 'user' } });
-    expect(user.status).toBe(403);
-    expect((await api.at('1.29').post('/reshaper', {})).status).toBe(404);
+    for (const token of ['user', 'admin']) {
+      const refused = await api.request('POST', '/reshaper', { version: '1.30', body: {}, headers: { 'x-auth-token': token } });
+      expect(refused.status).toBe(403);
+      expect(detail(refused)).toContain('Policy does not allow placement:reshaper:reshape to be performed.');
+    }
+    expect((await api.at('1.29', SERVICE).post('/reshaper', {})).status).toBe(404);
   });
 
   it('refuses malformed bodies with 400', async () => {
     const { parent } = await world();
     const inventories = { [parent.uuid]: { resource_provider_generation: 0, inventories: { VCPU: { total: 1 } } } };
-    expect(detail(await api.at('1.30').post('/reshaper', { cows: 'moo' }))).toContain('JSON does not validate');
-    expect(detail(await api.at('1.30').post('/reshaper', { inventories }))).toContain("'allocations' is a required property");
-    expect(detail(await api.at('1.30').post('/reshaper', { inventories: {}, allocations: {} }))).toContain('{} does not have enough properties');
+    expect(detail(await api.at('1.30', SERVICE).post('/reshaper', { cows: 'moo' }))).toContain('JSON does not validate');
+    expect(detail(await api.at('1.30', SERVICE).post('/reshaper', { inventories }))).toContain("'allocations' is a required property");
+    expect(detail(await api.at('1.30', SERVICE).post('/reshaper', { inventories: {}, allocations: {} }))).toContain('{} does not have enough properties');
     const badField = { [parent.uuid]: { resource_provider_generation: 0, inventories: { VCPU: { total: 1, bad_field: 1 } } } };
-    expect(detail(await api.at('1.30').post('/reshaper', { inventories: badField, allocations: {} }))).toContain("'bad_field' was unexpected");
+    expect(detail(await api.at('1.30', SERVICE).post('/reshaper', { inventories: badField, allocations: {} }))).toContain("'bad_field' was unexpected");
     const noGeneration = { [parent.uuid]: { inventories: { VCPU: { total: 1 } } } };
-    expect(detail(await api.at('1.30').post('/reshaper', { inventories: noGeneration, allocations: {} }))).toContain("'resource_provider_generation' is a required property");
+    expect(detail(await api.at('1.30', SERVICE).post('/reshaper', { inventories: noGeneration, allocations: {} }))).toContain("'resource_provider_generation' is a required property");
   });
 });
 
@@ -83,7 +88,7 @@ describe('POST /reshaper: moving inventory and allocations', () => {
   it('moves VCPU and its allocations from a compute node to its child, atomically', async () => {
     const { parent, child, c1, c2 } = await world();
     const [pg, cg] = [await generationOf(parent), await generationOf(child)];
-    const res = await api.at('1.30').post('/reshaper', {
+    const res = await api.at('1.30', SERVICE).post('/reshaper', {
       inventories: {
         [parent.uuid]: { resource_provider_generation: pg, inventories: { DISK_GB: { total: 2048, max_unit: 2048 } } },
         [child.uuid]: { resource_provider_generation: cg, inventories: { VCPU: { total: 8, max_unit: 8 } } },
@@ -102,7 +107,7 @@ describe('POST /reshaper: moving inventory and allocations', () => {
     expect((await api.at('1.28').get(`/allocations/${c1}`)).body.consumer_generation).toBe(2);
 
     // ...and back again.
-    const back = await api.at('1.30').post('/reshaper', {
+    const back = await api.at('1.30', SERVICE).post('/reshaper', {
       inventories: {
         [parent.uuid]: { resource_provider_generation: await generationOf(parent), inventories: { DISK_GB: { total: 2048 }, VCPU: { total: 8 } } },
         [child.uuid]: { resource_provider_generation: await generationOf(child), inventories: {} },
@@ -122,7 +127,7 @@ describe('POST /reshaper: moving inventory and allocations', () => {
 
   it('refuses to drop inventory that still has allocations (409 inventory.inuse)', async () => {
     const { parent } = await world();
-    const coded = await api.at('1.30').post('/reshaper', {
+    const coded = await api.at('1.30', SERVICE).post('/reshaper', {
       inventories: { [parent.uuid]: { resource_provider_generation: await generationOf(parent), inventories: { DISK_GB: { total: 2048 } } } },
       allocations: {},
     });
@@ -135,7 +140,7 @@ describe('POST /reshaper: moving inventory and allocations', () => {
   it('checks provider generations first (409 with actual and given)', async () => {
     const { parent } = await world();
     const actual = await generationOf(parent);
-    const res = await api.at('1.30').post('/reshaper', {
+    const res = await api.at('1.30', SERVICE).post('/reshaper', {
       inventories: { [parent.uuid]: { resource_provider_generation: actual - 1, inventories: { VCPU: { total: 8 }, DISK_GB: { total: 2048 } } } },
       allocations: {},
     });
@@ -146,7 +151,7 @@ describe('POST /reshaper: moving inventory and allocations', () => {
 
   it('checks consumer generations', async () => {
     const { parent, c1 } = await world();
-    const res = await api.at('1.30').post('/reshaper', {
+    const res = await api.at('1.30', SERVICE).post('/reshaper', {
       inventories: { [parent.uuid]: { resource_provider_generation: await generationOf(parent), inventories: { VCPU: { total: 8 }, DISK_GB: { total: 2048 } } } },
       allocations: { [c1]: entry({ [parent.uuid]: { VCPU: 1 } }, 99) },
     });
@@ -157,14 +162,14 @@ describe('POST /reshaper: moving inventory and allocations', () => {
   it('answers 400 resource_provider.not_found for an unknown inventory provider and 400 for an unknown class', async () => {
     const { parent, c1 } = await world();
     const missing = randomUUID();
-    const res = await api.at('1.30').post('/reshaper', {
+    const res = await api.at('1.30', SERVICE).post('/reshaper', {
       inventories: { [missing]: { resource_provider_generation: 0, inventories: { VCPU: { total: 8 } } } },
       allocations: {},
     });
     expect(res.status).toBe(400);
     expect(res.body.errors[0].code).toBe('placement.resource_provider.not_found');
     expect(detail(res)).toContain(`Resource provider ${missing} in inventories not found`);
-    const steel = await api.at('1.30').post('/reshaper', {
+    const steel = await api.at('1.30', SERVICE).post('/reshaper', {
       inventories: { [parent.uuid]: { resource_provider_generation: await generationOf(parent), inventories: { DISK_OF_STEEL: { total: 8 }, VCPU: { total: 8 } } } },
       allocations: { [c1]: entry({ [parent.uuid]: { VCPU: 2 } }, 1) },
     });
@@ -175,7 +180,7 @@ describe('POST /reshaper: moving inventory and allocations', () => {
   it('changes nothing when one moved allocation does not fit the new inventory', async () => {
     const { parent, child, c1, c2 } = await world();
     const [pg, cg] = [await generationOf(parent), await generationOf(child)];
-    const res = await api.at('1.30').post('/reshaper', {
+    const res = await api.at('1.30', SERVICE).post('/reshaper', {
       inventories: {
         [parent.uuid]: { resource_provider_generation: pg, inventories: { DISK_GB: { total: 2048 } } },
         [child.uuid]: { resource_provider_generation: cg, inventories: { VCPU: { total: 8, max_unit: 3 } } },
@@ -202,12 +207,12 @@ describe('POST /reshaper: consumer types (1.38)', () => {
       inventories: { [parent.uuid]: { resource_provider_generation: 0, inventories: { VCPU: { total: 8 }, DISK_GB: { total: 2048 } } } },
       allocations: { [fresh]: entry({ [parent.uuid]: { DISK_GB: 10 } }, null, extra) },
     });
-    const early = await api.at('1.36').post('/reshaper', body({ consumer_type: 'RESHAPED' }));
+    const early = await api.at('1.36', SERVICE).post('/reshaper', body({ consumer_type: 'RESHAPED' }));
     expect(detail(early)).toContain("'consumer_type' was unexpected");
-    const missing = await api.at('1.38').post('/reshaper', body({}));
+    const missing = await api.at('1.38', SERVICE).post('/reshaper', body({}));
     expect(detail(missing)).toContain("'consumer_type' is a required property");
     const generation = await generationOf(parent);
-    const ok = await api.at('1.38').post('/reshaper', {
+    const ok = await api.at('1.38', SERVICE).post('/reshaper', {
       ...body({ consumer_type: 'RESHAPED' }),
       inventories: { [parent.uuid]: { resource_provider_generation: generation, inventories: { VCPU: { total: 8 }, DISK_GB: { total: 2048 } } } },
     });
@@ -222,7 +227,7 @@ describe('POST /reshaper under concurrent claims', () => {
     const claims = Array.from({ length: 20 }, () =>
       api.at('1.28').put(`/allocations/${randomUUID()}`, entry({ [child.uuid]: { VCPU: 1 } }, null)).then((res) => res.status),
     );
-    const reshaped = api.at('1.30').post('/reshaper', {
+    const reshaped = api.at('1.30', SERVICE).post('/reshaper', {
       inventories: {
         [parent.uuid]: { resource_provider_generation: await generationOf(parent), inventories: { DISK_GB: { total: 2048 } } },
         [child.uuid]: { resource_provider_generation: await generationOf(child), inventories: { VCPU: { total: 8, max_unit: 8 } } },
