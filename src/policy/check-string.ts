@@ -88,13 +88,19 @@ function atom(token: string): Check | undefined {
   return { kind: 'generic', key, match };
 }
 
+/** A value as Python's str() writes it, since rules compare text (`True`, not `true`). */
+function text(value: unknown): string {
+  if (typeof value === 'boolean') return value ? 'True' : 'False';
+  return String(value);
+}
+
 /** `%(name)s` from the target, as Python's % does; undefined when a name is missing. */
 function substitute(match: string, target: Target): string | undefined {
   let missing = false;
   const value = match.replace(/%\((\w+)\)s/g, (_whole, name: string) => {
     const found = target[name];
     if (found === undefined || found === null) missing = true;
-    return String(found);
+    return text(found);
   });
   return missing ? undefined : value;
 }
@@ -145,8 +151,8 @@ export function evaluate(check: Check, context: EvalContext, depth = 0): boolean
       const fixed = literal(check.key);
       if (fixed !== undefined) return match === fixed;
       const value = credential(context.credentials, check.key);
-      if (Array.isArray(value)) return value.map(String).includes(match);
-      return value !== undefined && value !== null && String(value) === match;
+      if (Array.isArray(value)) return value.map(text).includes(match);
+      return value !== undefined && value !== null && text(value) === match;
     }
   }
 }
