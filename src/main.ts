@@ -3,12 +3,15 @@ import pino from 'pino';
 import { createApp } from './app';
 import { ConfigError, loadConfig } from './config';
 import { openDatabase } from './db/database';
+import { enforcerFromConfig } from './policy/enforcer';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = pino({ level: config.logLevel });
+  // Before the database starts: a bad policy file stops the start with nothing to clean up.
+  const policy = enforcerFromConfig(config);
   const database = await openDatabase(config, (line) => logger.debug({ postgres: line }, 'embedded postgres'));
-  const app = createApp({ db: database.db, config, logger });
+  const app = createApp({ db: database.db, config, logger, policy });
   const server: Server = app.listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);

@@ -94,3 +94,18 @@ it('serves on embedded PostgreSQL, stops cleanly on SIGTERM, and reuses its data
     expect(await second.exited).toBe(0);
   }
 }, 180_000);
+
+it('refuses to start with an unreadable or malformed policy file, before starting PostgreSQL', async () => {
+  const bad = path.join(dataDir, 'policy.json');
+  await fs.writeFile(bad, JSON.stringify({ 'placement:traits:list': 'role:admin or' }));
+  for (const [file, message] of [
+    [path.join(dataDir, 'missing.json'), 'EMPLACE_POLICY_FILE: cannot read policy file'],
+    [bad, "EMPLACE_POLICY_FILE: invalid check string 'role:admin or': unexpected end"],
+  ]) {
+    const env = { EMPLACE_PORT: String(await freePort()), EMPLACE_DATA_DIR: path.join(dataDir, 'never'), EMPLACE_POLICY_FILE: file };
+    const running = startService(env);
+    expect(await running.exited).toBe(1);
+    expect(running.output()).toContain(`emplace failed to start: ${message}`);
+  }
+  await expect(fs.access(path.join(dataDir, 'never'))).rejects.toThrow();
+}, 60_000);
