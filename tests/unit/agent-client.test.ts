@@ -58,7 +58,15 @@ describe('placement client', () => {
     expect(seen).toHaveLength(1);
     expect(seen[0].headers['openstack-api-version']).toBe('placement 1.39');
     expect(seen[0].headers['x-auth-token']).toBe('secret');
+    expect(seen[0].headers['x-roles']).toBeUndefined();
     expect(sleeps).toEqual([]);
+  });
+
+  it('sends its roles as X-Roles when it has some (noauth2)', async () => {
+    handler = (_req, res) => json(res, 200, {});
+    const withRoles = new PlacementClient({ url, token: () => 'secret', roles: ['admin', 'service'], retries: 0, backoffBaseMs: 1, backoffCapMs: 1, timeoutMs: 2000 });
+    await withRoles.send('GET', '/');
+    expect(seen[0].headers['x-roles']).toBe('admin,service');
   });
 
   it('retries 5xx with exponential backoff and succeeds when the service recovers', async () => {

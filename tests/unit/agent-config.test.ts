@@ -21,6 +21,13 @@ describe('agent configuration', () => {
     expect(config).toMatchObject({ url: 'http://env', stateDir: '/flag/state', layout: 'nested', maxSlots: 10, once: true, vcpu: { allocationRatio: 4 } });
   });
 
+  it('identifies with the service role by default, which Placement requires for the reshaper', () => {
+    expect(loadAgentConfig({ argv: [], env: {} }).roles).toEqual(['service']);
+    expect(loadAgentConfig({ argv: ['--roles', 'admin,service'], env: {} }).roles).toEqual(['admin', 'service']);
+    expect(loadAgentConfig({ argv: ['--config', 'x'], env: { EMPLACE_ROLES: 'reader' }, readFile: files({ roles: [] }) }).roles).toEqual(['reader']);
+    expect(loadAgentConfig({ argv: ['--config', 'x'], env: {}, readFile: files({ roles: [] }) }).roles).toEqual([]);
+  });
+
   it('reads every flag from an EMPLACE_* variable too', () => {
     const config = loadAgentConfig({ argv: [], env: { EMPLACE_HOST_ROOT: '/fake', EMPLACE_LAYOUT: 'nested', EMPLACE_DRY_RUN: 'true', EMPLACE_MEMORY_MB_RESERVED: '512' } });
     expect(config).toMatchObject({ hostRoot: '/fake', layout: 'nested', dryRun: true, memoryMb: { reserved: 512 } });
