@@ -29,8 +29,9 @@ function authFromHeaders(token: string, req: Request): AuthContext {
     const value = req.headers[name];
     return typeof value === 'string' && value !== '' ? value : undefined;
   };
-  const rolesHeader = header('x-roles');
-  const roles = rolesHeader !== undefined
+  // A present X-Roles, even empty, replaces the token's roles, as in Placement's noauth.
+  const rolesHeader = req.headers['x-roles'];
+  const roles = typeof rolesHeader === 'string'
     ? rolesHeader.split(',').map((role) => role.trim()).filter(Boolean)
     : tokenUser === 'admin' ? ['admin'] : [];
   const systemScope = header('openstack-system-scope');

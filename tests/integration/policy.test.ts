@@ -78,6 +78,13 @@ describe('policy: secure defaults', () => {
     }
   });
 
+  it('reads roles as noauth2 does: the admin token has the admin role, a present X-Roles replaces it, even empty', async () => {
+    expect((await api.at(LATEST, { 'x-auth-token': 'admin:some-project' }).get('/traits')).status).toBe(200);
+    expectRefused(await api.at(LATEST, { 'x-auth-token': 'admin', 'x-roles': 'reader' }).get('/traits'), 'placement:traits:list');
+    expectRefused(await api.at(LATEST, { 'x-auth-token': 'admin', 'x-roles': '' }).get('/traits'), 'placement:traits:list');
+    expect((await api.at(LATEST, { 'x-auth-token': 'nova', 'x-roles': 'reader, service' }).get('/traits')).status).toBe(200);
+  });
+
   it('keeps the reshaper for the service role: admin refused, service reaches validation', async () => {
     expectRefused(await api.at(LATEST, AS.admin).post('/reshaper', {}), 'placement:reshaper:reshape');
     const service = await api.at(LATEST, AS.service).post('/reshaper', {});
