@@ -1,15 +1,9 @@
+import type { Schemas } from '../../api/types';
 import { createHash } from 'node:crypto';
 import type { ModelName } from './detectors/detect';
 
-/** An inventory record as Placement sends and takes it. */
-export interface InventoryRecord {
-  total: number;
-  reserved: number;
-  min_unit: number;
-  max_unit: number;
-  step_size: number;
-  allocation_ratio: number;
-}
+/** An inventory record as Placement sends and takes it (the API's generated wire type). */
+export type InventoryRecord = Schemas['Inventory'];
 
 export type Inventories = Record<string, InventoryRecord>;
 

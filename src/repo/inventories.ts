@@ -1,3 +1,4 @@
+import type { Schemas } from '../../api/types';
 import type { Knex } from 'knex';
 import { INVENTORY_INUSE } from '../errors/codes';
 import { badRequest, conflict } from '../errors/http-error';
@@ -11,15 +12,8 @@ export const MAX_INT = 2147483647;
 /** Largest allocation ratio (a single-precision float in Placement's schema). */
 export const MAX_ALLOCATION_RATIO = 3.40282e38;
 
-/** One inventory as a client writes it (snake_case as on the wire); omitted fields take Placement's defaults. */
-export interface InventoryInput {
-  total: number;
-  reserved?: number;
-  min_unit?: number;
-  max_unit?: number;
-  step_size?: number;
-  allocation_ratio?: number;
-}
+/** One inventory as a client writes it (the wire type); omitted fields take Placement's defaults. */
+export type InventoryInput = Schemas['InventoryInput'];
 
 export type InventoryValues = Required<InventoryInput>;
 
