@@ -42,6 +42,9 @@ async function run(trx: Knex.Transaction, request: CandidatesRequest, options: E
   const sharingIds = new Set(resolved.sharingProviderIds);
   const sharing = [...sharingTrees.values()].flat().filter((p) => sharingIds.has(p.id));
   const help = sharingHelp(resolved, sharing);
+  // max_allocation_candidates stops generation (Placement checks it while merging); a limit may stop it
+  // too unless randomising, where Placement samples `limit` from everything generated up to that cap.
+  // A cap of 0 gives nothing, as documented (Placement checks after adding, so returns one).
   const cap = Math.min(options.maxCandidates >= 0 ? options.maxCandidates : Infinity, options.randomize ? Infinity : (options.limit ?? Infinity));
   const combine: CombineOptions = {
     groups: resolved.groups,
