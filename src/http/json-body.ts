@@ -21,14 +21,36 @@ export function readBody(limitBytes: number) {
   };
 }
 
+/**
+ * No Placement body nests deeper than 8 levels. Past this, the recursive walks that word validation
+ * errors (python-style repr, pprint) would overflow the stack: a 500 where Placement (whose json.loads
+ * gives up near Python's recursion limit) also fails. Refuse it as malformed instead.
+ */
+export const MAX_JSON_DEPTH = 100;
+
 export function parseJsonBody(req: Request): unknown {
   const raw = (req as Request & { rawBody?: Buffer }).rawBody;
   if (!raw || raw.length === 0) throw new HttpError(400, 'Malformed JSON: Expecting value: line 1 column 1 (char 0)');
+  let body: unknown;
   try {
-    return JSON.parse(raw.toString('utf8'));
+    body = JSON.parse(raw.toString('utf8'));
   } catch (error) {
     throw new HttpError(400, `Malformed JSON: ${(error as Error).message}`);
   }
+  if (exceedsDepth(body, MAX_JSON_DEPTH)) throw new HttpError(400, `Malformed JSON: nested deeper than ${MAX_JSON_DEPTH} levels`);
+  return body;
+}
+
+/** Iterative, so measuring a deep body cannot itself overflow the stack. */
+function exceedsDepth(root: unknown, limit: number): boolean {
+  const pending: Array<[unknown, number]> = [[root, 0]];
+  while (pending.length > 0) {
+    const [value, depth] = pending.pop()!;
+    if (value === null || typeof value !== 'object') continue;
+    if (depth >= limit) return true;
+    for (const item of Object.values(value)) pending.push([item, depth + 1]);
+  }
+  return false;
 }
 
 async function collect(req: Request, limitBytes: number): Promise<Buffer> {

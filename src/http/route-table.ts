@@ -5,6 +5,7 @@ import type { Target } from '../policy/check-string';
 import type { PolicyName } from '../policy/rules';
 import { authorize } from './authorize';
 import { parseJsonBody } from './json-body';
+import { rejectNulInput } from './nul-input';
 
 export type Handler = (req: Request, res: Response) => Promise<void>;
 
@@ -61,6 +62,7 @@ export function dispatcher(table: RouteTable) {
     // As in Placement: 404/405/406/415 first, then policy, and only then is the body read (403 before 400).
     if (method.policy !== PUBLIC) authorize(req, method.policy, method.policyTarget?.(req));
     if (takesBody) req.json = parseJsonBody(req);
+    rejectNulInput(req);
     await method.handler(req, res);
   };
 }

@@ -429,6 +429,19 @@ describe('POST /allocations (1.13)', () => {
     expect((await api.at('1.12').post('/allocations', {})).status).toBe(404);
   });
 
+  it('refuses a NUL character in a project or user id with 400 and writes nothing, not even the project', async () => {
+    const rp = await host({ VCPU: 4 });
+    const consumer = randomUUID();
+    const project = `p-${randomUUID()}`;
+    const res = await api.at('1.13').post('/allocations', {
+      [consumer]: { allocations: dict(rp, { VCPU: 1 }), project_id: project, user_id: 'nul\u0000user' },
+    });
+    expect(res.status).toBe(400);
+    expect(detail(res)).toContain('the JSON body contains a NUL character');
+    expect(await usages(rp)).toEqual({ VCPU: 0 });
+    expect(await api.database.db('projects').where({ external_id: project }).first()).toBeUndefined();
+  });
+
   it('writes several consumers at once and clears one with an empty dict', async () => {
     const compute1 = await host({ VCPU: 16, MEMORY_MB: 2048 });
     const compute2 = await host({ VCPU: 16, MEMORY_MB: 2048 });

@@ -110,6 +110,31 @@ describe('errors', () => {
     expect(res.body.errors[0].detail).toContain('Malformed JSON');
   });
 
+  it('refuses JSON nested deeper than 100 levels as malformed instead of overflowing the stack', async () => {
+    const deep = (levels: number) => `{"name":${'['.repeat(levels - 1)}${']'.repeat(levels - 1)}}`;
+    const tooDeep = await api.request('POST', '/resource_providers', { version: '1.39', rawBody: deep(20000), headers: { 'content-type': 'application/json' } });
+    expect(tooDeep.status).toBe(400);
+    expect(tooDeep.body.errors[0].detail).toContain('Malformed JSON: nested deeper than 100 levels');
+    expect(tooDeep.body.errors[0].code).toBe('placement.undefined_code');
+    // At the limit the body still reaches validation, which words the error as usual.
+    const atLimit = await api.request('POST', '/resource_providers', { rawBody: deep(100), headers: { 'content-type': 'application/json' } });
+    expect(atLimit.status).toBe(400);
+    expect(atLimit.body.errors[0].detail).toContain("JSON does not validate: [[[");
+    expect(Number((await api.database.db('resource_providers').count('* as n').first())!.n)).toBe(0);
+  });
+
+  it.each([
+    ['the path', 'GET', '/resource_classes/CUSTOM_X%00', undefined],
+    ['the query string', 'GET', '/resource_providers?name=x%00y', undefined],
+    ['the JSON body', 'POST', '/resource_providers', '{"name": "x\\u0000y"}'],
+  ])('refuses a NUL character in %s with 400, before PostgreSQL sees it', async (where, method, path, rawBody) => {
+    const headers: Record<string, string> = rawBody ? { 'content-type': 'application/json' } : {};
+    const res = await api.request(method, path, { version: '1.39', rawBody, headers });
+    expect(res.status).toBe(400);
+    expect(res.body.errors[0].detail).toContain(`Invalid input: ${where} contains a NUL character (\\u0000), which cannot be stored.`);
+    expect(Number((await api.database.db('resource_providers').count('* as n').first())!.n)).toBe(0);
+  });
+
   it('refuses a body without a content type with 400', async () => {
     const res = await api.request('POST', '/resource_providers', { rawBody: '{}' });
     expect(res.status).toBe(400);

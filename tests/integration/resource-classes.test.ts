@@ -199,6 +199,14 @@ describe('deleting custom classes', () => {
     expect(await classRow('CUSTOM_ALLOCATED')).toBeDefined();
   });
 
+  it('answers 400, not 500, for a class name with a NUL character', async () => {
+    for (const method of ['GET', 'DELETE']) {
+      const res = await api.request(method, '/resource_classes/CUSTOM_X%00', { version: '1.2' });
+      expect(res.status).toBe(400);
+      expect(detail(res)).toContain('the path contains a NUL character');
+    }
+  });
+
   it('lets a new custom class be used for inventory right away', async () => {
     await api.at('1.7').put('/resource_classes/CUSTOM_FRESH');
     const rp = await seedProvider(api.database.db);

@@ -107,6 +107,15 @@ describe('custom traits under /traits/{name}', () => {
     expect(detail(busy)).toContain('The trait CUSTOM_BUSY is in use by a resource provider.');
     expect(await linkedTraits(rp)).toEqual(['CUSTOM_BUSY']);
   });
+
+  it('answers 400, not 500, for a trait name with a NUL character, and writes nothing', async () => {
+    const before = await traitCount();
+    for (const method of ['GET', 'PUT', 'DELETE']) {
+      const res = await api.request(method, '/traits/CUSTOM_BUSY%00', { version: '1.6' });
+      expect(res.status).toBe(400);
+    }
+    expect(await traitCount()).toBe(before);
+  });
 });
 
 describe('listing traits', () => {

@@ -68,6 +68,8 @@ describe('GET /usages', () => {
     ['project_id=p&user_id=', "'' is too short"],
     ['project_id=p&dummy=1', 'Additional properties are not allowed'],
     ['project_id=p&consumer_type=instance', "'instance' does not match"],
+    // PostgreSQL cannot bind a NUL; without the check this was a 500.
+    ['project_id=p%00', 'the query string contains a NUL character'],
   ])('refuses %s with 400', async (query, message) => {
     const res = await api.at('1.38').get(`/usages?${query}`);
     expect(res.status).toBe(400);
