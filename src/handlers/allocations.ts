@@ -129,8 +129,7 @@ export async function setAllocations(req: Request, res: Response): Promise<void>
 async function writeWithPlacementErrors(req: Request, writes: AllocationWrite[], unknownClass: (name: string) => string): Promise<void> {
   const { db, config } = req.deps;
   try {
-    const identities = await resolveIdentities(db, writes);
-    await withAllocationRetry(db, config.allocationConflictRetryCount, (tx) => replaceAllocations(tx, writes, identities));
+    await withAllocationRetry(db, config.allocationConflictRetryCount, async (tx) => replaceAllocations(tx, writes, await resolveIdentities(tx, writes)));
   } catch (error) {
     if (error instanceof UnknownResourceClass) throw badRequest(unknownClass(error.className));
     if (error instanceof AllocationRetriesExhausted) {

@@ -30,8 +30,9 @@ export async function reshape(req: Request, res: Response): Promise<void> {
   const writes = toAllocationWrites(req, req.deps.config, body.allocations);
   const { db, config } = req.deps;
   try {
-    const identities = await resolveIdentities(db, writes);
-    await withAllocationRetry(db, config.allocationConflictRetryCount, (tx) => reshapeInTransaction(tx, inventories, writes, identities));
+    await withAllocationRetry(db, config.allocationConflictRetryCount, async (tx) =>
+      reshapeInTransaction(tx, inventories, writes, await resolveIdentities(tx, writes)),
+    );
   } catch (error) {
     if (error instanceof UnknownResourceClass) throw badRequest(`malformed reshaper data: ${error.message}`);
     if (error instanceof AllocationRetriesExhausted) throw conflict(`update conflict: ${error.message}`, CONCURRENT_UPDATE);

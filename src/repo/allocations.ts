@@ -198,16 +198,16 @@ export interface Identities {
 }
 
 /**
- * Create the project, user and consumer type rows a write needs, in their own short transaction
- * before the claim (as Placement does): rows left behind by a refused claim are harmless, and the
- * claim's transaction, which holds provider locks, stays short.
+ * Create the project, user and consumer type rows a write needs, inside the claim's transaction so a
+ * refused claim leaves nothing behind. Call it before locking providers: the inserts go in one order
+ * (projects, users, types; each sorted), so writers that wait on each other's new rows cannot deadlock.
  */
-export async function resolveIdentities(db: Db, writes: AllocationWrite[]): Promise<Identities> {
-  return withTransaction(db, async (tx) => ({
+export async function resolveIdentities(tx: Tx, writes: AllocationWrite[]): Promise<Identities> {
+  return {
     projects: await ensureExternalIds(tx, 'projects', writes.map((write) => write.projectExternalId)),
     users: await ensureExternalIds(tx, 'users', writes.map((write) => write.userExternalId)),
     types: await ensureConsumerTypes(tx, writes.flatMap((write) => (write.consumerType === undefined ? [] : [write.consumerType]))),
-  }));
+  };
 }
 
 /** Create-or-lock every consumer in uuid order, so two writers never wait on each other's consumers in a cycle. */

@@ -361,6 +361,21 @@ describe('consumer generations (1.28)', () => {
     expect((await api.at('1.28').put(url, body128(a, { VCPU: 1 }, null))).status).toBe(204);
   });
 
+  it('leaves no project, user or consumer type behind when a claim is refused', async () => {
+    const a = await host({ VCPU: 4 });
+    const project = `project-${randomUUID()}`;
+    const user = `user-${randomUUID()}`;
+    const refused = await api.at('1.38').put(`/allocations/${randomUUID()}`, {
+      ...body128(a, { VCPU: 9999 }, null, { project_id: project, user_id: user }),
+      consumer_type: 'CUSTOM_REFUSED',
+    });
+    expect(refused.status).toBe(409);
+    const db = api.database.db;
+    expect(await db('projects').where({ external_id: project })).toHaveLength(0);
+    expect(await db('users').where({ external_id: user })).toHaveLength(0);
+    expect(await db('consumer_types').where({ name: 'CUSTOM_REFUSED' })).toHaveLength(0);
+  });
+
   it('shows consumer generations in provider allocations from 1.28', async () => {
     const a = await host({ VCPU: 4 });
     const consumer = randomUUID();

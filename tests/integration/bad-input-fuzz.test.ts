@@ -107,10 +107,8 @@ async function rebuildWorld(): Promise<void> {
 
 /** One digest per table: everything a rejected request must leave alone. */
 async function snapshot(): Promise<Record<string, string>> {
-  // Not projects, users or consumer_types: a claim creates those in their own short transaction
-  // before it locks providers (resolveIdentities, as Placement's ensure_consumer), so a refused claim
-  // may leave one behind. They are invisible through the API and harmless.
   const tables: Record<string, string> = {
+    projects: 'projects', users: 'users', consumer_types: 'consumer_types',
     providers: 'resource_providers', inventories: 'inventories', allocations: 'allocations', consumers: 'consumers', traits: 'traits',
     provider_traits: 'resource_provider_traits', aggregates: 'placement_aggregates',
     provider_aggregates: 'resource_provider_aggregates', resource_classes: 'resource_classes',
