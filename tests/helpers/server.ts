@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import pino from 'pino';
 import { createApp } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config';
+import { answerClientErrors } from '../../src/http/client-error';
 import { createTestDatabase, type TestDatabase } from './database';
 
 export interface ApiResponse<T = any> {
@@ -44,6 +45,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
   const server: Server = await new Promise((resolve) => {
     const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
   });
+  answerClientErrors(server);
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const request = async <T>(method: string, path: string, options: RequestOptions = {}): Promise<ApiResponse<T>> => {
     const headers: Record<string, string> = { 'x-auth-token': 'admin', accept: 'application/json', ...(options.headers ?? {}) };

@@ -183,6 +183,14 @@ describe('response format', () => {
   });
 });
 
+describe('requests the HTTP parser refuses', () => {
+  it('answers an oversized URL with 431 in the error format, not a bare status line', async () => {
+    const res = await api.request('GET', `/resource_providers?name=${'x'.repeat(20000)}`);
+    expect(res.status).toBe(431);
+    expect(res.body.errors[0]).toMatchObject({ status: 431, title: 'Request Header Fields Too Large' });
+  });
+});
+
 describe('authentication (noauth2)', () => {
   it('requires a token everywhere but the root', async () => {
     const res = await api.request('GET', '/resource_providers', { headers: { 'x-auth-token': '' } });
