@@ -1,3 +1,4 @@
+import net from 'node:net';
 import pino from 'pino';
 import { createApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
@@ -184,6 +185,21 @@ describe('response format', () => {
 });
 
 describe('requests the HTTP parser refuses', () => {
+  it('answers a content-length that is not a number with 400 in Placement\'s words', async () => {
+    const url = new URL(api.baseUrl);
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(Number(url.port), url.hostname, () => {
+        socket.write('POST /resource_providers HTTP/1.1\r\nhost: x\r\nx-auth-token: admin\r\ncontent-type: application/json\r\ncontent-length: hi mom\r\n\r\n{}');
+      });
+      let text = '';
+      socket.on('data', (chunk) => (text += chunk));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect(raw).toMatch(/^HTTP\/1\.1 400/);
+    expect(raw).toContain('content-length header must be an integer');
+  });
+
   it('answers an oversized URL with 431 in the error format, not a bare status line', async () => {
     const res = await api.request('GET', `/resource_providers?name=${'x'.repeat(20000)}`);
     expect(res.status).toBe(431);
