@@ -1,3 +1,6 @@
+import { CONCURRENT_UPDATE } from './codes';
+import { HttpError } from './http-error';
+
 /** PostgreSQL SQLSTATEs we act on, mapped in one place. */
 export const PG_UNIQUE_VIOLATION = '23505';
 export const PG_FOREIGN_KEY_VIOLATION = '23503';
@@ -5,6 +8,7 @@ export const PG_SERIALIZATION_FAILURE = '40001';
 export const PG_DEADLOCK_DETECTED = '40P01';
 export const PG_NUMERIC_OUT_OF_RANGE = '22003';
 export const PG_INVALID_TEXT_REPRESENTATION = '22P02';
+export const PG_UNTRANSLATABLE_CHARACTER = '22021';
 
 export function pgErrorCode(error: unknown): string | undefined {
   if (typeof error === 'object' && error !== null && 'code' in error) {
@@ -30,4 +34,28 @@ export function pgConstraint(error: unknown): string | undefined {
     return typeof constraint === 'string' ? constraint : undefined;
   }
   return undefined;
+}
+
+/** Placement's words for a write that lost a race (its ConcurrentUpdateDetected). */
+export const CONCURRENT_UPDATE_MESSAGE = 'Another thread concurrently updated the data. Please retry your update';
+
+/**
+ * The backstop for database errors no repo turned into a domain error: a constraint another writer
+ * won is a 409 to retry, a value PostgreSQL cannot hold is a 400. Anything else stays a 500 (a bug).
+ */
+export function httpErrorFromDatabase(error: unknown): HttpError | undefined {
+  switch (pgErrorCode(error)) {
+    case PG_FOREIGN_KEY_VIOLATION:
+    case PG_UNIQUE_VIOLATION:
+    case PG_SERIALIZATION_FAILURE:
+    case PG_DEADLOCK_DETECTED:
+      return new HttpError(409, CONCURRENT_UPDATE_MESSAGE, CONCURRENT_UPDATE);
+    case PG_NUMERIC_OUT_OF_RANGE:
+      return new HttpError(400, 'A number in the request is out of range.');
+    case PG_INVALID_TEXT_REPRESENTATION:
+    case PG_UNTRANSLATABLE_CHARACTER:
+      return new HttpError(400, 'A value in the request cannot be stored as given.');
+    default:
+      return undefined;
+  }
 }

@@ -1,6 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { DEFAULT } from '../errors/codes';
 import { HttpError, STATUS_EXPLANATION } from '../errors/http-error';
+import { httpErrorFromDatabase } from '../errors/pg-errors';
 import { ERROR_CODES, MAX_VERSION, MIN_VERSION } from '../microversion/versions';
 import { writeJson } from './respond';
 
@@ -9,14 +10,16 @@ import { writeJson } from './respond';
  * `code` from 1.23 as Placement. Anything that is not an HttpError is a bug: 500, logged with its stack.
  */
 export function renderError(error: unknown, req: Request, res: Response, _next: NextFunction): void {
-  const httpError = error instanceof HttpError ? error : undefined;
+  const httpError = error instanceof HttpError ? error : httpErrorFromDatabase(error);
   const status = httpError?.status ?? 500;
   if (!httpError) req.deps?.logger.error({ err: error, requestId: req.requestId }, 'unhandled error');
+  // A mapped database error means a repo missed a check; worth seeing, not worth a 500.
+  else if (!(error instanceof HttpError)) req.deps?.logger.warn({ err: error, requestId: req.requestId }, 'database error mapped to HTTP');
   const [title, explanation] = STATUS_EXPLANATION[status] ?? [`Error ${status}`, ''];
   const message = httpError?.message ?? 'An unexpected error occurred; it has been logged.';
   const detail = `${explanation.replace('%METHOD%', req.method)}\n\n ${message}  `;
-  for (const [name, value] of Object.entries(httpError?.headers ?? {})) res.setHeader(name, value);
   if (res.headersSent) return;
+  for (const [name, value] of Object.entries(httpError?.headers ?? {})) res.setHeader(name, value);
   if (prefersHtml(req)) {
     renderHtml(res, status, title, detail);
     return;

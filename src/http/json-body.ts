@@ -22,9 +22,10 @@ export function readBody(limitBytes: number) {
 }
 
 /**
- * No Placement body nests deeper than 8 levels. Past this, the recursive walks that word validation
- * errors (python-style repr, pprint) would overflow the stack: a 500 where Placement (whose json.loads
- * gives up near Python's recursion limit) also fails. Refuse it as malformed instead.
+ * No Placement body nests deeper than 8 levels; 100 leaves ample headroom. Far deeper bodies would
+ * overflow the stack in the recursive walks that word validation errors (python-style repr, pprint):
+ * a 500 where Placement (whose json.loads gives up near Python's recursion limit) also fails.
+ * Refuse them as malformed instead.
  */
 export const MAX_JSON_DEPTH = 100;
 

@@ -147,7 +147,8 @@ export async function replaceAllocations(
   await checkCapacity(tx, rows, consumerIds, providers, classIds);
 
   await tx('allocations').whereIn('consumer_id', consumerIds).delete();
-  if (rows.length > 0) await tx.batchInsert('allocations', rows, 500);
+  // One plain INSERT: knex's batchInsert adds a savepoint and a timer tick while provider locks are held.
+  if (rows.length > 0) await tx('allocations').insert(rows);
 
   const bumped = providersToBump(writes, consumers, providers, existing);
   await bumpProviders(tx, [...providers.values()].filter((provider) => bumped.has(provider.id)));

@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import type { Db } from '../db/knex';
 import { STANDARD_RESOURCE_CLASSES, STANDARD_TRAITS } from '../catalogue/catalogue';
 
@@ -20,5 +21,24 @@ export async function syncStandardCatalogue(db: Db): Promise<void> {
        ON CONFLICT (name) DO NOTHING`,
       [STANDARD_TRAITS as string[]],
     );
+    await assertClassIdsMatchCatalogue(tx);
   });
+}
+
+/**
+ * A catalogue update that inserted a class mid-list (instead of appending) would shift ids and be
+ * silently half-applied by ON CONFLICT; refuse to start instead of serving wrong ids.
+ */
+async function assertClassIdsMatchCatalogue(tx: Knex.Transaction): Promise<void> {
+  const result = await tx.raw(
+    `SELECT c.name, c.ordinality - 1 AS expected, rc.id AS actual
+       FROM unnest(?::text[]) WITH ORDINALITY AS c(name)
+       LEFT JOIN resource_classes rc ON rc.name = c.name
+      WHERE rc.id IS DISTINCT FROM c.ordinality - 1`,
+    [STANDARD_RESOURCE_CLASSES as string[]],
+  );
+  if (result.rows.length > 0) {
+    const found = result.rows.map((row: { name: string; expected: number; actual: number | null }) => `${row.name} (id ${row.actual}, catalogue ${row.expected})`);
+    throw new Error(`standard resource classes do not match the catalogue order; the catalogue must only grow at its end: ${found.join(', ')}`);
+  }
 }

@@ -33,11 +33,12 @@ export function applyProviderFilter(query: Knex.QueryBuilder, alias: string, fil
         .from('inventories as inv')
         .whereRaw('inv.resource_provider_id = ??', [id])
         .andWhere('inv.resource_class_id', resourceClassId)
-        .andWhere('inv.min_unit', '<=', amount)
-        .andWhere('inv.max_unit', '>=', amount)
-        .andWhereRaw('? % inv.step_size = 0', [amount])
+        // numeric, not integer: an amount beyond any inventory simply matches nothing, as in Placement.
+        .andWhereRaw('inv.min_unit <= ?::numeric', [amount])
+        .andWhereRaw('inv.max_unit >= ?::numeric', [amount])
+        .andWhereRaw('?::numeric % inv.step_size = 0', [amount])
         .andWhereRaw(
-          `(inv.total - inv.reserved) * inv.allocation_ratio >= ? + COALESCE((
+          `(inv.total - inv.reserved) * inv.allocation_ratio >= ?::numeric + COALESCE((
              SELECT SUM(a.used) FROM allocations a
              WHERE a.resource_provider_id = inv.resource_provider_id AND a.resource_class_id = inv.resource_class_id), 0)`,
           [amount],

@@ -52,8 +52,5 @@ export async function bumpProviderGeneration(tx: Knex.Transaction, providerId: n
 }
 
 export function concurrentUpdate(): Error {
-  return conflict(
-    'resource provider generation conflict: another process changed the resource provider; read it again and retry.',
-    CONCURRENT_UPDATE,
-  );
+  return conflict('Another thread concurrently updated the resource provider data. Please retry your update', CONCURRENT_UPDATE);
 }
