@@ -1,4 +1,5 @@
 import type { JsonSchema } from '../../src/validation/validator';
+import { MAX_INT, RC_PATTERN } from './names';
 
 /**
  * Request bodies of PUT /allocations/{consumer_uuid} and POST /allocations, one schema per
@@ -7,12 +8,9 @@ import type { JsonSchema } from '../../src/validation/validator';
 
 /** Placement's loose uuid key pattern (36 hex digits or dashes); real uuid-ness is checked after. */
 export const UUID_KEY_PATTERN = '^[0-9a-fA-F-]{36}$';
-export const RC_PATTERN = '^[A-Z0-9_]+$';
 export const CONSUMER_TYPE_PATTERN = '^[A-Z0-9_]+$';
 /** Request-group suffixes of 1.33+, as used in `mappings`. */
 const GROUP_SUFFIX_PATTERN = '^[a-zA-Z0-9_-]{1,64}$';
-/** Allocation amounts are stored as 32-bit integers; larger values are refused as bad input. */
-export const MAX_AMOUNT = 2147483647;
 
 const clone = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
 
@@ -21,7 +19,7 @@ const externalId = { type: 'string', minLength: 1, maxLength: 255 };
 export const resourcesSchema: JsonSchema = {
   type: 'object',
   minProperties: 1,
-  patternProperties: { [RC_PATTERN]: { type: 'integer', minimum: 1, maximum: MAX_AMOUNT } },
+  patternProperties: { [RC_PATTERN]: { type: 'integer', minimum: 1, maximum: MAX_INT } },
   additionalProperties: false,
 };
 

@@ -1,8 +1,5 @@
 import type { JsonSchema } from '../../src/validation/validator';
-import { RC_PATTERN } from './names';
-
-const MAX_INT = 2147483647;
-const MAX_ALLOCATION_RATIO = 3.40282e38;
+import { MAX_ALLOCATION_RATIO, MAX_INT, RC_PATTERN } from './names';
 
 const boundedInteger = (minimum: number) => ({ type: 'integer', maximum: MAX_INT, minimum });
 
@@ -33,7 +30,7 @@ export const createInventorySchema: JsonSchema = {
   additionalProperties: false,
 };
 
-/** PUT /resource_providers/{uuid}/inventories: every inventory of the provider, keyed by class. */
+/** PUT /resource_providers/{uuid}/inventories: every inventory of the provider, keyed by class (the reshaper takes it too). */
 export const setInventoriesSchema: JsonSchema = {
   type: 'object',
   properties: {

@@ -1,4 +1,5 @@
 import type { Schemas } from '../../api/types';
+import { MAX_INT } from '../../api/schemas/names';
 import type { Knex } from 'knex';
 import { INVENTORY_INUSE } from '../errors/codes';
 import { badRequest, conflict } from '../errors/http-error';
@@ -6,11 +7,6 @@ import type { ProviderRow } from './providers-core';
 import { resourceClassIds } from './names';
 
 type Queryable = Knex | Knex.Transaction;
-
-/** Largest value of an inventory integer column (Placement's MAX_INT). */
-export const MAX_INT = 2147483647;
-/** Largest allocation ratio (a single-precision float in Placement's schema). */
-export const MAX_ALLOCATION_RATIO = 3.40282e38;
 
 /** One inventory as a client writes it (the wire type); omitted fields take Placement's defaults. */
 export type InventoryInput = Schemas['InventoryInput'];
