@@ -11,7 +11,7 @@ import {
   PUT_ALLOCATIONS_V1_38,
   PUT_ALLOCATIONS_V1_8,
 } from '../../api/schemas/allocations';
-import { CONCURRENT_UPDATE } from '../errors/codes';
+import { CONCURRENT_UPDATE, RESOURCE_PROVIDER_NOT_FOUND } from '../errors/codes';
 import { badRequest, conflict, notFound } from '../errors/http-error';
 import { newest, sendJson, sendNoContent } from '../http/respond';
 import {
@@ -33,6 +33,7 @@ import {
   type AllocationWrite,
 } from '../repo/allocations';
 import { findProviderByUuid } from '../repo/providers-core';
+import { pathParam } from '../http/paths';
 import { UUID_PATTERN, canonicalUuid, compileSchema, validateBody, type JsonSchema } from '../validation/validator';
 import { parseConsumerUuid, toAllocationWrite, toAllocationWrites, type ConsumerBody } from './allocation-bodies';
 
@@ -93,9 +94,9 @@ export async function listForConsumer(req: Request, res: Response): Promise<void
 
 /** GET /resource_providers/{uuid}/allocations: by consumer, with the provider generation. */
 export async function listForResourceProvider(req: Request, res: Response): Promise<void> {
-  const uuid = String(req.params.uuid);
-  const provider = UUID_PATTERN.test(uuid) ? await findProviderByUuid(req.deps.db, uuid) : undefined;
-  if (!provider) throw notFound(`Resource provider '${uuid}' not found: No resource provider with uuid ${uuid} found`);
+  const uuid = pathParam(req, 'uuid');
+  const provider = await findProviderByUuid(req.deps.db, uuid);
+  if (!provider) throw notFound(`Resource provider '${uuid}' not found: No resource provider with uuid ${uuid} found`, RESOURCE_PROVIDER_NOT_FOUND);
   const rows = await allocationsForProvider(req.deps.db, provider.id);
   const allocations: Record<string, { resources: Record<string, number>; consumer_generation?: number }> = {};
   for (const row of rows) {

@@ -1,12 +1,12 @@
 import type { Request, Response } from 'express';
 import { GET_USAGES_V1_38, GET_USAGES_V1_9 } from '../../api/schemas/usages';
-import { notFound } from '../errors/http-error';
 import { queryForValidation } from '../http/query';
 import { sendJson } from '../http/respond';
 import { CONSUMER_TYPES } from '../microversion/versions';
-import { findProviderByUuid } from '../repo/providers-core';
+import { pathParam } from '../http/paths';
+import { providerFromPath } from './provider-path';
 import { providerUsages, totalUsages, usagesByConsumerType } from '../repo/usages';
-import { UUID_PATTERN, compileSchema, validateQuery } from '../validation/validator';
+import { compileSchema, validateQuery } from '../validation/validator';
 import { UNKNOWN_CONSUMER_TYPE } from './allocations';
 
 type UsagesQuery = { project_id: string; user_id?: string; consumer_type?: string };
@@ -21,9 +21,9 @@ const ALL_CONSUMER_TYPES = 'all';
  * the answer, as Placement does.
  */
 export async function listProviderUsages(req: Request, res: Response): Promise<void> {
-  const uuid = String(req.params.uuid);
-  const provider = UUID_PATTERN.test(uuid) ? await findProviderByUuid(req.deps.db, uuid) : undefined;
-  if (!provider) throw notFound(`No resource provider with uuid ${uuid} found`);
+  const uuid = pathParam(req, 'uuid');
+  // Placement repeats the lookup error after its own sentence.
+  const provider = await providerFromPath(req.deps.db, uuid, `: No resource provider with uuid ${uuid} found`);
   const rows = await providerUsages(req.deps.db, provider.id);
   const usages = Object.fromEntries(rows.map((row) => [row.resource_class, Number(row.used)]));
   sendJson(req, res, 200, { resource_provider_generation: provider.generation, usages }, null);
