@@ -7,7 +7,8 @@ import { conflict } from '../errors/http-error';
 import { sendJson } from '../http/respond';
 import { AGGREGATES_GENERATION } from '../microversion/versions';
 import { listProviderAggregates, replaceProviderAggregates } from '../repo/aggregates';
-import { bumpProviderGeneration, requireProvider } from '../repo/providers-core';
+import { lockProvider } from '../repo/providers';
+import { bumpProviderGeneration, providerNotFound, requireProvider } from '../repo/providers-core';
 import { canonicalUuid } from '../validation/validator';
 import { compileSchema, validateBody } from '../validation/validator';
 
@@ -45,9 +46,15 @@ export async function setAggregates(req: Request, res: Response): Promise<void> 
     uuids = validateBody(validateSetV1_1, req.json);
   }
   const aggregates = [...new Set(uuids.map(canonicalUuid))];
+  // The provider was read outside the transaction; a DELETE may commit before we write. So take the
+  // provider's row lock first, before any link is written: from 1.19 the generation bump does it (and
+  // answers 409 if the provider changed or went), before 1.19 a locking re-read (404 if it went).
   const generation = await withTransaction(req.deps.db, async (tx) => {
+    let next = provider.generation;
+    if (expected !== undefined) next = await bumpProviderGeneration(tx, provider.id, expected);
+    else if (!(await lockProvider(tx, provider.id))) throw providerNotFound(provider.uuid);
     await replaceProviderAggregates(tx, provider.id, aggregates);
-    return expected === undefined ? provider.generation : bumpProviderGeneration(tx, provider.id, expected);
+    return next;
   });
   sendAggregates(req, res, aggregates, generation);
 }

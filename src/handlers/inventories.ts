@@ -97,7 +97,7 @@ export async function createInventory(req: Request, res: Response): Promise<void
     const values = withDefaults(input);
     assertCapacity(current, { [resourceClass]: values }, req.mv.has(RESERVED_EQUALS_TOTAL), 'create');
     if (expected !== undefined && expected !== current.generation) throw generationConflict();
-    const classId = (await resourceClassIds(tx, [resourceClass])).get(resourceClass);
+    const classId = (await resourceClassIds(tx, [resourceClass], { lock: true })).get(resourceClass);
     if (classId === undefined) {
       throw badRequest(`Unable to create inventory for resource provider ${uuid}: No such resource class ${resourceClass}.`);
     }
@@ -126,7 +126,7 @@ export async function updateInventory(req: Request, res: Response): Promise<void
     if (expected !== provider.generation) throw generationConflict();
     const values = withDefaults(input);
     assertCapacity(provider, { [resourceClass]: values }, req.mv.has(RESERVED_EQUALS_TOTAL), 'update');
-    const classId = (await resourceClassIds(tx, [resourceClass])).get(resourceClass);
+    const classId = (await resourceClassIds(tx, [resourceClass], { lock: true })).get(resourceClass);
     // Placement lets the unknown-class lookup escape as a plain 404.
     if (classId === undefined) throw notFound(`No such resource class ${resourceClass}.`);
     const next = await bumpProviderGeneration(tx, provider.id, provider.generation);

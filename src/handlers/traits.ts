@@ -114,7 +114,7 @@ export async function updateTraitsForResourceProvider(req: Request, res: Respons
     if (provider.generation !== body.resource_provider_generation) {
       throw conflict("Resource provider's generation already changed. Please update the generation and try again.", CONCURRENT_UPDATE);
     }
-    const ids = await traitIds(tx, body.traits);
+    const ids = await traitIds(tx, body.traits, { lock: true });
     const unknown = [...new Set(body.traits.filter((name) => !ids.has(name)))];
     if (unknown.length > 0) throw badRequest(`No such trait ${unknown.join(', ')}`);
     const next = await bumpProviderGeneration(tx, provider.id, provider.generation);

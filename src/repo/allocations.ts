@@ -3,6 +3,7 @@ import type { Db, Tx } from '../db/knex';
 import { withTransaction } from '../db/transaction';
 import { badRequest, notFound } from '../errors/http-error';
 import { checkCapacity } from './allocation-capacity';
+import { resourceClassIds } from './names';
 import { UUID_PATTERN } from '../validation/validator';
 import {
   checkConsumerGeneration,
@@ -124,7 +125,8 @@ export async function replaceAllocations(
 ): Promise<Map<string, LockedProvider>> {
   const consumerUuids = writes.map((write) => write.uuid);
   const requestedProviders = writes.flatMap((write) => [...write.allocations.keys()]);
-  // Class names need no lock: a class with inventory cannot be deleted, and capacity is checked against inventory.
+  // Before any provider lock: key-share locks on classes never wait on one another, and no holder of a
+  // class's FOR UPDATE lock (delete, rename) waits on a provider, so this order cannot deadlock.
   const classes = await resolveClasses(tx, writes);
   const previousProviderIds = await providerIdsOfConsumers(tx, consumerUuids);
   const providers = await lockProviders(tx, [...requestedProviders, ...(options.extraProviderUuids ?? [])], previousProviderIds);
@@ -231,12 +233,16 @@ async function existingAllocations(tx: Tx, consumerIds: number[]): Promise<Exist
     .select<ExistingAllocation[]>('consumer_id', 'resource_provider_id', 'resource_class_id', 'used');
 }
 
+/**
+ * Class ids for every name the writes use, key-share locked until commit. The capacity check alone would
+ * already refuse a class whose inventory is gone (inventory goes only under the provider lock we take
+ * next), but holding the rows makes the guarantee local: a concurrent DELETE /resource_classes waits
+ * for us and then finds the class in use.
+ */
 async function resolveClasses(tx: Tx, writes: AllocationWrite[]): Promise<{ ids: Map<string, number>; unknown?: string }> {
   const names = new Set<string>();
   for (const write of writes) for (const resources of write.allocations.values()) for (const name of resources.keys()) names.add(name);
-  if (names.size === 0) return { ids: new Map() };
-  const rows = await tx('resource_classes').whereIn('name', [...names]).select<Array<{ id: number; name: string }>>('id', 'name');
-  const ids = new Map(rows.map((row) => [row.name, row.id]));
+  const ids = await resourceClassIds(tx, [...names], { lock: true });
   return { ids, unknown: [...names].find((name) => !ids.has(name)) };
 }
 

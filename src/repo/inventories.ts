@@ -115,8 +115,9 @@ export async function replaceInventories(
   if (names.length > 0) await upsertInventories(tx, provider.id, names.map((name) => [ids.get(name)!, withDefaults(inventories[name])]));
 }
 
+/** Ids of the classes the new inventory names, key-share locked so none can be deleted before we commit. */
 async function requireResourceClassIds(tx: Knex.Transaction, provider: ProviderRow, names: string[]): Promise<Map<string, number>> {
-  const ids = await resourceClassIds(tx, names);
+  const ids = await resourceClassIds(tx, names, { lock: true });
   const unknown = names.find((name) => !ids.has(name));
   if (unknown !== undefined) {
     throw badRequest(`Unknown resource class in inventory for resource provider ${provider.uuid}: No such resource class ${unknown}.`);

@@ -74,9 +74,10 @@ async function requireInventoryProviders(tx: Tx, inventories: ReshapeInventory[]
   return providers;
 }
 
+/** Every class the new inventories name exists, and stays until we commit (key-share locked). */
 async function requireInventoryClasses(tx: Tx, inventories: ReshapeInventory[]): Promise<void> {
   const names = inventories.flatMap((entry) => Object.keys(entry.inventories));
-  const known = await resourceClassIds(tx, names);
+  const known = await resourceClassIds(tx, names, { lock: true });
   const unknown = names.find((name) => !known.has(name));
   if (unknown !== undefined) throw new UnknownResourceClass(unknown);
 }

@@ -60,6 +60,8 @@ export async function renameResourceClass(tx: Knex.Transaction, name: string, ne
 
 /** Delete a custom class nothing uses: 404 unknown, 400 standard, 409 with inventory or allocations. */
 export async function deleteResourceClass(tx: Knex.Transaction, name: string): Promise<void> {
+  // FOR UPDATE before the in-use checks: it waits for inventory and allocation writers holding the class
+  // FOR KEY SHARE (names.ts), so the checks see what they committed.
   const rc = await tx('resource_classes').where({ name }).forUpdate().first<ResourceClassRow | undefined>('id', 'name');
   if (!rc) throw notFound(`No such resource class ${name}.`);
   if (isStandard(rc)) throw badRequest(`Error in delete resource class: Cannot delete standard resource class ${name}.`);

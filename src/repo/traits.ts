@@ -48,6 +48,8 @@ export async function ensureTrait(tx: Knex.Transaction, name: string): Promise<{
 
 /** Delete a custom trait no provider has, with Placement's 404 / 400 / 409 in that order. */
 export async function deleteTrait(tx: Knex.Transaction, name: string): Promise<void> {
+  // FOR UPDATE before the in-use check: it waits for writers holding the trait FOR KEY SHARE (names.ts),
+  // so the check sees the links they committed. Without it the DELETE itself would hit the foreign key.
   const trait = await tx('traits').where({ name }).forUpdate().first<TraitRow | undefined>('id', 'name');
   if (!trait) throw notFound(`No such trait(s): ${name}.`);
   if (!name.startsWith(CUSTOM_PREFIX)) throw badRequest(`Cannot delete standard trait ${name}.`);
