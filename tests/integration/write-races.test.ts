@@ -144,7 +144,7 @@ describe('setting aggregates while the provider is deleted', () => {
         }
         if (put.status === 409) {
           expectPlacementError(put, 409);
-          expect(put.body.errors[0].detail).toContain('generation');
+          expect(put.body.errors[0].detail).toContain('concurrently updated');
         }
         // Its aggregate links went with it (ON DELETE CASCADE): nothing is left to show.
         expect((await client.get(`/resource_providers/${provider.uuid}`)).status).toBe(404);
