@@ -7,6 +7,8 @@ types.setTypeParser(types.builtins.NUMERIC, (value: string) => Number(value));
 
 export type Db = Knex;
 export type Tx = Knex.Transaction;
+/** Either the pool or a transaction: reads that may run inside a caller's transaction take this. */
+export type Queryable = Knex | Knex.Transaction;
 
 export function createDb(connectionString: string, poolMax = 10): Db {
   return knex({

@@ -3,12 +3,11 @@ import type { Config } from '../config';
 import { badRequest } from '../errors/http-error';
 import { ALLOCATIONS_DICT_FORM, CONSUMER_GENERATION, CONSUMER_TYPES } from '../microversion/versions';
 import type { AllocationWrite } from '../repo/allocations';
-import { UUID_PATTERN, canonicalUuid, validateBody, type JsonSchema, type Validator } from '../validation/validator';
-import { pyRepr } from '../validation/python-repr';
+import { UUID_PATTERN, canonicalUuid } from '../validation/validator';
 
 /**
- * Parsing shared by PUT/POST /allocations and POST /reshaper: validate in python-jsonschema's words,
- * then turn every microversion's body shape into the one AllocationWrite the repo understands.
+ * Parsing shared by PUT/POST /allocations and POST /reshaper: turn every microversion's (already
+ * validated) body shape into the one AllocationWrite the repo understands.
  */
 
 /** The body of one consumer in any microversion's shape (already schema-valid). */

@@ -1,7 +1,4 @@
-import type { Knex } from 'knex';
-import type { Tx } from '../db/knex';
-
-type Queryable = Knex | Knex.Transaction;
+import type { Tx, Queryable } from '../db/knex';
 
 /** The uuids of the aggregates a provider is in, oldest aggregate first. */
 export async function listProviderAggregates(db: Queryable, providerId: number): Promise<string[]> {

@@ -1,5 +1,4 @@
-import type { Knex } from 'knex';
-import type { Db, Tx } from '../db/knex';
+import type { Db, Tx, Queryable } from '../db/knex';
 import { withTransaction } from '../db/transaction';
 import { badRequest, notFound } from '../errors/http-error';
 import { checkCapacity } from './allocation-capacity';
@@ -15,8 +14,6 @@ import {
   type ConsumerIdentity,
   type LockedConsumer,
 } from './consumers';
-
-type Queryable = Knex | Knex.Transaction;
 
 /**
  * Allocation writes. The whole capacity guarantee rests on one rule: every transaction that adds or

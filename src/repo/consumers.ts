@@ -1,8 +1,7 @@
 import type { Knex } from 'knex';
 import { CONCURRENT_UPDATE } from '../errors/codes';
 import { conflict } from '../errors/http-error';
-
-type Queryable = Knex | Knex.Transaction;
+import type { Queryable } from '../db/knex';
 
 /** A consumer row locked for the rest of the caller's transaction. */
 export interface LockedConsumer {

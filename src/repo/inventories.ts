@@ -5,8 +5,7 @@ import { INVENTORY_INUSE } from '../errors/codes';
 import { badRequest, conflict } from '../errors/http-error';
 import type { ProviderRow } from './providers-core';
 import { resourceClassIds } from './names';
-
-type Queryable = Knex | Knex.Transaction;
+import type { Queryable } from '../db/knex';
 
 /** One inventory as a client writes it (the wire type); omitted fields take Placement's defaults. */
 export type InventoryInput = Schemas['InventoryInput'];

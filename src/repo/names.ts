@@ -1,6 +1,4 @@
-import type { Knex } from 'knex';
-
-type Queryable = Knex | Knex.Transaction;
+import type { Queryable } from '../db/knex';
 
 export interface NameLookupOptions {
   /**

@@ -2,8 +2,7 @@ import type { Knex } from 'knex';
 import { CONCURRENT_UPDATE, RESOURCE_PROVIDER_NOT_FOUND } from '../errors/codes';
 import { conflict, notFound } from '../errors/http-error';
 import { UUID_PATTERN } from '../validation/validator';
-
-type Queryable = Knex | Knex.Transaction;
+import type { Queryable } from '../db/knex';
 
 /** The provider columns every family needs. */
 export interface ProviderRow {

@@ -1,13 +1,11 @@
 import type { Knex } from 'knex';
-import type { Tx } from '../db/knex';
+import type { Tx, Queryable } from '../db/knex';
 import { PROVIDER_CANNOT_DELETE_PARENT, PROVIDER_IN_USE } from '../errors/codes';
 import { conflict } from '../errors/http-error';
 import { isForeignKeyViolation, isUniqueViolation, pgConstraint } from '../errors/pg-errors';
 import { UUID_PATTERN } from '../validation/validator';
 import { applyProviderFilter, type ProviderFilter } from './provider-filters';
 import type { ProviderRow } from './providers-core';
-
-type Queryable = Knex | Knex.Transaction;
 
 /** A provider as the API shows it: its own columns plus its parent's and root's uuids. */
 export interface ProviderView extends ProviderRow {

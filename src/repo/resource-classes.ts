@@ -1,8 +1,7 @@
 import type { Knex } from 'knex';
 import { badRequest, conflict, notFound } from '../errors/http-error';
 import { isUniqueViolation } from '../errors/pg-errors';
-
-type Queryable = Knex | Knex.Transaction;
+import type { Queryable } from '../db/knex';
 
 /** Custom classes get ids from here up (custom_resource_class_id_seq); below are the standard ones. */
 export const MIN_CUSTOM_RESOURCE_CLASS_ID = 10000;

@@ -1,10 +1,8 @@
 import type { Knex } from 'knex';
+import { CUSTOM_PREFIX } from '../catalogue/catalogue';
 import { badRequest, conflict, notFound } from '../errors/http-error';
+import type { Queryable } from '../db/knex';
 
-type Queryable = Knex | Knex.Transaction;
-
-/** Custom traits carry this prefix; every other trait is standard and cannot be deleted. */
-export const CUSTOM_PREFIX = 'CUSTOM_';
 
 export interface TraitRow {
   id: number;

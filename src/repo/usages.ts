@@ -1,6 +1,5 @@
 import type { Knex } from 'knex';
-
-type Queryable = Knex | Knex.Transaction;
+import type { Queryable } from '../db/knex';
 
 /** Usage of every class the provider has inventory of (0 when nothing is allocated), as Placement reports it. */
 export async function providerUsages(db: Queryable, providerId: number): Promise<Array<{ resource_class: string; used: number }>> {
