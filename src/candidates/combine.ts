@@ -40,84 +40,115 @@ const inAll = (aggregates: Set<number>, memberOf: number[][]) => memberOf.every(
  * within a group providers by id, the first group varying slowest (as itertools.product).
  */
 export function* candidatesForRoot(ctx: RootContext, options: CombineOptions): Generator<Candidate> {
+  const perGroup = optionsPerGroup(ctx, options.groups);
+  if (!perGroup) return;
+  yield* extend({ ctx, options, perGroup, chosen: [], amounts: new Map() }, 0);
+}
+
+/** The depth-first walk over the groups' options: what is chosen so far and the amounts it adds up to. */
+interface Walk {
+  ctx: RootContext;
+  options: CombineOptions;
+  perGroup: GroupOption[][];
+  chosen: GroupOption[];
+  /** Consolidated amount per `amountKey` over the chosen options (and the one being tried). */
+  amounts: Map<string, number>;
+}
+
+/** Each group's ways to be satisfied; undefined as soon as one group has none, since then no candidate exists. */
+function optionsPerGroup(ctx: RootContext, groups: ResolvedGroup[]): GroupOption[][] | undefined {
   const perGroup: GroupOption[][] = [];
-  for (const group of options.groups) {
+  for (const group of groups) {
     const groupOptions = group.granular ? granularOptions(ctx, group) : unsuffixedOptions(ctx, group);
-    if (groupOptions.length === 0) return;
+    if (groupOptions.length === 0) return undefined;
     perGroup.push(groupOptions);
   }
-  const chosen: GroupOption[] = [];
-  const amounts = new Map<string, number>();
-  yield* extend(0);
+  return perGroup;
+}
 
-  function* extend(index: number): Generator<Candidate> {
-    if (index === perGroup.length) {
-      const candidate = finish();
-      if (candidate) yield candidate;
-      return;
-    }
-    for (const option of perGroup[index]) {
-      if (!isolated(index, option)) continue;
-      if (addAmounts(option)) {
-        chosen.push(option);
-        yield* extend(index + 1);
-        chosen.pop();
-      }
-      removeAmounts(option);
-    }
+/** Choose an option for group `index` and every later one; prune as soon as consolidated amounts stop fitting. */
+function* extend(walk: Walk, index: number): Generator<Candidate> {
+  if (index === walk.perGroup.length) {
+    const candidate = finish(walk);
+    if (candidate) yield candidate;
+    return;
   }
-
-  /** group_policy=isolate: no two granular groups on one provider (checked as each group is chosen). */
-  function isolated(index: number, option: GroupOption): boolean {
-    if (options.groupPolicy !== 'isolate' || !options.groups[index].granular) return true;
-    const provider = option.providers[0];
-    return chosen.every((other, i) => !options.groups[i].granular || other.providers[0] !== provider);
+  for (const option of walk.perGroup[index]) {
+    if (!isolated(walk, index, option)) continue;
+    if (addAmounts(walk.amounts, option)) {
+      walk.chosen.push(option);
+      yield* extend(walk, index + 1);
+      walk.chosen.pop();
+    }
+    removeAmounts(walk.amounts, option);
   }
+}
 
-  /** Add the option's amounts; false when a consolidated amount would exceed capacity or max_unit. */
-  function addAmounts(option: GroupOption): boolean {
-    let ok = true;
+/** group_policy=isolate: no two granular groups on one provider (checked as each group is chosen). */
+function isolated(walk: Walk, index: number, option: GroupOption): boolean {
+  const { groups, groupPolicy } = walk.options;
+  if (groupPolicy !== 'isolate' || !groups[index].granular) return true;
+  const provider = option.providers[0];
+  return walk.chosen.every((other, i) => !groups[i].granular || other.providers[0] !== provider);
+}
+
+const amountKey = (provider: ProviderRow, className: string) => `${provider.id}|${className}`;
+
+/** Add the option's amounts; false when a consolidated amount would exceed capacity or max_unit. */
+function addAmounts(amounts: Map<string, number>, option: GroupOption): boolean {
+  let ok = true;
+  for (const [provider, className, amount] of option.allocations) {
+    const key = amountKey(provider, className);
+    const total = (amounts.get(key) ?? 0) + amount;
+    amounts.set(key, total);
+    const inv = provider.inventories.get(className)!;
+    if (inv.used + total > inv.capacity || total > inv.maxUnit) ok = false;
+  }
+  return ok;
+}
+
+function removeAmounts(amounts: Map<string, number>, option: GroupOption): void {
+  for (const [provider, className, amount] of option.allocations) {
+    const key = amountKey(provider, className);
+    const total = (amounts.get(key) ?? 0) - amount;
+    if (total <= 0) amounts.delete(key);
+    else amounts.set(key, total);
+  }
+}
+
+/** The candidate the chosen options make, unless same_subtree or (before 1.29) one-provider-per-tree refuses it. */
+function finish(walk: Walk): Candidate | undefined {
+  const { ctx, options, chosen } = walk;
+  if (!sameSubtreeHolds(chosen, options, ctx)) return undefined;
+  const allocations = consolidatedAllocations(chosen);
+  if (!options.nestedAware && usesTwoProvidersOfOneTree(allocations)) return undefined;
+  return { allocations, mappings: groupMappings(chosen, options.groups) };
+}
+
+/** One allocation per provider and class, summed over the groups, ordered by provider id then class name. */
+function consolidatedAllocations(chosen: GroupOption[]): CandidateAllocation[] {
+  const byKey = new Map<string, CandidateAllocation>();
+  for (const option of chosen) {
     for (const [provider, className, amount] of option.allocations) {
-      const key = `${provider.id}|${className}`;
-      const total = (amounts.get(key) ?? 0) + amount;
-      amounts.set(key, total);
-      const inv = provider.inventories.get(className)!;
-      if (inv.used + total > inv.capacity || total > inv.maxUnit) ok = false;
+      const key = amountKey(provider, className);
+      const existing = byKey.get(key);
+      if (existing) existing.amount += amount;
+      else byKey.set(key, { provider, className, amount });
     }
-    return ok;
   }
+  return [...byKey.values()].sort((a, b) => a.provider.id - b.provider.id || (a.className < b.className ? -1 : 1));
+}
 
-  function removeAmounts(option: GroupOption): void {
-    for (const [provider, className, amount] of option.allocations) {
-      const key = `${provider.id}|${className}`;
-      const total = (amounts.get(key) ?? 0) - amount;
-      if (total <= 0) amounts.delete(key);
-      else amounts.set(key, total);
-    }
-  }
-
-  function finish(): Candidate | undefined {
-    if (!sameSubtreeHolds(chosen, options, ctx)) return undefined;
-    const byKey = new Map<string, CandidateAllocation>();
-    for (const option of chosen) {
-      for (const [provider, className, amount] of option.allocations) {
-        const key = `${provider.id}|${className}`;
-        const existing = byKey.get(key);
-        if (existing) existing.amount += amount;
-        else byKey.set(key, { provider, className, amount });
-      }
-    }
-    const allocations = [...byKey.values()].sort((a, b) => a.provider.id - b.provider.id || (a.className < b.className ? -1 : 1));
-    if (!options.nestedAware && usesTwoProvidersOfOneTree(allocations)) return undefined;
-    const mappings = new Map<string, Set<string>>();
-    chosen.forEach((option, i) => {
-      const suffix = options.groups[i].suffix;
-      const set = mappings.get(suffix) ?? new Set<string>();
-      for (const provider of option.providers) set.add(provider.uuid);
-      mappings.set(suffix, set);
-    });
-    return { allocations, mappings: [...mappings].map(([suffix, uuids]) => [suffix, [...uuids].sort()]) };
-  }
+/** Suffix -> uuids of the providers serving that group, in group order (the 1.34 mappings). */
+function groupMappings(chosen: GroupOption[], groups: ResolvedGroup[]): Candidate['mappings'] {
+  const mappings = new Map<string, Set<string>>();
+  chosen.forEach((option, i) => {
+    const suffix = groups[i].suffix;
+    const set = mappings.get(suffix) ?? new Set<string>();
+    for (const provider of option.providers) set.add(provider.uuid);
+    mappings.set(suffix, set);
+  });
+  return [...mappings].map(([suffix, uuids]) => [suffix, [...uuids].sort()]);
 }
 
 /** The unsuffixed group: each class from one provider of the tree or a linked sharing provider. */
