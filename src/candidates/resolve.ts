@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { badRequest } from '../errors/http-error';
 import type { ResolvedGroup, ResolvedRequest } from './model';
-import type { CandidatesRequest } from './request-groups';
+import type { CandidatesRequest, RequestGroup } from './request-groups';
 
 const SHARING_TRAIT = 'MISC_SHARES_VIA_AGGREGATE';
 
@@ -12,76 +12,36 @@ interface NameRow {
   root_id: number | null;
 }
 
+/** The names a request mentions, by kind. */
+interface RequestNames {
+  classes: Set<string>;
+  traits: Set<string>;
+  aggregates: Set<string>;
+  providers: Set<string>;
+}
+
+/** What the names resolved to; a name missing from a map does not exist. */
+interface ResolvedNames {
+  classIds: Map<string, number>;
+  traitIds: Map<string, number>;
+  aggregateIds: Map<string, number>;
+  /** in_tree provider uuid -> its root provider id. */
+  providerRoots: Map<string, number>;
+  sharingProviderIds: number[];
+}
+
 /**
  * Resolve every name in the request in ONE round trip (classes, traits, aggregates, in_tree providers)
  * and learn which providers share via aggregates. Unknown classes and traits are 400s as in Placement;
  * unknown aggregates or in_tree providers simply match nothing.
  */
 export async function resolveRequest(db: Knex | Knex.Transaction, request: CandidatesRequest): Promise<ResolvedRequest> {
-  const classes = new Set<string>();
-  const traits = new Set<string>([...request.rootRequired, ...request.rootForbidden]);
-  const aggregates = new Set<string>();
-  const providers = new Set<string>();
-  for (const group of request.groups) {
-    for (const name of group.resources.keys()) classes.add(name);
-    for (const name of [...group.requiredTraits.flat(), ...group.forbiddenTraits]) traits.add(name);
-    for (const uuid of [...group.memberOf.flat(), ...group.forbiddenAggregates]) aggregates.add(uuid);
-    if (group.inTree) providers.add(group.inTree);
-  }
-  const result = await db.raw(
-    `SELECT 'rc' AS kind, name AS key, id, NULL::bigint AS root_id FROM resource_classes WHERE name = ANY(?::text[])
-     UNION ALL SELECT 'trait', name, id, NULL FROM traits WHERE name = ANY(?::text[])
-     UNION ALL SELECT 'agg', uuid::text, id, NULL FROM placement_aggregates WHERE uuid = ANY(?::uuid[])
-     UNION ALL SELECT 'rp', uuid::text, id, root_provider_id FROM resource_providers WHERE uuid = ANY(?::uuid[])
-     UNION ALL SELECT 'sharing', '', rpt.resource_provider_id, NULL
-       FROM resource_provider_traits rpt JOIN traits t ON t.id = rpt.trait_id WHERE t.name = ?`,
-    [[...classes], [...traits], [...aggregates], [...providers], SHARING_TRAIT],
-  );
-  const rows = result.rows as NameRow[];
-  const ids = (kind: NameRow['kind']) => new Map(rows.filter((r) => r.kind === kind).map((r) => [r.key, r.id]));
-  const classIds = ids('rc');
-  const traitIds = ids('trait');
-  const aggregateIds = ids('agg');
-  const providerRoots = new Map(rows.filter((r) => r.kind === 'rp').map((r) => [r.key, r.root_id as number]));
-
-  const traitId = (name: string): number => {
-    const id = traitIds.get(name);
-    if (id === undefined) throw badRequest(`No such trait(s): ${name}.`);
-    return id;
-  };
+  const names = await lookupNames(db, namesIn(request));
+  const traitId = traitIdOf(names.traitIds);
   // Placement resolves root_required first, then each group's classes and then its traits.
   const rootRequiredIds = request.rootRequired.map(traitId);
   const rootForbiddenIds = request.rootForbidden.map(traitId);
-  let impossible = false;
-  const groups: ResolvedGroup[] = request.groups.map((group) => {
-    const resources = [...group.resources].map(([className, amount]) => {
-      const classId = classIds.get(className);
-      if (classId === undefined) {
-        throw badRequest(`Invalid resource class in resources parameter: No such resource class ${className}.`);
-      }
-      return { className, classId, amount };
-    });
-    resources.sort((a, b) => a.classId - b.classId);
-    const memberOf = group.memberOf.map((anyOf) => anyOf.flatMap((uuid) => aggregateIds.get(uuid) ?? []));
-    if (memberOf.some((anyOf) => anyOf.length === 0)) impossible = true;
-    let inTreeRootId: number | undefined;
-    if (group.inTree) {
-      inTreeRootId = providerRoots.get(group.inTree);
-      if (inTreeRootId === undefined) impossible = true;
-    }
-    return {
-      suffix: group.suffix,
-      granular: group.suffix !== '',
-      resources,
-      requiredTraits: group.requiredTraits,
-      requiredTraitIds: group.requiredTraits.map((anyOf) => anyOf.map(traitId)),
-      forbiddenTraits: group.forbiddenTraits,
-      forbiddenTraitIds: group.forbiddenTraits.map(traitId),
-      memberOf,
-      forbiddenAggregates: group.forbiddenAggregates.flatMap((uuid) => aggregateIds.get(uuid) ?? []),
-      inTreeRootId,
-    };
-  });
+  const groups = request.groups.map((group) => resolveGroup(group, names, traitId));
   return {
     groups,
     groupPolicy: request.groupPolicy,
@@ -90,7 +50,82 @@ export async function resolveRequest(db: Knex | Knex.Transaction, request: Candi
     rootForbidden: request.rootForbidden,
     rootForbiddenIds,
     sameSubtrees: request.sameSubtrees,
-    sharingProviderIds: rows.filter((r) => r.kind === 'sharing').map((r) => r.id),
-    impossible,
+    sharingProviderIds: names.sharingProviderIds,
+    impossible: request.groups.some((group, i) => neverMatches(group, groups[i])),
   };
+}
+
+function namesIn(request: CandidatesRequest): RequestNames {
+  const names: RequestNames = {
+    classes: new Set(),
+    traits: new Set([...request.rootRequired, ...request.rootForbidden]),
+    aggregates: new Set(),
+    providers: new Set(),
+  };
+  for (const group of request.groups) {
+    for (const name of group.resources.keys()) names.classes.add(name);
+    for (const name of [...group.requiredTraits.flat(), ...group.forbiddenTraits]) names.traits.add(name);
+    for (const uuid of [...group.memberOf.flat(), ...group.forbiddenAggregates]) names.aggregates.add(uuid);
+    if (group.inTree) names.providers.add(group.inTree);
+  }
+  return names;
+}
+
+async function lookupNames(db: Knex | Knex.Transaction, names: RequestNames): Promise<ResolvedNames> {
+  const result = await db.raw(
+    `SELECT 'rc' AS kind, name AS key, id, NULL::bigint AS root_id FROM resource_classes WHERE name = ANY(?::text[])
+     UNION ALL SELECT 'trait', name, id, NULL FROM traits WHERE name = ANY(?::text[])
+     UNION ALL SELECT 'agg', uuid::text, id, NULL FROM placement_aggregates WHERE uuid = ANY(?::uuid[])
+     UNION ALL SELECT 'rp', uuid::text, id, root_provider_id FROM resource_providers WHERE uuid = ANY(?::uuid[])
+     UNION ALL SELECT 'sharing', '', rpt.resource_provider_id, NULL
+       FROM resource_provider_traits rpt JOIN traits t ON t.id = rpt.trait_id WHERE t.name = ?`,
+    [[...names.classes], [...names.traits], [...names.aggregates], [...names.providers], SHARING_TRAIT],
+  );
+  const rows = result.rows as NameRow[];
+  const ofKind = (kind: NameRow['kind']) => rows.filter((r) => r.kind === kind);
+  const ids = (kind: NameRow['kind']) => new Map(ofKind(kind).map((r) => [r.key, r.id]));
+  return {
+    classIds: ids('rc'),
+    traitIds: ids('trait'),
+    aggregateIds: ids('agg'),
+    providerRoots: new Map(ofKind('rp').map((r) => [r.key, r.root_id as number])),
+    sharingProviderIds: ofKind('sharing').map((r) => r.id),
+  };
+}
+
+function traitIdOf(traitIds: Map<string, number>): (name: string) => number {
+  return (name) => {
+    const id = traitIds.get(name);
+    if (id === undefined) throw badRequest(`No such trait(s): ${name}.`);
+    return id;
+  };
+}
+
+function resolveGroup(group: RequestGroup, names: ResolvedNames, traitId: (name: string) => number): ResolvedGroup {
+  const resources = [...group.resources].map(([className, amount]) => {
+    const classId = names.classIds.get(className);
+    if (classId === undefined) {
+      throw badRequest(`Invalid resource class in resources parameter: No such resource class ${className}.`);
+    }
+    return { className, classId, amount };
+  });
+  resources.sort((a, b) => a.classId - b.classId);
+  return {
+    suffix: group.suffix,
+    granular: group.suffix !== '',
+    resources,
+    requiredTraits: group.requiredTraits,
+    requiredTraitIds: group.requiredTraits.map((anyOf) => anyOf.map(traitId)),
+    forbiddenTraits: group.forbiddenTraits,
+    forbiddenTraitIds: group.forbiddenTraits.map(traitId),
+    memberOf: group.memberOf.map((anyOf) => anyOf.flatMap((uuid) => names.aggregateIds.get(uuid) ?? [])),
+    forbiddenAggregates: group.forbiddenAggregates.flatMap((uuid) => names.aggregateIds.get(uuid) ?? []),
+    inTreeRootId: group.inTree ? names.providerRoots.get(group.inTree) : undefined,
+  };
+}
+
+/** A member_of set whose aggregates are all unknown, or an unknown in_tree provider, matches nothing. */
+function neverMatches(group: RequestGroup, resolved: ResolvedGroup): boolean {
+  const unknownTree = Boolean(group.inTree) && resolved.inTreeRootId === undefined;
+  return resolved.memberOf.some((anyOf) => anyOf.length === 0) || unknownTree;
 }
