@@ -102,59 +102,57 @@ function sortKeys(value: unknown): unknown {
 export function describeFirstError(errors: ErrorObject[] | null | undefined, root: unknown, schema?: unknown): string {
   const error = errors?.[0];
   if (!error) return 'invalid input';
-  const instance = valueAt(root, error.instancePath);
-  const params = error.params as Record<string, unknown>;
-  switch (error.keyword) {
-    case 'required':
-      return `${pyRepr(params.missingProperty)} is a required property`;
-    case 'additionalProperties': {
-      // Where keys must match patternProperties, python-jsonschema names the patterns instead.
-      const parent = schemaAt(schema, error.schemaPath.replace(/^#/, '').replace(/\/additionalProperties$/, ''));
-      const patterns = parent?.patternProperties as Record<string, unknown> | undefined;
-      if (patterns) {
-        const regexes = Object.keys(patterns).sort().map((pattern) => pyRepr(pattern)).join(', ');
-        return `${pyRepr(params.additionalProperty)} does not match any of the regexes: ${regexes}`;
-      }
-      return `Additional properties are not allowed (${pyRepr(params.additionalProperty)} was unexpected)`;
-    }
-    case 'type':
-      return `${pyRepr(instance)} is not of type ${typeList(params.type)}`;
-    case 'minimum':
-      return `${pyRepr(instance)} is less than the minimum of ${params.limit}`;
-    case 'maximum':
-      return `${pyRepr(instance)} is greater than the maximum of ${params.limit}`;
-    case 'exclusiveMinimum':
-      return `${pyRepr(instance)} is less than or equal to the minimum of ${params.limit}`;
-    case 'exclusiveMaximum':
-      return `${pyRepr(instance)} is greater than or equal to the maximum of ${params.limit}`;
-    case 'pattern':
-      return `${pyRepr(instance)} does not match ${pyRepr(params.pattern)}`;
-    case 'format':
-      return `${pyRepr(instance)} is not a ${pyRepr(params.format)}`;
-    case 'maxLength':
-    case 'maxItems':
-      return `${pyRepr(instance)} is too long`;
-    case 'minLength':
-    case 'minItems':
-      return `${pyRepr(instance)} is too short`;
-    case 'minProperties':
-      return `${pyRepr(instance)} does not have enough properties`;
-    case 'maxProperties':
-      return `${pyRepr(instance)} has too many properties`;
-    case 'uniqueItems':
-      return `${pyRepr(instance)} has non-unique elements`;
-    case 'enum':
-      return `${pyRepr(instance)} is not one of ${pyRepr(params.allowedValues)}`;
-    case 'const':
-      return `${pyRepr(params.allowedValue)} was expected`;
-    case 'anyOf':
-    case 'oneOf':
-      return `${pyRepr(instance)} is not valid under any of the given schemas`;
-    case 'propertyNames':
-      return `${pyRepr(params.propertyName)} does not match any of the regexes`;
-    default:
-      return `${error.instancePath || 'body'} ${error.message ?? 'is invalid'}`;
+  const format = MESSAGES.get(error.keyword);
+  if (!format) return `${error.instancePath || 'body'} ${error.message ?? 'is invalid'}`;
+  return format({ error, instance: valueAt(root, error.instancePath), params: error.params as Record<string, unknown>, schema });
+}
+
+/** What a message may draw on: the error, the offending value, ajv's params and the whole schema. */
+interface FailedKeyword {
+  error: ErrorObject;
+  instance: unknown;
+  params: Record<string, unknown>;
+  schema: unknown;
+}
+
+const tooLong = ({ instance }: FailedKeyword) => `${pyRepr(instance)} is too long`;
+const tooShort = ({ instance }: FailedKeyword) => `${pyRepr(instance)} is too short`;
+const matchesNoSchema = ({ instance }: FailedKeyword) => `${pyRepr(instance)} is not valid under any of the given schemas`;
+
+/** ajv keyword -> python-jsonschema's message for it. */
+const MESSAGES = new Map<string, (failed: FailedKeyword) => string>([
+  ['required', ({ params }) => `${pyRepr(params.missingProperty)} is a required property`],
+  ['additionalProperties', describeAdditionalProperty],
+  ['type', ({ instance, params }) => `${pyRepr(instance)} is not of type ${typeList(params.type)}`],
+  ['minimum', ({ instance, params }) => `${pyRepr(instance)} is less than the minimum of ${params.limit}`],
+  ['maximum', ({ instance, params }) => `${pyRepr(instance)} is greater than the maximum of ${params.limit}`],
+  ['exclusiveMinimum', ({ instance, params }) => `${pyRepr(instance)} is less than or equal to the minimum of ${params.limit}`],
+  ['exclusiveMaximum', ({ instance, params }) => `${pyRepr(instance)} is greater than or equal to the maximum of ${params.limit}`],
+  ['pattern', ({ instance, params }) => `${pyRepr(instance)} does not match ${pyRepr(params.pattern)}`],
+  ['format', ({ instance, params }) => `${pyRepr(instance)} is not a ${pyRepr(params.format)}`],
+  ['maxLength', tooLong],
+  ['maxItems', tooLong],
+  ['minLength', tooShort],
+  ['minItems', tooShort],
+  ['minProperties', ({ instance }) => `${pyRepr(instance)} does not have enough properties`],
+  ['maxProperties', ({ instance }) => `${pyRepr(instance)} has too many properties`],
+  ['uniqueItems', ({ instance }) => `${pyRepr(instance)} has non-unique elements`],
+  ['enum', ({ instance, params }) => `${pyRepr(instance)} is not one of ${pyRepr(params.allowedValues)}`],
+  ['const', ({ params }) => `${pyRepr(params.allowedValue)} was expected`],
+  ['anyOf', matchesNoSchema],
+  ['oneOf', matchesNoSchema],
+  ['propertyNames', ({ params }) => `${pyRepr(params.propertyName)} does not match any of the regexes`],
+]);
+
+/** Where keys must match patternProperties, python-jsonschema names the patterns instead of "not allowed". */
+function describeAdditionalProperty({ error, params, schema }: FailedKeyword): string {
+  const parent = schemaAt(schema, error.schemaPath.replace(/^#/, '').replace(/\/additionalProperties$/, ''));
+  const patterns = parent?.patternProperties as Record<string, unknown> | undefined;
+  if (patterns) {
+    const regexes = Object.keys(patterns).sort().map((pattern) => pyRepr(pattern)).join(', ');
+    return `${pyRepr(params.additionalProperty)} does not match any of the regexes: ${regexes}`;
   }
+  return `Additional properties are not allowed (${pyRepr(params.additionalProperty)} was unexpected)`;
 }
 
 function typeList(type: unknown): string {
