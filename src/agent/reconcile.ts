@@ -148,60 +148,93 @@ function reshapeTarget(input: PlanInput): ModelName | undefined {
   return (['sev', 'sev_snp', 'sev_es'] as ModelName[]).find((m) => input.models[m].state === 'present');
 }
 
+/**
+ * One cycle's operations, in the order they must go: create the root, create children, then either one
+ * reshape or the inventories that changed, then traits, then delete children no longer wanted.
+ */
 export function planCycle(input: PlanInput): Plan {
-  const ops: Operation[] = [];
   const warnings: string[] = [];
   const draining = new Set(input.draining);
-  const { root: reportedRoot, children } = input.reported;
-  const rootUuid = input.root.uuid;
-  if (!reportedRoot) ops.push({ op: 'createProvider', uuid: rootUuid, name: input.root.name });
+  const reportedRoot = input.reported.root;
+  const wishes = rootWishes(input, warnings);
+  const children = planChildren(input, draining, warnings);
+  const rootInventory = mergeInventories(input.root.uuid, reportedRoot, wishes, draining, warnings);
+  const reshape = planReshape(input, rootInventory, children.inventories, draining, warnings);
+  const ops: Operation[] = [];
+  if (!reportedRoot) ops.push({ op: 'createProvider', uuid: input.root.uuid, name: input.root.name });
+  ops.push(
+    ...children.createOps,
+    ...(reshape ? [reshape] : inventoryOps(input, rootInventory, children.inventories)),
+    ...rootTraitOps(input),
+    ...children.traitOps,
+    ...children.deleteOps,
+  );
+  return { ops, warnings, draining: [...draining].sort() };
+}
 
-  const rootWishes = hostWishes(input);
-  rootWishes[MEC] = input.layout === 'root' ? mecWish(input.models.sev, input.mecReserved) : 'absent';
+/** The root's class wishes: the host classes, and MEM_ENCRYPTION_CONTEXT only in the root layout. */
+function rootWishes(input: PlanInput, warnings: string[]): Record<string, ClassWish> {
+  const wishes = hostWishes(input);
+  wishes[MEC] = input.layout === 'root' ? mecWish(input.models.sev, input.mecReserved) : 'absent';
   if (input.layout === 'root') {
     for (const m of ['sev_es', 'sev_snp'] as ModelName[]) {
       if (input.models[m].state === 'present') warnings.push(`${m} is available but only the nested layout can offer it`);
     }
   }
+  return wishes;
+}
 
-  // Children the agent manages: derived uuids, wanted ones for models present (nested layout only).
-  const childInventories = new Map<string, Inventories>();
-  const childOps: Operation[] = [];
-  const traitOps: Operation[] = [];
-  const deleteOps: Operation[] = [];
-  for (const model of MODELS) {
-    const uuid = childUuid(rootUuid, model);
-    const reported = children.find((c) => c.uuid === uuid);
-    const state = input.layout === 'nested' ? input.models[model] : undefined;
-    const wish = mecWish(state, input.mecReserved);
-    if (!reported && (wish === 'absent' || wish === 'keep')) continue;
-    if (!reported) childOps.push({ op: 'createProvider', uuid, name: `${input.root.name}${CHILD_SUFFIX[model]}`, parentUuid: rootUuid });
-    const merged = mergeInventories(uuid, reported, { [MEC]: wish }, draining, warnings);
-    const totalUsage = Object.values(reported?.usages ?? {}).reduce((a, b) => a + b, 0);
-    if (reported && wish === 'absent' && totalUsage === 0) {
-      deleteOps.push({ op: 'deleteProvider', uuid });
-      continue;
-    }
-    childInventories.set(uuid, merged);
-    const traits = mergeTraits(reported?.traits ?? [], state?.state === 'unknown' ? undefined : wish === 'absent' ? [] : [MODEL_TRAITS[model]]);
-    if (!sameSet(traits, reported?.traits ?? [])) traitOps.push({ op: 'setTraits', uuid, traits });
-  }
+/** What the cycle does to the per-model children; `inventories` holds every child that stays. */
+interface ChildrenPlan {
+  createOps: Operation[];
+  inventories: Map<string, Inventories>;
+  traitOps: Operation[];
+  deleteOps: Operation[];
+}
 
-  const rootInventory = mergeInventories(rootUuid, reportedRoot, rootWishes, draining, warnings);
-  const reshape = planReshape(input, rootInventory, childInventories, draining, warnings);
-  ops.push(...childOps);
-  if (reshape) ops.push(reshape);
-  else {
-    if (!sameInventories(rootInventory, reportedRoot?.inventories ?? {})) ops.push({ op: 'setInventories', uuid: rootUuid, inventories: rootInventory });
-    for (const [uuid, inventories] of childInventories) {
-      const reported = children.find((c) => c.uuid === uuid);
-      if (!sameInventories(inventories, reported?.inventories ?? {})) ops.push({ op: 'setInventories', uuid, inventories });
-    }
+/** Children the agent manages: derived uuids, wanted ones for models present (nested layout only). */
+function planChildren(input: PlanInput, draining: Set<string>, warnings: string[]): ChildrenPlan {
+  const plan: ChildrenPlan = { createOps: [], inventories: new Map(), traitOps: [], deleteOps: [] };
+  for (const model of MODELS) planChild(input, model, plan, draining, warnings);
+  return plan;
+}
+
+/** A child without usage whose model is gone is deleted; one still in use is drained by mergeInventories. */
+function planChild(input: PlanInput, model: ModelName, plan: ChildrenPlan, draining: Set<string>, warnings: string[]): void {
+  const uuid = childUuid(input.root.uuid, model);
+  const reported = input.reported.children.find((c) => c.uuid === uuid);
+  const state = input.layout === 'nested' ? input.models[model] : undefined;
+  const wish = mecWish(state, input.mecReserved);
+  if (!reported && (wish === 'absent' || wish === 'keep')) return;
+  if (!reported) plan.createOps.push({ op: 'createProvider', uuid, name: `${input.root.name}${CHILD_SUFFIX[model]}`, parentUuid: input.root.uuid });
+  const merged = mergeInventories(uuid, reported, { [MEC]: wish }, draining, warnings);
+  const totalUsage = Object.values(reported?.usages ?? {}).reduce((a, b) => a + b, 0);
+  if (reported && wish === 'absent' && totalUsage === 0) {
+    plan.deleteOps.push({ op: 'deleteProvider', uuid });
+    return;
   }
-  const rootTraits = mergeTraits(reportedRoot?.traits ?? [], rootTraitWish(input));
-  if (!sameSet(rootTraits, reportedRoot?.traits ?? [])) ops.push({ op: 'setTraits', uuid: rootUuid, traits: rootTraits });
-  ops.push(...traitOps, ...deleteOps);
-  return { ops, warnings, draining: [...draining].sort() };
+  plan.inventories.set(uuid, merged);
+  const traits = mergeTraits(reported?.traits ?? [], state?.state === 'unknown' ? undefined : wish === 'absent' ? [] : [MODEL_TRAITS[model]]);
+  if (!sameSet(traits, reported?.traits ?? [])) plan.traitOps.push({ op: 'setTraits', uuid, traits });
+}
+
+/** Without a reshape: a PUT for each provider whose inventory differs from the reported one, the root first. */
+function inventoryOps(input: PlanInput, rootInventory: Inventories, childInventories: Map<string, Inventories>): Operation[] {
+  const ops: Operation[] = [];
+  if (!sameInventories(rootInventory, input.reported.root?.inventories ?? {})) {
+    ops.push({ op: 'setInventories', uuid: input.root.uuid, inventories: rootInventory });
+  }
+  for (const [uuid, inventories] of childInventories) {
+    const reported = input.reported.children.find((c) => c.uuid === uuid);
+    if (!sameInventories(inventories, reported?.inventories ?? {})) ops.push({ op: 'setInventories', uuid, inventories });
+  }
+  return ops;
+}
+
+function rootTraitOps(input: PlanInput): Operation[] {
+  const reported = input.reported.root?.traits ?? [];
+  const traits = mergeTraits(reported, rootTraitWish(input));
+  return sameSet(traits, reported) ? [] : [{ op: 'setTraits', uuid: input.root.uuid, traits }];
 }
 
 /**
