@@ -43,6 +43,13 @@ export interface TypedUsageRow {
   consumer_count: number;
 }
 
+/** Which consumers count and what they are grouped under (see usagesByConsumerType). */
+export type ConsumerTypeFilter =
+  | { kind: 'every-type' }
+  | { kind: 'named'; name: string }
+  | { kind: 'all'; key: string }
+  | { kind: 'untyped'; key: string };
+
 /**
  * Usage per consumer type and class with the number of distinct consumers per type (1.38).
  * `group` is the key to group under: the type's own name (null type -> `unknownName`), or one
@@ -53,40 +60,43 @@ export interface TypedUsageRow {
 export async function usagesByConsumerType(
   db: Queryable,
   scope: UsageScope,
-  filter: { kind: 'every-type' } | { kind: 'named'; name: string } | { kind: 'all'; key: string } | { kind: 'untyped'; key: string },
+  filter: ConsumerTypeFilter,
   unknownName: string,
 ): Promise<TypedUsageRow[]> {
-  const bindings: Knex.RawBinding[] = [];
-  let groupKey: string;
-  let typeFilter = '';
+  const grouping = typeGrouping(filter, unknownName);
+  const result = await db.raw(typedUsageSql(grouping), [...grouping.keyBindings, ...scopeBindings(scope), ...grouping.filterBindings]);
+  return result.rows;
+}
+
+/** SQL fragments (with their bindings) that pick the grouping key and narrow consumers by type. */
+interface TypeGrouping {
+  key: string;
+  keyBindings: Knex.RawBinding[];
+  filter: string;
+  filterBindings: Knex.RawBinding[];
+}
+
+function typeGrouping(filter: ConsumerTypeFilter, unknownName: string): TypeGrouping {
   switch (filter.kind) {
     case 'every-type':
-      groupKey = 'COALESCE(ct.name, ?)';
-      bindings.push(unknownName);
-      break;
+      return { key: 'COALESCE(ct.name, ?)', keyBindings: [unknownName], filter: '', filterBindings: [] };
     case 'named':
-      groupKey = 'ct.name';
-      typeFilter = 'AND ct.name = ?';
-      break;
+      return { key: 'ct.name', keyBindings: [], filter: 'AND ct.name = ?', filterBindings: [filter.name] };
     case 'all':
-      groupKey = '?::text';
-      bindings.push(filter.key);
-      break;
+      return { key: '?::text', keyBindings: [filter.key], filter: '', filterBindings: [] };
     case 'untyped':
-      groupKey = '?::text';
-      bindings.push(filter.key);
-      typeFilter = 'AND c.consumer_type_id IS NULL';
-      break;
+      return { key: '?::text', keyBindings: [filter.key], filter: 'AND c.consumer_type_id IS NULL', filterBindings: [] };
   }
-  const scoped = scopeBindings(scope);
-  const filterBindings = filter.kind === 'named' ? [filter.name] : [];
-  const result = await db.raw(
-    `WITH scoped AS (
-       SELECT ${groupKey} AS consumer_type, a.resource_class_id, a.used, a.consumer_id
+}
+
+/** Bindings in order: the grouping key's, the scope's, the type filter's. */
+function typedUsageSql(grouping: TypeGrouping): string {
+  return `WITH scoped AS (
+       SELECT ${grouping.key} AS consumer_type, a.resource_class_id, a.used, a.consumer_id
          FROM allocations a
          JOIN consumers c ON c.id = a.consumer_id
          LEFT JOIN consumer_types ct ON ct.id = c.consumer_type_id
-        WHERE ${scopeClause()} ${typeFilter}
+        WHERE ${scopeClause()} ${grouping.filter}
      ), counts AS (
        SELECT consumer_type, COUNT(DISTINCT consumer_id)::bigint AS consumer_count FROM scoped GROUP BY consumer_type
      )
@@ -95,10 +105,7 @@ export async function usagesByConsumerType(
        JOIN counts n ON n.consumer_type = s.consumer_type
        JOIN resource_classes rc ON rc.id = s.resource_class_id
       GROUP BY s.consumer_type, rc.id, rc.name
-      ORDER BY s.consumer_type, rc.id`,
-    [...bindings, ...scoped, ...filterBindings],
-  );
-  return result.rows;
+      ORDER BY s.consumer_type, rc.id`;
 }
 
 function scopeClause(): string {
