@@ -23,6 +23,25 @@ interface CapacityRow {
  */
 export async function checkCapacity(tx: Tx, rows: NewRow[], consumerIds: number[], providers: Map<string, LockedProvider>, classIds: Map<string, number>): Promise<void> {
   if (rows.length === 0) return;
+  const inventory = await readCapacityRows(tx, rows, consumerIds);
+  const uuidOf = new Map([...providers.values()].map((provider) => [provider.id, provider.uuid]));
+  const nameOf = new Map([...classIds].map(([name, id]) => [id, name]));
+  const requested = requestedAmounts(rows);
+  checkProvidersHaveInventory(rows, inventory, uuidOf, nameOf);
+  for (const row of rows) {
+    const key = capacityKey(row.resource_provider_id, row.resource_class_id);
+    const inv = inventory.get(key);
+    const where = `'${nameOf.get(row.resource_class_id)}' on resource provider '${uuidOf.get(row.resource_provider_id)}'`;
+    if (!inv) throw conflict(`Unable to allocate inventory: Inventory for ${where} invalid.`);
+    checkUnitConstraints(row, inv, where);
+    checkWithinCapacity(inv, requested.get(key)!, where);
+  }
+}
+
+const capacityKey = (providerId: number, classId: number) => `${providerId}:${classId}`;
+
+/** Inventory of every provider written to, with its usage before the write and by consumers not being written. */
+async function readCapacityRows(tx: Tx, rows: NewRow[], consumerIds: number[]): Promise<Map<string, CapacityRow>> {
   const providerIds = [...new Set(rows.map((row) => row.resource_provider_id))];
   const result = await tx.raw(
     `SELECT i.resource_provider_id, i.resource_class_id, i.total, i.reserved, i.min_unit, i.max_unit, i.step_size,
@@ -40,35 +59,38 @@ export async function checkCapacity(tx: Tx, rows: NewRow[], consumerIds: number[
     [consumerIds, providerIds, providerIds],
   );
   const inventory = new Map<string, CapacityRow>();
-  for (const row of result.rows as CapacityRow[]) inventory.set(`${row.resource_provider_id}:${row.resource_class_id}`, row);
-  const uuidOf = new Map([...providers.values()].map((provider) => [provider.id, provider.uuid]));
-  const nameOf = new Map([...classIds].map(([name, id]) => [id, name]));
+  for (const row of result.rows as CapacityRow[]) inventory.set(capacityKey(row.resource_provider_id, row.resource_class_id), row);
+  return inventory;
+}
+
+/** The amount requested per provider and class, summed over the consumers being written. */
+function requestedAmounts(rows: NewRow[]): Map<string, number> {
   const requested = new Map<string, number>();
   for (const row of rows) {
-    const key = `${row.resource_provider_id}:${row.resource_class_id}`;
+    const key = capacityKey(row.resource_provider_id, row.resource_class_id);
     requested.set(key, (requested.get(key) ?? 0) + row.used);
   }
-  checkProvidersHaveInventory(rows, inventory, uuidOf, nameOf);
-  for (const row of rows) {
-    const key = `${row.resource_provider_id}:${row.resource_class_id}`;
-    const inv = inventory.get(key);
-    const where = `'${nameOf.get(row.resource_class_id)}' on resource provider '${uuidOf.get(row.resource_provider_id)}'`;
-    if (!inv) throw conflict(`Unable to allocate inventory: Inventory for ${where} invalid.`);
-    if (row.used < inv.min_unit || row.used > inv.max_unit || row.used % inv.step_size !== 0) {
-      throw conflict(
-        `Unable to allocate inventory: Unable to create allocation for ${where}. The requested amount would violate inventory constraints. ` +
-          `Requested ${row.used}; min_unit ${inv.min_unit}, max_unit ${inv.max_unit}, step_size ${inv.step_size}.`,
-      );
-    }
-    const capacity = (inv.total - inv.reserved) * inv.allocation_ratio;
-    const after = inv.used_by_others + requested.get(key)!;
-    if (after > capacity && after > inv.used_before) {
-      const free = Math.max(0, Math.floor(capacity - inv.used_by_others));
-      throw conflict(
-        `Unable to allocate inventory: Unable to create allocation for ${where}. The requested amount would exceed the capacity. ` +
-          `Requested ${requested.get(key)}, used ${inv.used_by_others}, capacity ${capacity}, free ${free}.`,
-      );
-    }
+  return requested;
+}
+
+function checkUnitConstraints(row: NewRow, inv: CapacityRow, where: string): void {
+  if (row.used < inv.min_unit || row.used > inv.max_unit || row.used % inv.step_size !== 0) {
+    throw conflict(
+      `Unable to allocate inventory: Unable to create allocation for ${where}. The requested amount would violate inventory constraints. ` +
+        `Requested ${row.used}; min_unit ${inv.min_unit}, max_unit ${inv.max_unit}, step_size ${inv.step_size}.`,
+    );
+  }
+}
+
+function checkWithinCapacity(inv: CapacityRow, requested: number, where: string): void {
+  const capacity = (inv.total - inv.reserved) * inv.allocation_ratio;
+  const after = inv.used_by_others + requested;
+  if (after > capacity && after > inv.used_before) {
+    const free = Math.max(0, Math.floor(capacity - inv.used_by_others));
+    throw conflict(
+      `Unable to allocate inventory: Unable to create allocation for ${where}. The requested amount would exceed the capacity. ` +
+        `Requested ${requested}, used ${inv.used_by_others}, capacity ${capacity}, free ${free}.`,
+    );
   }
 }
 
@@ -85,7 +107,7 @@ function checkProvidersHaveInventory(
     classesByProvider.get(row.resource_provider_id)!.add(row.resource_class_id);
   }
   for (const [providerId, classes] of classesByProvider) {
-    if ([...classes].some((classId) => inventory.has(`${providerId}:${classId}`))) continue;
+    if ([...classes].some((classId) => inventory.has(capacityKey(providerId, classId)))) continue;
     const names = [...classes].map((classId) => nameOf.get(classId)).join(', ');
     throw conflict(`Unable to allocate inventory: Inventory for '${names}' on resource provider '${uuidOf.get(providerId)}' invalid.`);
   }
