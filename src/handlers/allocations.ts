@@ -24,14 +24,13 @@ import {
 import {
   AllocationRetriesExhausted,
   UnknownResourceClass,
-  allocationsForConsumer,
-  allocationsForProvider,
   deleteAllocationsForConsumer,
   replaceAllocations,
   resolveIdentities,
   withAllocationRetry,
   type AllocationWrite,
 } from '../repo/allocations';
+import { allocationsForConsumer, allocationsForProvider } from '../repo/allocation-reads';
 import { findProviderByUuid } from '../repo/providers-core';
 import { pathParam } from '../http/paths';
 import { UUID_PATTERN, canonicalUuid, compileSchema, validateBody, type JsonSchema } from '../validation/validator';
