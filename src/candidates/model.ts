@@ -45,7 +45,7 @@ export interface Inventory {
   stepSize: number;
   allocationRatio: number;
   used: number;
-  /** Placement's capacity: int((total - reserved) * allocation_ratio). */
+  /** Placement's capacity: int((total - reserved) * allocation_ratio) (domain/capacity.ts capacityOf). */
   capacity: number;
 }
 

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { capacityOf } from '../domain/capacity';
 import { applyProviderFilter, type ProviderFilter } from '../repo/provider-filters';
 import { fits, satisfiesSingly } from './combine';
 import type { ProviderRow, ResolvedGroup, ResolvedRequest } from './model';
@@ -185,8 +186,7 @@ function toProvider(row: TreeRow): ProviderRow {
   const inventories = new Map(
     row.inventories.map(([name, total, reserved, minUnit, maxUnit, stepSize, allocationRatio, used]) => [
       name,
-      // Placement's capacity truncates (total - reserved) * ratio to an integer.
-      { total, reserved, minUnit, maxUnit, stepSize, allocationRatio, used: Number(used), capacity: Math.trunc((total - reserved) * allocationRatio) },
+      { total, reserved, minUnit, maxUnit, stepSize, allocationRatio, used: Number(used), capacity: capacityOf(total, reserved, allocationRatio) },
     ]),
   );
   return {

@@ -6,6 +6,7 @@ import { badRequest, conflict } from '../errors/http-error';
 import type { ProviderRow } from './providers-core';
 import { resourceClassIds } from './names';
 import type { Queryable } from '../db/knex';
+import { capacityOf } from '../domain/capacity';
 
 /** One inventory as a client writes it (the wire type); omitted fields take Placement's defaults. */
 export type InventoryInput = Schemas['InventoryInput'];
@@ -32,11 +33,6 @@ export function withDefaults(input: InventoryInput): InventoryValues {
   };
 }
 
-/** Usable amount as Placement computes it: int((total - reserved) * allocation_ratio). */
-export function capacityOf(inventory: InventoryValues): number {
-  return Math.trunc((inventory.total - inventory.reserved) * inventory.allocation_ratio);
-}
-
 /**
  * 400 when reserved leaves no room: capacity must be > 0, or >= 0 from 1.26 (reserved may equal total).
  * `action` completes Placement's "Unable to <action> inventory for resource provider" sentence.
@@ -48,7 +44,7 @@ export function assertCapacity(
   action: 'create' | 'update',
 ): void {
   for (const [resourceClass, inventory] of Object.entries(inventories)) {
-    const capacity = capacityOf(inventory);
+    const capacity = capacityOf(inventory.total, inventory.reserved, inventory.allocation_ratio);
     if (reservedMayEqualTotal ? capacity >= 0 : capacity > 0) continue;
     const comparison = reservedMayEqualTotal ? 'greater than total' : 'greater than or equal to total';
     throw badRequest(
