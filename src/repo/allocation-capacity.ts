@@ -83,6 +83,8 @@ function checkUnitConstraints(row: NewRow, inv: CapacityRow, where: string): voi
 }
 
 function checkWithinCapacity(inv: CapacityRow, requested: number, where: string): void {
+  // Untruncated, as in Placement's check and message; the same verdict as against capacityOf's int(): `after` is a
+  // whole number >= 1 (amounts have minimum 1), and for such n, n > c exactly when n > trunc(c), whatever c's sign.
   const capacity = (inv.total - inv.reserved) * inv.allocation_ratio;
   const after = inv.used_by_others + requested;
   if (after > capacity && after > inv.used_before) {

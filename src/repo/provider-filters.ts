@@ -37,6 +37,8 @@ export function applyProviderFilter(query: Knex.QueryBuilder, alias: string, fil
         .andWhereRaw('inv.min_unit <= ?::numeric', [amount])
         .andWhereRaw('inv.max_unit >= ?::numeric', [amount])
         .andWhereRaw('?::numeric % inv.step_size = 0', [amount])
+        // Untruncated, yet the same verdict as the engine's used + amount <= capacityOf(...): the right side is a
+        // whole number >= 1 (min_unit >= 1, checked above), and such an n is <= c exactly when n <= trunc(c).
         .andWhereRaw(
           `(inv.total - inv.reserved) * inv.allocation_ratio >= ?::numeric + COALESCE((
              SELECT SUM(a.used) FROM allocations a
