@@ -1,3 +1,4 @@
+import type { operations } from '../../api/generated/placement';
 import type { Db } from '../db/knex';
 import { badRequest } from '../errors/http-error';
 import type { Microversion } from '../microversion/microversion';
@@ -13,15 +14,8 @@ import {
   type TraitQuery,
 } from '../validation/provider-query';
 
-/** GET /resource_providers query after schema validation (last value of each key). */
-export interface ListQuery {
-  name?: string;
-  uuid?: string;
-  member_of?: string;
-  resources?: string;
-  in_tree?: string;
-  required?: string;
-}
+/** GET /resource_providers query after schema validation (last value of each key), as openapi.yaml describes it. */
+export type ListQuery = NonNullable<operations['listResourceProviders']['parameters']['query']>;
 
 /**
  * Turn the list query into a repo filter with every name resolved to an id, or undefined when no

@@ -1,3 +1,4 @@
+import type { Schemas } from '../../api/types';
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../../src/db/knex';
 
@@ -30,14 +31,8 @@ async function rootOf(db: Db, providerId: number): Promise<number> {
   return row.root_provider_id;
 }
 
-export interface SeedInventory {
-  total: number;
-  reserved?: number;
-  min_unit?: number;
-  max_unit?: number;
-  step_size?: number;
-  allocation_ratio?: number;
-}
+/** An inventory as the API takes it; omitted fields get Placement's defaults below. */
+export type SeedInventory = Schemas['InventoryInput'];
 
 export async function seedInventory(db: Db, provider: SeedProvider, inventories: Record<string, SeedInventory | number>): Promise<void> {
   for (const [className, spec] of Object.entries(inventories)) {
