@@ -25,9 +25,16 @@ export const QUERIES: BenchQuery[] = [
   { name: 'plain compute', query: 'resources=VCPU:2,MEMORY_MB:4096,DISK_GB:20' },
   { name: 'SEV', query: 'resources=VCPU:2,MEMORY_MB:4096,MEM_ENCRYPTION_CONTEXT:1&required=HW_CPU_X86_AMD_SEV' },
   { name: 'forbidden trait', query: 'resources=VCPU:2,MEMORY_MB:4096,DISK_GB:20&required=!COMPUTE_STATUS_DISABLED' },
-  { name: 'granular isolate', query: 'resources1=VCPU:2,MEMORY_MB:2048&resources2=VCPU:2,MEMORY_MB:2048&group_policy=isolate' },
+  {
+    name: 'granular isolate',
+    query: 'resources1=VCPU:2,MEMORY_MB:2048&resources2=VCPU:2,MEMORY_MB:2048&group_policy=isolate',
+  },
   { name: 'nested NUMA', query: 'resources=VCPU:4,MEMORY_MB:8192,DISK_GB:10&root_required=HW_NUMA_ROOT' },
-  { name: 'sharing DISK_GB', query: 'resources=VCPU:1,MEMORY_MB:1024&resources_DISK=DISK_GB:500&required_DISK=MISC_SHARES_VIA_AGGREGATE&group_policy=none' },
+  {
+    name: 'sharing DISK_GB',
+    query:
+      'resources=VCPU:1,MEMORY_MB:1024&resources_DISK=DISK_GB:500&required_DISK=MISC_SHARES_VIA_AGGREGATE&group_policy=none',
+  },
 ];
 
 export const LIMITS: Array<number | undefined> = [10, 1000, undefined];
@@ -88,7 +95,13 @@ export async function seedCloud(db: Db, hosts: number): Promise<void> {
   await db.raw('ANALYZE');
 }
 
-async function timeQueries(baseUrl: string, hosts: number, label: string, budgetMs: number, maxIterations: number): Promise<BenchRow[]> {
+async function timeQueries(
+  baseUrl: string,
+  hosts: number,
+  label: string,
+  budgetMs: number,
+  maxIterations: number,
+): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   for (const { name, query } of QUERIES) {
     for (const limit of LIMITS) {
@@ -138,7 +151,8 @@ export function formatRow(row: BenchRow): string {
   return `| ${row.hosts} | ${row.query} | ${row.limit} | ${row.candidates} | ${row.p50} | ${row.p95} | ${row.rps} | ${row.peakRssMb} |`;
 }
 
-export const TABLE_HEADER = '| hosts | query | limit | candidates | p50 ms | p95 ms | req/s | peak RSS MB |\n|---|---|---|---|---|---|---|---|';
+export const TABLE_HEADER =
+  '| hosts | query | limit | candidates | p50 ms | p95 ms | req/s | peak RSS MB |\n|---|---|---|---|---|---|---|---|';
 
 /** Seed a fresh database per size and time every query at limit 10, 1000 and none. */
 export async function runCandidatesBench(
@@ -156,7 +170,8 @@ export async function runCandidatesBench(
     await seedCloud(setup, hosts);
     console.error(`seeded ${hosts} hosts in ${Math.round(performance.now() - seedStart)} ms`);
     if (options.explainOnly) {
-      for (const { name, query } of QUERIES) console.log(`\n## ${name} (${hosts} hosts, limit=10)\n\n${await explainCandidates(setup, query, 14)}`);
+      for (const { name, query } of QUERIES)
+        console.log(`\n## ${name} (${hosts} hosts, limit=10)\n\n${await explainCandidates(setup, query, 14)}`);
       await setup.destroy();
       await scratch.drop();
       continue;

@@ -22,7 +22,9 @@ const HOST_INVENTORY = {
   MEMORY_MB: { total: 262144, reserved: 4096, max_unit: 262144 },
   MEM_ENCRYPTION_CONTEXT: { total: 15, max_unit: 1 },
 };
-const RESOURCES_QUERY = Object.entries(CLAIM).map(([name, amount]) => `${name}:${amount}`).join(',');
+const RESOURCES_QUERY = Object.entries(CLAIM)
+  .map(([name, amount]) => `${name}:${amount}`)
+  .join(',');
 
 export async function runClaimsBench(adminUrl: string, options: ClaimsBenchOptions = {}): Promise<void> {
   const hosts = options.hosts ?? 20;
@@ -32,7 +34,9 @@ export async function runClaimsBench(adminUrl: string, options: ClaimsBenchOptio
   const app = await serve(scratch.url, {}, Math.max(10, workers));
   try {
     await seedHosts(app.baseUrl, hosts);
-    console.log(`claims bench: ${hosts} hosts x ${HOST_INVENTORY.MEM_ENCRYPTION_CONTEXT.total} SEV slots, ${workers} workers, ${claims} claims`);
+    console.log(
+      `claims bench: ${hosts} hosts x ${HOST_INVENTORY.MEM_ENCRYPTION_CONTEXT.total} SEV slots, ${workers} workers, ${claims} claims`,
+    );
     const stats = await race(app.baseUrl, workers, claims);
     report(stats);
     await audit(app.db);
@@ -42,10 +46,23 @@ export async function runClaimsBench(adminUrl: string, options: ClaimsBenchOptio
   }
 }
 
-async function call(baseUrl: string, method: string, url: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const headers: Record<string, string> = { 'x-auth-token': 'admin', accept: 'application/json', 'openstack-api-version': VERSION };
+async function call(
+  baseUrl: string,
+  method: string,
+  url: string,
+  body?: unknown,
+): Promise<{ status: number; body: any }> {
+  const headers: Record<string, string> = {
+    'x-auth-token': 'admin',
+    accept: 'application/json',
+    'openstack-api-version': VERSION,
+  };
   if (body !== undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(baseUrl + url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const response = await fetch(baseUrl + url, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   const text = await response.text();
   return { status: response.status, body: text ? JSON.parse(text) : undefined };
 }
@@ -54,16 +71,23 @@ async function seedHosts(baseUrl: string, count: number): Promise<void> {
   for (let i = 0; i < count; i++) {
     const uuid = randomUUID();
     const created = await call(baseUrl, 'POST', '/resource_providers', { name: `bench-host-${i}`, uuid });
-    if (created.status !== 200) throw new Error(`creating a host failed: ${created.status} ${JSON.stringify(created.body)}`);
-    const inventory = await call(baseUrl, 'PUT', `/resource_providers/${uuid}/inventories`, { resource_provider_generation: 0, inventories: HOST_INVENTORY });
-    if (inventory.status !== 200) throw new Error(`setting inventory failed: ${inventory.status} ${JSON.stringify(inventory.body)}`);
+    if (created.status !== 200)
+      throw new Error(`creating a host failed: ${created.status} ${JSON.stringify(created.body)}`);
+    const inventory = await call(baseUrl, 'PUT', `/resource_providers/${uuid}/inventories`, {
+      resource_provider_generation: 0,
+      inventories: HOST_INVENTORY,
+    });
+    if (inventory.status !== 200)
+      throw new Error(`setting inventory failed: ${inventory.status} ${JSON.stringify(inventory.body)}`);
   }
 }
 
 /** Up to ten candidate claims, as a scheduler sees them; empty means the cloud is full. */
 async function candidates(baseUrl: string): Promise<Array<Record<string, { resources: Record<string, number> }>>> {
   const res = await call(baseUrl, 'GET', `/allocation_candidates?resources=${RESOURCES_QUERY}&limit=10`);
-  return (res.body?.allocation_requests ?? []).map((request: { allocations: Record<string, { resources: Record<string, number> }> }) => request.allocations);
+  return (res.body?.allocation_requests ?? []).map(
+    (request: { allocations: Record<string, { resources: Record<string, number> }> }) => request.allocations,
+  );
 }
 
 interface Stats {
@@ -89,7 +113,13 @@ async function race(baseUrl: string, workers: number, claims: number): Promise<S
         break;
       }
       const allocations = options[Math.floor(Math.random() * options.length)];
-      const body = { allocations, project_id: 'bench', user_id: 'bench', consumer_generation: null, consumer_type: 'INSTANCE' };
+      const body = {
+        allocations,
+        project_id: 'bench',
+        user_id: 'bench',
+        consumer_generation: null,
+        consumer_type: 'INSTANCE',
+      };
       const t0 = performance.now();
       const res = await call(baseUrl, 'PUT', `/allocations/${randomUUID()}`, body);
       stats.latenciesMs.push(performance.now() - t0);
@@ -106,10 +136,15 @@ async function race(baseUrl: string, workers: number, claims: number): Promise<S
 
 function report(stats: Stats): void {
   const sorted = [...stats.latenciesMs].sort((a, b) => a - b);
-  const pct = (p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))].toFixed(1) : 'n/a');
+  const pct = (p: number) =>
+    sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))].toFixed(1) : 'n/a';
   const seconds = stats.elapsedMs / 1000;
-  console.log(`  attempts ${stats.attempts}, claimed ${stats.claimed}, conflicts ${stats.conflicts} (${((100 * stats.conflicts) / Math.max(1, stats.attempts)).toFixed(1)}%), other failures ${stats.otherFailures}`);
-  console.log(`  ${(stats.attempts / seconds).toFixed(1)} attempts/s, ${(stats.claimed / seconds).toFixed(1)} claims/s over ${seconds.toFixed(2)} s (candidates -> claim loop)`);
+  console.log(
+    `  attempts ${stats.attempts}, claimed ${stats.claimed}, conflicts ${stats.conflicts} (${((100 * stats.conflicts) / Math.max(1, stats.attempts)).toFixed(1)}%), other failures ${stats.otherFailures}`,
+  );
+  console.log(
+    `  ${(stats.attempts / seconds).toFixed(1)} attempts/s, ${(stats.claimed / seconds).toFixed(1)} claims/s over ${seconds.toFixed(2)} s (candidates -> claim loop)`,
+  );
   console.log(`  claim latency ms: p50 ${pct(50)}, p95 ${pct(95)}, p99 ${pct(99)}, max ${pct(100)}`);
 }
 
@@ -135,7 +170,11 @@ if (require.main === module) {
   const [hosts, workers, claims] = process.argv.slice(2).map(Number);
   const adminUrl = process.env.DATABASE_URL;
   if (!adminUrl) throw new Error('run it through `npm run bench`, or set DATABASE_URL');
-  runClaimsBench(adminUrl, { hosts: hosts || undefined, workers: workers || undefined, claims: claims || undefined }).catch((error: unknown) => {
+  runClaimsBench(adminUrl, {
+    hosts: hosts || undefined,
+    workers: workers || undefined,
+    claims: claims || undefined,
+  }).catch((error: unknown) => {
     console.error(error);
     process.exit(1);
   });

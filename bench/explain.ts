@@ -13,6 +13,9 @@ export async function explainCandidates(db: Knex, queryString: string, batch: nu
   const sharingTrees = await fetchSharingTrees(db, resolved.sharingProviderIds);
   const sharing = [...sharingTrees.values()].flat().filter((p) => resolved.sharingProviderIds.includes(p.id));
   const statement = treesQuery(db, rootsQuery(db, resolved, sharingHelp(resolved, sharing), 0, batch)).toSQL();
-  const plan = await db.raw(`EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) ${statement.sql}`, statement.bindings as never);
+  const plan = await db.raw(
+    `EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) ${statement.sql}`,
+    statement.bindings as never,
+  );
   return `${statement.sql}\n\n${plan.rows.map((r: Record<string, string>) => r['QUERY PLAN']).join('\n')}`;
 }

@@ -20,7 +20,9 @@ async function main(): Promise<void> {
     server = await startEmbeddedPostgres({ dataDir: path.join(dataDir, 'data'), port: await freePort(), fast: true });
     adminUrl = server.url();
   }
-  console.log(`# Emplace bench: ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}`);
+  console.log(
+    `# Emplace bench: ${os.cpus().length} x ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}`,
+  );
   try {
     const explainOnly = process.argv.includes('--explain');
     await runCandidatesBench(adminUrl, sizes, { explainOnly });
@@ -32,8 +34,14 @@ async function main(): Promise<void> {
 }
 
 function parseSizes(): number[] {
-  const arg = process.argv.find((a) => a.startsWith('--sizes='))?.slice('--sizes='.length) ?? process.env.BENCH_SIZES ?? '1000,10000,100000';
-  return arg.split(',').map((s) => Number(s.trim())).filter((n) => Number.isInteger(n) && n > 0);
+  const arg =
+    process.argv.find((a) => a.startsWith('--sizes='))?.slice('--sizes='.length) ??
+    process.env.BENCH_SIZES ??
+    '1000,10000,100000';
+  return arg
+    .split(',')
+    .map((s) => Number(s.trim()))
+    .filter((n) => Number.isInteger(n) && n > 0);
 }
 
 main().catch((error) => {

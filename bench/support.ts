@@ -27,7 +27,10 @@ export async function freePort(): Promise<number> {
 }
 
 /** (Re)create database `name` on the admin URL's server, migrated and with the standard catalogue. */
-export async function createScratchDatabase(adminUrl: string, name: string): Promise<{ url: string; drop(): Promise<void> }> {
+export async function createScratchDatabase(
+  adminUrl: string,
+  name: string,
+): Promise<{ url: string; drop(): Promise<void> }> {
   const admin = createDb(adminUrl, 1);
   try {
     await admin.raw(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);

@@ -6,7 +6,9 @@ import type { Knex } from 'knex';
  * child providers entirely; the plans are in docs/candidates-plans.md.
  */
 export async function up(knex: Knex): Promise<void> {
-  await knex.raw('CREATE INDEX IF NOT EXISTS resource_providers_roots_idx ON resource_providers (id) WHERE parent_provider_id IS NULL');
+  await knex.raw(
+    'CREATE INDEX IF NOT EXISTS resource_providers_roots_idx ON resource_providers (id) WHERE parent_provider_id IS NULL',
+  );
 }
 
 export async function down(): Promise<void> {

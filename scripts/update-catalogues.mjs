@@ -173,8 +173,10 @@ const oldClasses = readExisting(RC_FILE, 'resourceClasses');
 if (oldClasses && !opts.force) {
   const mismatch = oldClasses.findIndex((name, i) => resourceClasses[i] !== name);
   if (mismatch !== -1) {
-    die(`resource classes are not append-only at index ${mismatch} ` +
-      `(${oldClasses[mismatch]} -> ${resourceClasses[mismatch] ?? 'missing'}); use --force if intended`);
+    die(
+      `resource classes are not append-only at index ${mismatch} ` +
+        `(${oldClasses[mismatch]} -> ${resourceClasses[mismatch] ?? 'missing'}); use --force if intended`,
+    );
   }
 }
 

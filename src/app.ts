@@ -30,11 +30,13 @@ export function createApp(appDeps: AppDeps): Express {
   });
   app.use(requestId);
   app.use(accessLog);
-  app.use(cors({
-    allowedOrigins: deps.config.corsAllowedOrigins,
-    allowHeaders: deps.config.corsAllowHeaders,
-    exposeHeaders: deps.config.corsExposeHeaders,
-  }));
+  app.use(
+    cors({
+      allowedOrigins: deps.config.corsAllowedOrigins,
+      allowHeaders: deps.config.corsAllowHeaders,
+      exposeHeaders: deps.config.corsExposeHeaders,
+    }),
+  );
   app.use(negotiateMicroversion);
   app.use(noAuth);
   app.use(readBody(deps.config.bodyLimitBytes));

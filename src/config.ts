@@ -43,7 +43,8 @@ type Env = Record<string, string | undefined>;
 function integer(env: Env, name: string, fallback: number, min = Number.MIN_SAFE_INTEGER): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
-  if (!/^-?\d+$/.test(raw) || Number(raw) < min) throw new ConfigError(`${name} must be an integer >= ${min}, got '${raw}'`);
+  if (!/^-?\d+$/.test(raw) || Number(raw) < min)
+    throw new ConfigError(`${name} must be an integer >= ${min}, got '${raw}'`);
   return Number(raw);
 }
 
@@ -56,12 +57,21 @@ function boolean(env: Env, name: string, fallback: boolean): boolean {
 }
 
 /** The headers a browser client of Placement sends and reads. */
-const DEFAULT_CORS_HEADERS = ['x-auth-token', 'openstack-api-version', 'x-openstack-request-id', 'openstack-request-id', 'content-type'];
+const DEFAULT_CORS_HEADERS = [
+  'x-auth-token',
+  'openstack-api-version',
+  'x-openstack-request-id',
+  'openstack-request-id',
+  'content-type',
+];
 
 function list(env: Env, name: string, fallback: string[]): string[] {
   const raw = env[name];
   if (raw === undefined || raw.trim() === '') return fallback;
-  return raw.split(',').map((item) => item.trim()).filter(Boolean);
+  return raw
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
 }
 
 export function loadConfig(env: Env = process.env): Config {

@@ -39,7 +39,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  const message = error instanceof ConfigError ? error.message : (error as Error)?.stack ?? String(error);
+  const message = error instanceof ConfigError ? error.message : ((error as Error)?.stack ?? String(error));
   console.error(`emplace failed to start: ${message}`);
   process.exit(1);
 });

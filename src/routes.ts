@@ -30,18 +30,31 @@ export const ROUTES: RouteTable = {
   '/healthz': { GET: { handler: health.healthz, policy: PUBLIC } },
   '/resource_providers': {
     GET: { handler: resourceProviders.listResourceProviders, policy: POLICY.RESOURCE_PROVIDERS_LIST },
-    POST: { handler: resourceProviders.createResourceProvider, policy: POLICY.RESOURCE_PROVIDERS_CREATE, takesBody: true },
+    POST: {
+      handler: resourceProviders.createResourceProvider,
+      policy: POLICY.RESOURCE_PROVIDERS_CREATE,
+      takesBody: true,
+    },
   },
   '/resource_providers/{uuid}': {
     GET: { handler: resourceProviders.getResourceProvider, policy: POLICY.RESOURCE_PROVIDERS_SHOW },
-    PUT: { handler: resourceProviders.updateResourceProvider, policy: POLICY.RESOURCE_PROVIDERS_UPDATE, takesBody: true },
+    PUT: {
+      handler: resourceProviders.updateResourceProvider,
+      policy: POLICY.RESOURCE_PROVIDERS_UPDATE,
+      takesBody: true,
+    },
     DELETE: { handler: resourceProviders.deleteResourceProvider, policy: POLICY.RESOURCE_PROVIDERS_DELETE },
   },
   '/resource_providers/{uuid}/inventories': {
     GET: { handler: inventories.getInventories, policy: POLICY.INVENTORIES_LIST },
     POST: { handler: inventories.createInventory, policy: POLICY.INVENTORIES_CREATE, takesBody: true },
     PUT: { handler: inventories.setInventories, policy: POLICY.INVENTORIES_UPDATE, takesBody: true },
-    DELETE: { handler: inventories.deleteInventories, policy: POLICY.INVENTORIES_DELETE, since: DELETE_ALL_INVENTORIES, tooEarlyStatus: 405 },
+    DELETE: {
+      handler: inventories.deleteInventories,
+      policy: POLICY.INVENTORIES_DELETE,
+      since: DELETE_ALL_INVENTORIES,
+      tooEarlyStatus: 405,
+    },
   },
   '/resource_providers/{uuid}/inventories/{resource_class}': {
     GET: { handler: inventories.getInventory, policy: POLICY.INVENTORIES_SHOW },
@@ -53,21 +66,46 @@ export const ROUTES: RouteTable = {
     GET: { handler: aggregates.getAggregates, policy: POLICY.AGGREGATES_LIST, since: AGGREGATES },
     PUT: { handler: aggregates.setAggregates, policy: POLICY.AGGREGATES_UPDATE, since: AGGREGATES, takesBody: true },
   },
-  '/resource_providers/{uuid}/allocations': { GET: { handler: allocations.listForResourceProvider, policy: POLICY.PROVIDER_ALLOCATIONS_LIST } },
+  '/resource_providers/{uuid}/allocations': {
+    GET: { handler: allocations.listForResourceProvider, policy: POLICY.PROVIDER_ALLOCATIONS_LIST },
+  },
   '/resource_providers/{uuid}/traits': {
     GET: { handler: traits.listTraitsForResourceProvider, policy: POLICY.PROVIDER_TRAITS_LIST, since: TRAITS },
-    PUT: { handler: traits.updateTraitsForResourceProvider, policy: POLICY.PROVIDER_TRAITS_UPDATE, since: TRAITS, takesBody: true },
+    PUT: {
+      handler: traits.updateTraitsForResourceProvider,
+      policy: POLICY.PROVIDER_TRAITS_UPDATE,
+      since: TRAITS,
+      takesBody: true,
+    },
     DELETE: { handler: traits.deleteTraitsForResourceProvider, policy: POLICY.PROVIDER_TRAITS_DELETE, since: TRAITS },
   },
   '/resource_classes': {
-    GET: { handler: resourceClasses.listResourceClasses, policy: POLICY.RESOURCE_CLASSES_LIST, since: RESOURCE_CLASSES },
-    POST: { handler: resourceClasses.createResourceClass, policy: POLICY.RESOURCE_CLASSES_CREATE, since: RESOURCE_CLASSES, takesBody: true },
+    GET: {
+      handler: resourceClasses.listResourceClasses,
+      policy: POLICY.RESOURCE_CLASSES_LIST,
+      since: RESOURCE_CLASSES,
+    },
+    POST: {
+      handler: resourceClasses.createResourceClass,
+      policy: POLICY.RESOURCE_CLASSES_CREATE,
+      since: RESOURCE_CLASSES,
+      takesBody: true,
+    },
   },
   '/resource_classes/{name}': {
     GET: { handler: resourceClasses.getResourceClass, policy: POLICY.RESOURCE_CLASSES_SHOW, since: RESOURCE_CLASSES },
     // Before 1.7 PUT renames a class and needs a body; from 1.7 it is a bodiless create-or-ensure.
-    PUT: { handler: resourceClasses.updateResourceClass, policy: POLICY.RESOURCE_CLASSES_UPDATE, since: RESOURCE_CLASSES, takesBody: (mv) => !mv.has(RESOURCE_CLASS_PUT_CREATES) },
-    DELETE: { handler: resourceClasses.deleteResourceClass, policy: POLICY.RESOURCE_CLASSES_DELETE, since: RESOURCE_CLASSES },
+    PUT: {
+      handler: resourceClasses.updateResourceClass,
+      policy: POLICY.RESOURCE_CLASSES_UPDATE,
+      since: RESOURCE_CLASSES,
+      takesBody: (mv) => !mv.has(RESOURCE_CLASS_PUT_CREATES),
+    },
+    DELETE: {
+      handler: resourceClasses.deleteResourceClass,
+      policy: POLICY.RESOURCE_CLASSES_DELETE,
+      since: RESOURCE_CLASSES,
+    },
   },
   '/traits': { GET: { handler: traits.listTraits, policy: POLICY.TRAITS_LIST, since: TRAITS } },
   '/traits/{name}': {
@@ -75,16 +113,34 @@ export const ROUTES: RouteTable = {
     PUT: { handler: traits.putTrait, policy: POLICY.TRAITS_UPDATE, since: TRAITS },
     DELETE: { handler: traits.deleteTrait, policy: POLICY.TRAITS_DELETE, since: TRAITS },
   },
-  '/allocations': { POST: { handler: allocations.setAllocations, policy: POLICY.ALLOCATIONS_MANAGE, since: POST_ALLOCATIONS, takesBody: true } },
+  '/allocations': {
+    POST: {
+      handler: allocations.setAllocations,
+      policy: POLICY.ALLOCATIONS_MANAGE,
+      since: POST_ALLOCATIONS,
+      takesBody: true,
+    },
+  },
   '/allocations/{consumer_uuid}': {
     GET: { handler: allocations.listForConsumer, policy: POLICY.ALLOCATIONS_LIST },
     PUT: { handler: allocations.setAllocationsForConsumer, policy: POLICY.ALLOCATIONS_UPDATE, takesBody: true },
     DELETE: { handler: allocations.deleteAllocations, policy: POLICY.ALLOCATIONS_DELETE },
   },
-  '/allocation_candidates': { GET: { handler: allocationCandidates.listAllocationCandidates, policy: POLICY.ALLOCATION_CANDIDATES_LIST, since: ALLOCATION_CANDIDATES } },
+  '/allocation_candidates': {
+    GET: {
+      handler: allocationCandidates.listAllocationCandidates,
+      policy: POLICY.ALLOCATION_CANDIDATES_LIST,
+      since: ALLOCATION_CANDIDATES,
+    },
+  },
   '/usages': {
     // The target is the project asked about: a project reader may see its own project only.
-    GET: { handler: usages.getTotalUsages, policy: POLICY.TOTAL_USAGES, policyTarget: (req) => ({ project_id: lastQueryValue(req, 'project_id') }), since: USAGES },
+    GET: {
+      handler: usages.getTotalUsages,
+      policy: POLICY.TOTAL_USAGES,
+      policyTarget: (req) => ({ project_id: lastQueryValue(req, 'project_id') }),
+      since: USAGES,
+    },
   },
   '/reshaper': { POST: { handler: reshaper.reshape, policy: POLICY.RESHAPE, since: RESHAPER, takesBody: true } },
 };

@@ -105,7 +105,9 @@ const consumerGeneration = { type: ['integer', 'null'] };
 const mappings = {
   type: 'object',
   minProperties: 1,
-  patternProperties: { [GROUP_SUFFIX_PATTERN]: { type: 'array', minItems: 1, items: { type: 'string', format: 'uuid' } } },
+  patternProperties: {
+    [GROUP_SUFFIX_PATTERN]: { type: 'array', minItems: 1, items: { type: 'string', format: 'uuid' } },
+  },
 };
 const consumerType = { type: 'string', pattern: CONSUMER_TYPE_PATTERN, minLength: 1, maxLength: 255 };
 
@@ -117,7 +119,12 @@ export const PUT_ALLOCATIONS_V1_34 = withProperty(PUT_ALLOCATIONS_V1_28, 'mappin
 export const PUT_ALLOCATIONS_V1_38 = withProperty(PUT_ALLOCATIONS_V1_34, 'consumer_type', consumerType, true);
 
 function byConsumer(entry: JsonSchema, minProperties = 1): JsonSchema {
-  return { type: 'object', minProperties, additionalProperties: false, patternProperties: { [UUID_KEY_PATTERN]: entry } };
+  return {
+    type: 'object',
+    minProperties,
+    additionalProperties: false,
+    patternProperties: { [UUID_KEY_PATTERN]: entry },
+  };
 }
 
 /** POST /allocations: a dict keyed by consumer uuid of PUT-1.12-shaped entries (allocations may be empty). */

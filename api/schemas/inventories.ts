@@ -38,7 +38,12 @@ export const setInventoriesSchema: JsonSchema = {
     inventories: {
       type: 'object',
       patternProperties: {
-        [RC_PATTERN]: { type: 'object', properties: inventoryProperties, required: ['total'], additionalProperties: false },
+        [RC_PATTERN]: {
+          type: 'object',
+          properties: inventoryProperties,
+          required: ['total'],
+          additionalProperties: false,
+        },
       },
     },
   },

@@ -25,7 +25,9 @@ async function runOnce(agent: Agent, dryRun: boolean): Promise<number> {
     const result = await agent.runCycle({ dryRun });
     if (dryRun) {
       const lines = result.plan.ops.map((op) => `  ${describe(op)}`);
-      process.stdout.write(`${lines.length === 0 ? 'in sync: nothing to change' : `plan (${lines.length} change(s)):\n${lines.join('\n')}`}\n`);
+      process.stdout.write(
+        `${lines.length === 0 ? 'in sync: nothing to change' : `plan (${lines.length} change(s)):\n${lines.join('\n')}`}\n`,
+      );
       for (const warning of result.plan.warnings) process.stdout.write(`warning: ${warning}\n`);
     }
     agent.logSummary(result, Date.now() - started);
@@ -61,7 +63,10 @@ export async function main(argv: string[], env: Record<string, string | undefine
       controller.abort();
     });
   }
-  logger.info({ url: config.url, layout: config.layout, hostRoot: config.hostRoot, intervalSeconds: config.intervalSeconds }, 'emplace-agent starting');
+  logger.info(
+    { url: config.url, layout: config.layout, hostRoot: config.hostRoot, intervalSeconds: config.intervalSeconds },
+    'emplace-agent starting',
+  );
   await agent.run(controller.signal);
   return EXIT_IN_SYNC;
 }

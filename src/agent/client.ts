@@ -32,20 +32,32 @@ export interface ApiReply<T = any> {
 
 /** The service did not answer usefully (network error, 5xx, 429) even after retries. */
 export class ServiceUnavailableError extends Error {
-  constructor(message: string, readonly retryAfterMs?: number) {
+  constructor(
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
     super(message);
   }
 }
 
 /** A 4xx the caller did not expect; `code` is Placement's error code (1.23+). */
 export class PlacementError extends Error {
-  constructor(readonly status: number, readonly code: string | undefined, detail: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string | undefined,
+    detail: string,
+  ) {
     super(detail);
   }
 }
 
 /** Exponential backoff with full-range jitter in [delay/2, delay], capped. */
-export function backoffDelay(attempt: number, baseMs: number, capMs: number, random: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  baseMs: number,
+  capMs: number,
+  random: () => number = Math.random,
+): number {
   const delay = Math.min(capMs, baseMs * 2 ** attempt);
   return Math.round(delay / 2 + (random() * delay) / 2);
 }
@@ -76,8 +88,14 @@ export class PlacementClient {
     let retryAfterMs: number | undefined;
     for (let attempt = 0; attempt <= this.options.retries; attempt++) {
       if (attempt > 0) {
-        const delay = retryAfterMs !== undefined ? Math.min(retryAfterMs, this.options.backoffCapMs) : backoffDelay(attempt - 1, this.options.backoffBaseMs, this.options.backoffCapMs, this.random);
-        this.options.logger?.warn({ method, path, attempt, delayMs: delay, error: lastError }, 'placement unavailable, retrying');
+        const delay =
+          retryAfterMs !== undefined
+            ? Math.min(retryAfterMs, this.options.backoffCapMs)
+            : backoffDelay(attempt - 1, this.options.backoffBaseMs, this.options.backoffCapMs, this.random);
+        this.options.logger?.warn(
+          { method, path, attempt, delayMs: delay, error: lastError },
+          'placement unavailable, retrying',
+        );
         await this.sleep(delay);
       }
       try {
@@ -87,7 +105,9 @@ export class PlacementClient {
         lastError = `HTTP ${reply.status}`;
       } catch (error) {
         retryAfterMs = undefined;
-        lastError = (error as Error).message + ((error as any).cause ? `: ${(error as any).cause.code ?? (error as any).cause.message}` : '');
+        lastError =
+          (error as Error).message +
+          ((error as any).cause ? `: ${(error as any).cause.code ?? (error as any).cause.message}` : '');
       }
     }
     throw new ServiceUnavailableError(`${method} ${path}: ${lastError}`, retryAfterMs);
@@ -123,7 +143,11 @@ export class PlacementClient {
     const reply = await this.send<T>(method, path, body);
     if (ok.includes(reply.status)) return reply;
     const error = (reply.body as any)?.errors?.[0];
-    throw new PlacementError(reply.status, error?.code, `${method} ${path}: ${reply.status} ${error?.detail ?? JSON.stringify(reply.body)}`);
+    throw new PlacementError(
+      reply.status,
+      error?.code,
+      `${method} ${path}: ${reply.status} ${error?.detail ?? JSON.stringify(reply.body)}`,
+    );
   }
 
   async findProviderByName(name: string): Promise<{ uuid: string } | undefined> {
@@ -154,7 +178,11 @@ export class PlacementClient {
     return {
       uuid: rp.uuid,
       name: rp.name,
-      generation: Math.min(rp.generation, inventories.body.resource_provider_generation, traits.body.resource_provider_generation),
+      generation: Math.min(
+        rp.generation,
+        inventories.body.resource_provider_generation,
+        traits.body.resource_provider_generation,
+      ),
       parentUuid: rp.parent_provider_uuid ?? null,
       inventories: inventories.body.inventories,
       traits: traits.body.traits,
@@ -170,7 +198,9 @@ export class PlacementClient {
       if (!entry.resources?.[resourceClass]) continue;
       const full = await this.expect([200], 'GET', `/allocations/${consumer}`);
       result[consumer] = {
-        allocations: Object.fromEntries(Object.entries<any>(full.body.allocations).map(([rp, a]) => [rp, { resources: a.resources }])),
+        allocations: Object.fromEntries(
+          Object.entries<any>(full.body.allocations).map(([rp, a]) => [rp, { resources: a.resources }]),
+        ),
         project_id: full.body.project_id,
         user_id: full.body.user_id,
         consumer_generation: full.body.consumer_generation ?? null,
@@ -192,12 +222,18 @@ export class PlacementClient {
   }
 
   async setInventories(uuid: string, generation: number, inventories: Inventories): Promise<number> {
-    const reply = await this.expect([200], 'PUT', `/resource_providers/${uuid}/inventories`, { resource_provider_generation: generation, inventories });
+    const reply = await this.expect([200], 'PUT', `/resource_providers/${uuid}/inventories`, {
+      resource_provider_generation: generation,
+      inventories,
+    });
     return reply.body.resource_provider_generation;
   }
 
   async setTraits(uuid: string, generation: number, traits: string[]): Promise<number> {
-    const reply = await this.expect([200], 'PUT', `/resource_providers/${uuid}/traits`, { resource_provider_generation: generation, traits });
+    const reply = await this.expect([200], 'PUT', `/resource_providers/${uuid}/traits`, {
+      resource_provider_generation: generation,
+      traits,
+    });
     return reply.body.resource_provider_generation;
   }
 
@@ -205,7 +241,10 @@ export class PlacementClient {
     await this.expect([204, 404], 'DELETE', `/resource_providers/${uuid}`);
   }
 
-  async reshape(inventories: Record<string, { resource_provider_generation: number; inventories: Inventories }>, allocations: Record<string, ConsumerAllocations>): Promise<void> {
+  async reshape(
+    inventories: Record<string, { resource_provider_generation: number; inventories: Inventories }>,
+    allocations: Record<string, ConsumerAllocations>,
+  ): Promise<void> {
     await this.expect([204], 'POST', '/reshaper', { inventories, allocations });
   }
 }

@@ -88,14 +88,39 @@ export const AGENT_DEFAULTS: AgentConfig = {
 type Kind = 'string' | 'int' | 'number' | 'bool' | 'list' | 'layout';
 /** One row per setting: config key (camelCase; snake_case also accepted in files), flag, env var. */
 const KEYS: Array<[keyof AgentConfig | `${'vcpu' | 'memoryMb' | 'diskGb'}.${keyof ResourceTuning}`, Kind]> = [
-  ['url', 'string'], ['token', 'string'], ['tokenFile', 'string'], ['roles', 'list'], ['hostRoot', 'string'], ['stateDir', 'string'],
-  ['layout', 'layout'], ['once', 'bool'], ['dryRun', 'bool'], ['printDetection', 'bool'], ['providerName', 'string'],
-  ['providerUuid', 'string'], ['intervalSeconds', 'number'], ['jitter', 'number'], ['maxSlots', 'int'],
-  ['reservedSlots', 'int'], ['reportHostResources', 'bool'], ['diskPath', 'string'], ['domcapsFile', 'string'],
-  ['useVirsh', 'bool'], ['kernelLogFiles', 'list'], ['logLevel', 'string'], ['requestRetries', 'int'],
-  ['conflictRetries', 'int'], ['backoffBaseMs', 'int'], ['backoffCapMs', 'int'], ['requestTimeoutMs', 'int'],
-  ['vcpu.reserved', 'int'], ['vcpu.allocationRatio', 'number'], ['memoryMb.reserved', 'int'],
-  ['memoryMb.allocationRatio', 'number'], ['diskGb.reserved', 'int'], ['diskGb.allocationRatio', 'number'],
+  ['url', 'string'],
+  ['token', 'string'],
+  ['tokenFile', 'string'],
+  ['roles', 'list'],
+  ['hostRoot', 'string'],
+  ['stateDir', 'string'],
+  ['layout', 'layout'],
+  ['once', 'bool'],
+  ['dryRun', 'bool'],
+  ['printDetection', 'bool'],
+  ['providerName', 'string'],
+  ['providerUuid', 'string'],
+  ['intervalSeconds', 'number'],
+  ['jitter', 'number'],
+  ['maxSlots', 'int'],
+  ['reservedSlots', 'int'],
+  ['reportHostResources', 'bool'],
+  ['diskPath', 'string'],
+  ['domcapsFile', 'string'],
+  ['useVirsh', 'bool'],
+  ['kernelLogFiles', 'list'],
+  ['logLevel', 'string'],
+  ['requestRetries', 'int'],
+  ['conflictRetries', 'int'],
+  ['backoffBaseMs', 'int'],
+  ['backoffCapMs', 'int'],
+  ['requestTimeoutMs', 'int'],
+  ['vcpu.reserved', 'int'],
+  ['vcpu.allocationRatio', 'number'],
+  ['memoryMb.reserved', 'int'],
+  ['memoryMb.allocationRatio', 'number'],
+  ['diskGb.reserved', 'int'],
+  ['diskGb.allocationRatio', 'number'],
 ];
 
 const kebab = (key: string) => key.replace(/\./g, '-').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -113,7 +138,12 @@ function coerce(key: string, kind: Kind, raw: unknown, where: string): unknown {
       return raw === 'root' || raw === 'nested' ? raw : fail('root or nested');
     case 'list':
       if (Array.isArray(raw) && raw.every((item) => typeof item === 'string')) return raw;
-      return typeof raw === 'string' ? raw.split(',').map((s) => s.trim()).filter(Boolean) : fail('a list of strings');
+      return typeof raw === 'string'
+        ? raw
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : fail('a list of strings');
     case 'bool': {
       if (typeof raw === 'boolean') return raw;
       const text = String(raw).toLowerCase();
@@ -135,7 +165,8 @@ function coerce(key: string, kind: Kind, raw: unknown, where: string): unknown {
 function assign(config: AgentConfig, key: string, value: unknown): void {
   const [head, tail] = key.split('.');
   if (tail === undefined) (config as unknown as Record<string, unknown>)[head] = value;
-  else (config as unknown as Record<string, Record<string, unknown>>)[head] = { ...(config as any)[head], [tail]: value };
+  else
+    (config as unknown as Record<string, Record<string, unknown>>)[head] = { ...(config as any)[head], [tail]: value };
 }
 
 function fromFile(config: AgentConfig, file: string, read: (path: string) => string): void {
@@ -151,7 +182,15 @@ function fromFile(config: AgentConfig, file: string, read: (path: string) => str
       for (const [inner, v] of Object.entries(value)) flat[`${name}.${inner}`] = v;
     } else flat[name] = value;
   }
-  const known = new Map(KEYS.flatMap(([key, kind]) => [[key as string, [key, kind]], [snake(key), [key, kind]]] as const));
+  const known = new Map(
+    KEYS.flatMap(
+      ([key, kind]) =>
+        [
+          [key as string, [key, kind]],
+          [snake(key), [key, kind]],
+        ] as const,
+    ),
+  );
   for (const [name, value] of Object.entries(flat)) {
     const entry = known.get(name) ?? known.get(name.replace(/\./g, '_'));
     if (!entry) throw new AgentConfigError(`config file ${file}: unknown key '${name}'`);
@@ -198,7 +237,8 @@ export function loadAgentConfig(options: LoadOptions = {}): AgentConfig {
   const file = env.EMPLACE_CONFIG || flags.config;
   if (file) fromFile(config, file, read);
   const kinds = new Map(KEYS);
-  for (const [key, raw] of flags.values) assign(config, key, coerce(key, kinds.get(key as any)!, raw, `--${kebab(key)}`));
+  for (const [key, raw] of flags.values)
+    assign(config, key, coerce(key, kinds.get(key as any)!, raw, `--${kebab(key)}`));
   for (const [key, kind] of KEYS) {
     const raw = env[envName(key)];
     if (raw !== undefined && raw !== '') assign(config, key, coerce(key, kind, raw, envName(key)));
@@ -210,7 +250,10 @@ export function loadAgentConfig(options: LoadOptions = {}): AgentConfig {
 }
 
 /** The token to send: from tokenFile (re-read each cycle so rotation works), else token, else noauth2's admin. */
-export function resolveToken(config: AgentConfig, read: (path: string) => string = (p) => readFileSync(p, 'utf8')): string {
+export function resolveToken(
+  config: AgentConfig,
+  read: (path: string) => string = (p) => readFileSync(p, 'utf8'),
+): string {
   if (config.tokenFile) return read(config.tokenFile).trim();
   return config.token ?? 'admin';
 }

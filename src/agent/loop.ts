@@ -18,7 +18,11 @@ export interface CycleResult {
 
 export function hostFqdn(): string {
   try {
-    const fqdn = execFileSync('hostname', ['-f'], { encoding: 'utf8', timeout: 2000, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const fqdn = execFileSync('hostname', ['-f'], {
+      encoding: 'utf8',
+      timeout: 2000,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
     if (fqdn) return fqdn;
   } catch {
     // hostname(1) missing or failing: the kernel's name is the next best thing
@@ -29,7 +33,11 @@ export function hostFqdn(): string {
 export function hostResourceWishes(config: AgentConfig, detection: Detection): PlanInput['hostResources'] {
   if (!config.reportHostResources || !detection.resources) return undefined;
   const r = detection.resources;
-  const wish = (total: number | typeof UNKNOWN, tuning: AgentConfig['vcpu']): HostClassWish => ({ total, reserved: tuning.reserved, allocationRatio: tuning.allocationRatio });
+  const wish = (total: number | typeof UNKNOWN, tuning: AgentConfig['vcpu']): HostClassWish => ({
+    total,
+    reserved: tuning.reserved,
+    allocationRatio: tuning.allocationRatio,
+  });
   const wishes: Partial<Record<HostClass, HostClassWish>> = {
     VCPU: wish(r.vcpu, config.vcpu),
     MEMORY_MB: wish(r.memoryMb, config.memoryMb),
@@ -47,7 +55,11 @@ export class Agent {
   private rootName: string;
   private readonly sleep: (ms: number) => Promise<void>;
 
-  constructor(readonly config: AgentConfig, private readonly logger: Logger, sleep?: (ms: number) => Promise<void>) {
+  constructor(
+    readonly config: AgentConfig,
+    private readonly logger: Logger,
+    sleep?: (ms: number) => Promise<void>,
+  ) {
     this.sleep = sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.client = new PlacementClient({
       url: config.url,
@@ -75,7 +87,10 @@ export class Agent {
     return uuid;
   }
 
-  private async planFor(detection: Detection, rootUuid: string): Promise<{ plan: Plan; reported: { root?: ReportedProvider; children: ReportedProvider[] } }> {
+  private async planFor(
+    detection: Detection,
+    rootUuid: string,
+  ): Promise<{ plan: Plan; reported: { root?: ReportedProvider; children: ReportedProvider[] } }> {
     const reported = await this.client.readTree(rootUuid);
     const input: PlanInput = {
       layout: this.config.layout,
@@ -111,7 +126,10 @@ export class Agent {
       } catch (error) {
         if (!isConflict(error) || attempt >= this.config.conflictRetries) throw error;
         const delay = backoffDelay(attempt, 50, 2000);
-        this.logger.info({ attempt, delayMs: delay, reason: (error as Error).message, code: (error as PlacementError).code }, 'conflict: re-reading provider tree');
+        this.logger.info(
+          { attempt, delayMs: delay, reason: (error as Error).message, code: (error as PlacementError).code },
+          'conflict: re-reading provider tree',
+        );
         await this.sleep(delay);
       }
     }
@@ -123,7 +141,11 @@ export class Agent {
     this.store.save({ ...state, providerUuid: rootUuid, draining });
   }
 
-  private async execute(ops: Operation[], reported: { root?: ReportedProvider; children: ReportedProvider[] }, applied: Operation[]): Promise<void> {
+  private async execute(
+    ops: Operation[],
+    reported: { root?: ReportedProvider; children: ReportedProvider[] },
+    applied: Operation[],
+  ): Promise<void> {
     const generations = new Map<string, number>();
     for (const p of [reported.root, ...reported.children]) if (p) generations.set(p.uuid, p.generation);
     const generation = async (uuid: string) => generations.get(uuid) ?? (await this.client.generationOf(uuid));
@@ -133,7 +155,10 @@ export class Agent {
           generations.set(op.uuid, await this.client.createProvider(op.uuid, op.name, op.parentUuid));
           break;
         case 'setInventories':
-          generations.set(op.uuid, await this.client.setInventories(op.uuid, await generation(op.uuid), op.inventories));
+          generations.set(
+            op.uuid,
+            await this.client.setInventories(op.uuid, await generation(op.uuid), op.inventories),
+          );
           break;
         case 'setTraits':
           generations.set(op.uuid, await this.client.setTraits(op.uuid, await generation(op.uuid), op.traits));
@@ -144,7 +169,8 @@ export class Agent {
           break;
         case 'reshape': {
           const inventories: Record<string, { resource_provider_generation: number; inventories: any }> = {};
-          for (const [uuid, inv] of Object.entries(op.inventories)) inventories[uuid] = { resource_provider_generation: await generation(uuid), inventories: inv };
+          for (const [uuid, inv] of Object.entries(op.inventories))
+            inventories[uuid] = { resource_provider_generation: await generation(uuid), inventories: inv };
           await this.client.reshape(inventories, op.allocations);
           // The reshaper answers 204 without generations: read them again when next needed.
           for (const uuid of Object.keys(op.inventories)) generations.delete(uuid);
@@ -178,10 +204,21 @@ export class Agent {
   }
 
   logSummary(result: CycleResult, durationMs: number): void {
-    const models = Object.fromEntries(Object.entries(result.detection.models).map(([m, s]) => [m, s.state === 'present' ? s.slots : s.state]));
-    for (const warning of [...result.plan.warnings, ...result.detection.disagreements]) this.logger.warn({ warning }, warning);
+    const models = Object.fromEntries(
+      Object.entries(result.detection.models).map(([m, s]) => [m, s.state === 'present' ? s.slots : s.state]),
+    );
+    for (const warning of [...result.plan.warnings, ...result.detection.disagreements])
+      this.logger.warn({ warning }, warning);
     this.logger.info(
-      { inSync: result.inSync, layout: this.config.layout, provider: this.rootUuid, models, changes: result.applied.map(describe), draining: result.plan.draining, durationMs },
+      {
+        inSync: result.inSync,
+        layout: this.config.layout,
+        provider: this.rootUuid,
+        models,
+        changes: result.applied.map(describe),
+        draining: result.plan.draining,
+        durationMs,
+      },
       'cycle summary',
     );
   }
@@ -192,7 +229,11 @@ export function describe(op: Operation): string {
     case 'createProvider':
       return `create provider ${op.name} (${op.uuid})${op.parentUuid ? ` under ${op.parentUuid}` : ''}`;
     case 'setInventories':
-      return `set inventories of ${op.uuid}: ${Object.entries(op.inventories).map(([rc, i]) => `${rc}=${i.total}${i.reserved ? `(reserved ${i.reserved})` : ''}`).join(', ') || 'none'}`;
+      return `set inventories of ${op.uuid}: ${
+        Object.entries(op.inventories)
+          .map(([rc, i]) => `${rc}=${i.total}${i.reserved ? `(reserved ${i.reserved})` : ''}`)
+          .join(', ') || 'none'
+      }`;
     case 'setTraits':
       return `set traits of ${op.uuid}: ${op.traits.join(', ') || 'none'}`;
     case 'deleteProvider':

@@ -41,7 +41,11 @@ export const LEGACY_SEV_TRAIT = 'HW_CPU_AMD_SEV';
 /** Every trait the agent may add or remove; anything else on a provider belongs to someone else. */
 export const OWNED_TRAITS = new Set([...Object.values(MODEL_TRAITS), LEGACY_SEV_TRAIT]);
 
-export const CHILD_SUFFIX: Record<ModelName, string> = { sev: '_amd_sev', sev_es: '_amd_sev_es', sev_snp: '_amd_sev_snp' };
+export const CHILD_SUFFIX: Record<ModelName, string> = {
+  sev: '_amd_sev',
+  sev_es: '_amd_sev_es',
+  sev_snp: '_amd_sev_snp',
+};
 
 /** RFC 4122 version 5 (SHA-1, name-based) UUID. */
 export function uuidV5(name: string, namespace: string): string {

@@ -105,7 +105,8 @@ function mergeInventories(
       allocation_ratio: wish.allocationRatio ?? base.allocation_ratio,
     };
     draining.delete(key);
-    if (used > wish.total) warnings.push(`${rc} on ${uuid} shrank to ${wish.total} below usage ${used}: evicting nothing`);
+    if (used > wish.total)
+      warnings.push(`${rc} on ${uuid} shrank to ${wish.total} below usage ${used}: evicting nothing`);
     result[rc] = next;
   }
   return result;
@@ -123,7 +124,9 @@ function hostWishes(input: PlanInput): Record<string, ClassWish> {
   for (const [rc, wish] of Object.entries(input.hostResources ?? {})) {
     if (!wish) continue;
     wishes[rc] =
-      wish.total === UNKNOWN ? 'keep' : { total: wish.total, maxUnit: wish.total, reserved: wish.reserved, allocationRatio: wish.allocationRatio };
+      wish.total === UNKNOWN
+        ? 'keep'
+        : { total: wish.total, maxUnit: wish.total, reserved: wish.reserved, allocationRatio: wish.allocationRatio };
   }
   return wishes;
 }
@@ -178,7 +181,8 @@ function rootWishes(input: PlanInput, warnings: string[]): Record<string, ClassW
   wishes[MEC] = input.layout === 'root' ? mecWish(input.models.sev, input.mecReserved) : 'absent';
   if (input.layout === 'root') {
     for (const m of ['sev_es', 'sev_snp'] as ModelName[]) {
-      if (input.models[m].state === 'present') warnings.push(`${m} is available but only the nested layout can offer it`);
+      if (input.models[m].state === 'present')
+        warnings.push(`${m} is available but only the nested layout can offer it`);
     }
   }
   return wishes;
@@ -200,13 +204,25 @@ function planChildren(input: PlanInput, draining: Set<string>, warnings: string[
 }
 
 /** A child without usage whose model is gone is deleted; one still in use is drained by mergeInventories. */
-function planChild(input: PlanInput, model: ModelName, plan: ChildrenPlan, draining: Set<string>, warnings: string[]): void {
+function planChild(
+  input: PlanInput,
+  model: ModelName,
+  plan: ChildrenPlan,
+  draining: Set<string>,
+  warnings: string[],
+): void {
   const uuid = childUuid(input.root.uuid, model);
   const reported = input.reported.children.find((c) => c.uuid === uuid);
   const state = input.layout === 'nested' ? input.models[model] : undefined;
   const wish = mecWish(state, input.mecReserved);
   if (!reported && (wish === 'absent' || wish === 'keep')) return;
-  if (!reported) plan.createOps.push({ op: 'createProvider', uuid, name: `${input.root.name}${CHILD_SUFFIX[model]}`, parentUuid: input.root.uuid });
+  if (!reported)
+    plan.createOps.push({
+      op: 'createProvider',
+      uuid,
+      name: `${input.root.name}${CHILD_SUFFIX[model]}`,
+      parentUuid: input.root.uuid,
+    });
   const merged = mergeInventories(uuid, reported, { [MEC]: wish }, draining, warnings);
   const totalUsage = Object.values(reported?.usages ?? {}).reduce((a, b) => a + b, 0);
   if (reported && wish === 'absent' && totalUsage === 0) {
@@ -214,19 +230,27 @@ function planChild(input: PlanInput, model: ModelName, plan: ChildrenPlan, drain
     return;
   }
   plan.inventories.set(uuid, merged);
-  const traits = mergeTraits(reported?.traits ?? [], state?.state === 'unknown' ? undefined : wish === 'absent' ? [] : [MODEL_TRAITS[model]]);
+  const traits = mergeTraits(
+    reported?.traits ?? [],
+    state?.state === 'unknown' ? undefined : wish === 'absent' ? [] : [MODEL_TRAITS[model]],
+  );
   if (!sameSet(traits, reported?.traits ?? [])) plan.traitOps.push({ op: 'setTraits', uuid, traits });
 }
 
 /** Without a reshape: a PUT for each provider whose inventory differs from the reported one, the root first. */
-function inventoryOps(input: PlanInput, rootInventory: Inventories, childInventories: Map<string, Inventories>): Operation[] {
+function inventoryOps(
+  input: PlanInput,
+  rootInventory: Inventories,
+  childInventories: Map<string, Inventories>,
+): Operation[] {
   const ops: Operation[] = [];
   if (!sameInventories(rootInventory, input.reported.root?.inventories ?? {})) {
     ops.push({ op: 'setInventories', uuid: input.root.uuid, inventories: rootInventory });
   }
   for (const [uuid, inventories] of childInventories) {
     const reported = input.reported.children.find((c) => c.uuid === uuid);
-    if (!sameInventories(inventories, reported?.inventories ?? {})) ops.push({ op: 'setInventories', uuid, inventories });
+    if (!sameInventories(inventories, reported?.inventories ?? {}))
+      ops.push({ op: 'setInventories', uuid, inventories });
   }
   return ops;
 }
@@ -251,7 +275,8 @@ function planReshape(
   const root = input.reported.root;
   const used = root?.usages[MEC] ?? 0;
   const target = reshapeTarget(input);
-  if (input.layout !== 'nested' || !root?.inventories[MEC] || used === 0 || !target || !input.rootConsumers) return undefined;
+  if (input.layout !== 'nested' || !root?.inventories[MEC] || used === 0 || !target || !input.rootConsumers)
+    return undefined;
   const targetUuid = childUuid(input.root.uuid, target);
   const targetInventory = childInventories.get(targetUuid);
   if (!targetInventory) return undefined;

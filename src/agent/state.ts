@@ -21,7 +21,7 @@ export class StateStore {
       return { providerUuid: data.providerUuid, draining: Array.isArray(data.draining) ? data.draining : [] };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { draining: [] };
-      throw new Error(`state file ${this.file} unreadable: ${(error as Error).message}`);
+      throw new Error(`state file ${this.file} unreadable: ${(error as Error).message}`, { cause: error });
     }
   }
 

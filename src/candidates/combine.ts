@@ -29,10 +29,13 @@ interface GroupOption {
 export function fits(provider: ProviderRow, className: string, amount: number): boolean {
   const inv = provider.inventories.get(className);
   if (!inv) return false;
-  return inv.minUnit <= amount && inv.maxUnit >= amount && amount % inv.stepSize === 0 && inv.used + amount <= inv.capacity;
+  return (
+    inv.minUnit <= amount && inv.maxUnit >= amount && amount % inv.stepSize === 0 && inv.used + amount <= inv.capacity
+  );
 }
 
-const hasAny = (set: Set<number> | Set<string>, values: Array<number | string>) => values.some((v) => (set as Set<number | string>).has(v));
+const hasAny = (set: Set<number> | Set<string>, values: Array<number | string>) =>
+  values.some((v) => (set as Set<number | string>).has(v));
 const inAll = (aggregates: Set<number>, memberOf: number[][]) => memberOf.every((anyOf) => hasAny(aggregates, anyOf));
 
 /**
@@ -161,7 +164,8 @@ function unsuffixedOptions(ctx: RootContext, group: ResolvedGroup): GroupOption[
   if (rootForbidden) return [];
   // member_of holds for a provider of the tree when it or the anchor root is in the aggregates
   // (Placement's "rp or tree"); a sharing provider from another tree must be in them itself (bug 1792503).
-  const memberOfHolds = (p: ProviderRow) => inAll(p.aggregates, group.memberOf) || (rootInAll && p.rootId === ctx.root.id);
+  const memberOfHolds = (p: ProviderRow) =>
+    inAll(p.aggregates, group.memberOf) || (rootInAll && p.rootId === ctx.root.id);
   const perClass: ProviderRow[][] = [];
   for (const { className, amount } of group.resources) {
     const providers = reachable.filter(
@@ -181,7 +185,11 @@ function unsuffixedOptions(ctx: RootContext, group: ResolvedGroup): GroupOption[
     for (const provider of combination) for (const trait of provider.traits) traits.add(trait);
     if (!group.requiredTraits.every((anyOf) => hasAny(traits, anyOf))) continue;
     options.push({
-      allocations: combination.map((provider, i) => [provider, group.resources[i].className, group.resources[i].amount]),
+      allocations: combination.map((provider, i) => [
+        provider,
+        group.resources[i].className,
+        group.resources[i].amount,
+      ]),
       providers: [...new Set(combination)],
     });
   }
@@ -243,7 +251,8 @@ function sameSubtreeHolds(chosen: GroupOption[], options: CombineOptions, ctx: R
 
 function ancestry(id: number, ctx: RootContext): Set<number> {
   const line = new Set<number>();
-  for (let current: number | null = id; current !== null && !line.has(current); current = ctx.parentOf(current)) line.add(current);
+  for (let current: number | null = id; current !== null && !line.has(current); current = ctx.parentOf(current))
+    line.add(current);
   return line;
 }
 

@@ -31,8 +31,15 @@ const DEFAULT_MAX_BATCH = 1000;
  * stops as soon as enough candidates exist: the work follows `limit`, not the number of viable hosts.
  * Everything is read in one REPEATABLE READ snapshot so usage and capacity agree across batches.
  */
-export async function findCandidates(db: Knex, request: CandidatesRequest, options: EngineOptions): Promise<EngineResult> {
-  return db.transaction(async (trx) => run(trx, request, options), { isolationLevel: 'repeatable read', readOnly: true });
+export async function findCandidates(
+  db: Knex,
+  request: CandidatesRequest,
+  options: EngineOptions,
+): Promise<EngineResult> {
+  return db.transaction(async (trx) => run(trx, request, options), {
+    isolationLevel: 'repeatable read',
+    readOnly: true,
+  });
 }
 
 async function run(trx: Knex.Transaction, request: CandidatesRequest, options: EngineOptions): Promise<EngineResult> {
@@ -45,7 +52,10 @@ async function run(trx: Knex.Transaction, request: CandidatesRequest, options: E
   // max_allocation_candidates stops generation (Placement checks it while merging); a limit may stop it
   // too unless randomising, where Placement samples `limit` from everything generated up to that cap.
   // A cap of 0 gives nothing, as documented (Placement checks after adding, so returns one).
-  const cap = Math.min(options.maxCandidates >= 0 ? options.maxCandidates : Infinity, options.randomize ? Infinity : (options.limit ?? Infinity));
+  const cap = Math.min(
+    options.maxCandidates >= 0 ? options.maxCandidates : Infinity,
+    options.randomize ? Infinity : (options.limit ?? Infinity),
+  );
   const combine: CombineOptions = {
     groups: resolved.groups,
     groupPolicy: resolved.groupPolicy,
@@ -53,7 +63,15 @@ async function run(trx: Knex.Transaction, request: CandidatesRequest, options: E
     nestedAware: options.nestedAware,
   };
   const collector = new Collector(cap, sharingTrees);
-  const roots = streamRoots(trx, resolved, help, sharing, sharingTrees, () => collector.remaining(), options.maxBatch ?? DEFAULT_MAX_BATCH);
+  const roots = streamRoots(
+    trx,
+    resolved,
+    help,
+    sharing,
+    sharingTrees,
+    () => collector.remaining(),
+    options.maxBatch ?? DEFAULT_MAX_BATCH,
+  );
   if (options.strategy === 'breadth-first') await breadthFirst(roots, combine, collector);
   else await depthFirst(roots, combine, collector);
   let candidates = collector.candidates;
@@ -88,7 +106,10 @@ class Collector {
     this.candidates.push(candidate);
     for (const { provider } of candidate.allocations) {
       if (this.trees.has(provider.rootId)) continue;
-      this.trees.set(provider.rootId, provider.rootId === tree[0].rootId ? tree : this.sharingTrees.get(provider.rootId)!);
+      this.trees.set(
+        provider.rootId,
+        provider.rootId === tree[0].rootId ? tree : this.sharingTrees.get(provider.rootId)!,
+      );
     }
   }
 
@@ -104,7 +125,11 @@ export function candidateKey(candidate: Candidate): string {
   return `${allocations}|${mappings}`;
 }
 
-async function depthFirst(roots: AsyncGenerator<RootContext>, combine: CombineOptions, collector: Collector): Promise<void> {
+async function depthFirst(
+  roots: AsyncGenerator<RootContext>,
+  combine: CombineOptions,
+  collector: Collector,
+): Promise<void> {
   if (collector.full()) return;
   for await (const ctx of roots) {
     for (const candidate of candidatesForRoot(ctx, combine)) {
@@ -118,7 +143,11 @@ async function depthFirst(roots: AsyncGenerator<RootContext>, combine: CombineOp
  * Round-robin across roots (Placement's breadth-first strategy): the first candidate of every root,
  * then the second of every root, ... The first pass streams, so a limit still bounds the work.
  */
-async function breadthFirst(roots: AsyncGenerator<RootContext>, combine: CombineOptions, collector: Collector): Promise<void> {
+async function breadthFirst(
+  roots: AsyncGenerator<RootContext>,
+  combine: CombineOptions,
+  collector: Collector,
+): Promise<void> {
   if (collector.full()) return;
   let active: Array<{ ctx: RootContext; gen: Generator<Candidate> }> = [];
   for await (const ctx of roots) {

@@ -54,11 +54,25 @@ export function validateCandidatesQuery(flat: Record<string, string>, mv: Versio
   if (extras.length > 0) {
     const verb = extras.length === 1 ? 'was' : 'were';
     if (patterns.length > 0) {
-      const joined = [...extras].sort().map((key) => pyRepr(key)).join(', ');
-      const list = [...patterns].sort().map((p) => pyRepr(p)).join(', ');
-      fail(`${joined} ${extras.length === 1 ? 'does' : 'do'} not match any of the regexes: ${list}`, 'additionalProperties', '');
+      const joined = [...extras]
+        .sort()
+        .map((key) => pyRepr(key))
+        .join(', ');
+      const list = [...patterns]
+        .sort()
+        .map((p) => pyRepr(p))
+        .join(', ');
+      fail(
+        `${joined} ${extras.length === 1 ? 'does' : 'do'} not match any of the regexes: ${list}`,
+        'additionalProperties',
+        '',
+      );
     }
-    fail(`Additional properties are not allowed (${extras.map((key) => pyRepr(key)).join(', ')} ${verb} unexpected)`, 'additionalProperties', '');
+    fail(
+      `Additional properties are not allowed (${extras.map((key) => pyRepr(key)).join(', ')} ${verb} unexpected)`,
+      'additionalProperties',
+      '',
+    );
   }
   if ('limit' in flat && !new RegExp(LIMIT_PATTERN).test(flat.limit)) {
     fail(`${pyRepr(flat.limit)} does not match ${pyRepr(LIMIT_PATTERN)}`, 'pattern', "['properties']['limit']");
@@ -70,5 +84,7 @@ export function validateCandidatesQuery(flat: Record<string, string>, mv: Versio
 
 /** python-jsonschema's str(ValidationError) starts with the message and names the failed keyword. */
 function fail(message: string, keyword: string, where: string): never {
-  throw badRequest(`Invalid query string parameters: ${message}\n\nFailed validating ${pyRepr(keyword)} in schema${where}`);
+  throw badRequest(
+    `Invalid query string parameters: ${message}\n\nFailed validating ${pyRepr(keyword)} in schema${where}`,
+  );
 }

@@ -8,7 +8,12 @@ import {
   MULTIPLE_MEMBER_OF,
   SAME_SUBTREE,
 } from '../microversion/versions';
-import { parseMemberOfParams, parseResourcesParam, parseTraitParam, parseTraitParams } from '../validation/provider-query';
+import {
+  parseMemberOfParams,
+  parseResourcesParam,
+  parseTraitParam,
+  parseTraitParams,
+} from '../validation/provider-query';
 import { UUID_PATTERN, canonicalUuid } from '../validation/validator';
 import { pyRepr } from '../validation/python-repr';
 import { validateCandidatesQuery, type VersionGate } from './query-schema';
@@ -55,7 +60,9 @@ export function parseCandidatesRequest(entries: Map<string, string[]>, mv: Versi
   else checkOrphans(groups);
   if (mv.has(FORBIDDEN_TRAITS)) checkConflictingTraits(groups);
   if (!wide.groupPolicy && groups.filter((group) => group.suffix !== '').length > 1) {
-    throw badRequest('The "group_policy" parameter is required when specifying more than one "resources{N}" parameter.');
+    throw badRequest(
+      'The "group_policy" parameter is required when specifying more than one "resources{N}" parameter.',
+    );
   }
   return { ...wide, groups };
 }
@@ -78,7 +85,10 @@ function parseRequestWide(entries: Map<string, string[]>): Omit<CandidatesReques
     result.rootForbidden = forbidden;
     const conflicts = result.rootRequired.filter((trait) => forbidden.includes(trait)).sort();
     if (conflicts.length > 0) {
-      throw badRequest(`Conflicting required and forbidden traits found in root_required: ${conflicts.join(', ')}`, QUERYPARAM_BAD_VALUE);
+      throw badRequest(
+        `Conflicting required and forbidden traits found in root_required: ${conflicts.join(', ')}`,
+        QUERYPARAM_BAD_VALUE,
+      );
     }
   }
   for (const value of entries.get('same_subtree') ?? []) {
@@ -100,17 +110,31 @@ function parseGroups(entries: Map<string, string[]>, mv: VersionGate): RequestGr
     const [, prefix, suffix] = match;
     let group = bySuffix.get(suffix);
     if (!group) {
-      group = { suffix, resources: new Map(), requiredTraits: [], forbiddenTraits: [], memberOf: [], forbiddenAggregates: [] };
+      group = {
+        suffix,
+        resources: new Map(),
+        requiredTraits: [],
+        forbiddenTraits: [],
+        memberOf: [],
+        forbiddenAggregates: [],
+      };
       bySuffix.set(suffix, group);
     }
     if (prefix === 'resources') {
       group.resources = parseResourcesParam(values[values.length - 1]);
     } else if (prefix === 'required') {
-      const traits = parseTraitParams(values, { allowForbidden: mv.has(FORBIDDEN_TRAITS), allowAnyOf: mv.has(ANY_TRAITS) });
+      const traits = parseTraitParams(values, {
+        allowForbidden: mv.has(FORBIDDEN_TRAITS),
+        allowAnyOf: mv.has(ANY_TRAITS),
+      });
       group.requiredTraits = traits.required;
       group.forbiddenTraits = traits.forbidden;
     } else if (prefix === 'member_of') {
-      const options = { allowMultiple: mv.has(MULTIPLE_MEMBER_OF), allowForbidden: mv.has(FORBIDDEN_AGGREGATES), suffix };
+      const options = {
+        allowMultiple: mv.has(MULTIPLE_MEMBER_OF),
+        allowForbidden: mv.has(FORBIDDEN_AGGREGATES),
+        suffix,
+      };
       const aggregates = parseMemberOfParams(values, options);
       group.memberOf = aggregates.required;
       group.forbiddenAggregates = aggregates.forbidden;
@@ -133,15 +157,21 @@ function parseInTree(value: string): string {
 
 /** Before 1.36 every group needs resources; traits or member_of alone are "orphans". */
 function checkOrphans(groups: RequestGroup[]): void {
-  const orphanTraits = groups.filter((g) => g.requiredTraits.length > 0 && g.resources.size === 0).map((g) => `required${g.suffix}`);
+  const orphanTraits = groups
+    .filter((g) => g.requiredTraits.length > 0 && g.resources.size === 0)
+    .map((g) => `required${g.suffix}`);
   if (orphanTraits.length > 0) {
-    throw badRequest(`All traits parameters must be associated with resources.  Found the following orphaned traits keys: ${orphanTraits.join(', ')}`);
+    throw badRequest(
+      `All traits parameters must be associated with resources.  Found the following orphaned traits keys: ${orphanTraits.join(', ')}`,
+    );
   }
   const orphanMembers = groups
     .filter((g) => g.resources.size === 0 && (g.memberOf.length > 0 || g.forbiddenAggregates.length > 0))
     .map((g) => `member_of${g.suffix}`);
   if (orphanMembers.length > 0) {
-    throw badRequest(`All member_of parameters must be associated with resources. Found the following orphaned member_of keys: ${orphanMembers.join(', ')}`);
+    throw badRequest(
+      `All member_of parameters must be associated with resources. Found the following orphaned member_of keys: ${orphanMembers.join(', ')}`,
+    );
   }
   if (!groups.every((g) => g.resources.size > 0)) throw badRequest('All request groups must specify resources.');
   if (groups.length === 0) throw badRequest('At least one request group (`resources` or `resources{$S}`) is required.');
@@ -182,6 +212,8 @@ function checkConflictingTraits(groups: RequestGroup[]): void {
     }
   }
   if (conflicts.length > 0) {
-    throw badRequest(`Conflicting required and forbidden traits found in the following traits keys: ${conflicts.sort().join(', ')}`);
+    throw badRequest(
+      `Conflicting required and forbidden traits found in the following traits keys: ${conflicts.sort().join(', ')}`,
+    );
   }
 }

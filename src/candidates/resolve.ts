@@ -35,7 +35,10 @@ interface ResolvedNames {
  * and learn which providers share via aggregates. Unknown classes and traits are 400s as in Placement;
  * unknown aggregates or in_tree providers simply match nothing.
  */
-export async function resolveRequest(db: Knex | Knex.Transaction, request: CandidatesRequest): Promise<ResolvedRequest> {
+export async function resolveRequest(
+  db: Knex | Knex.Transaction,
+  request: CandidatesRequest,
+): Promise<ResolvedRequest> {
   const names = await lookupNames(db, namesIn(request));
   const traitId = traitIdOf(names.traitIds);
   // Placement resolves root_required first, then each group's classes and then its traits.

@@ -50,7 +50,8 @@ export function providerSummariesBody(
       if (!shape.wholeTrees && !used.has(provider.id)) continue;
       const resources: Record<string, { capacity: number; used: number }> = {};
       for (const [className, inv] of provider.inventories) {
-        if (shape.allResources || requestedClasses.has(className)) resources[className] = { capacity: inv.capacity, used: inv.used };
+        if (shape.allResources || requestedClasses.has(className))
+          resources[className] = { capacity: inv.capacity, used: inv.used };
       }
       const summary: Record<string, unknown> = { resources };
       // Trait id order (standard traits in catalogue order, then custom ones as created), as Placement's

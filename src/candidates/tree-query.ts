@@ -40,17 +40,35 @@ export function sharingHelp(request: ResolvedRequest, sharing: ProviderRow[]): S
         group.memberOf.every((anyOf) => anyOf.some((a) => p.aggregates.has(a))) &&
         !group.forbiddenAggregates.some((a) => p.aggregates.has(a)),
     );
-    help.perClass.set(group, group.resources.map((r) => aggsOf(usable.filter((p) => fits(p, r.className, r.amount)))));
-    help.perTraitSet.set(group, group.requiredTraits.map((anyOf) => aggsOf(usable.filter((p) => anyOf.some((t) => p.traits.has(t))))));
+    help.perClass.set(
+      group,
+      group.resources.map((r) => aggsOf(usable.filter((p) => fits(p, r.className, r.amount)))),
+    );
+    help.perTraitSet.set(
+      group,
+      group.requiredTraits.map((anyOf) => aggsOf(usable.filter((p) => anyOf.some((t) => p.traits.has(t))))),
+    );
     help.memberOf.set(group, aggsOf(usable));
   }
   return help;
 }
 
 /** Roots after `cursor` (by id) that pass every per-root necessary condition, at most `size` of them. */
-export function rootsQuery(db: Db, request: ResolvedRequest, help: SharingHelp, cursor: number, size: number): Knex.QueryBuilder {
-  const query = db('resource_providers as r').select('r.id').whereNull('r.parent_provider_id').andWhere('r.id', '>', cursor);
-  applyProviderFilter(query, 'r', { requiredTraitIds: request.rootRequiredIds, forbiddenTraitIds: request.rootForbiddenIds });
+export function rootsQuery(
+  db: Db,
+  request: ResolvedRequest,
+  help: SharingHelp,
+  cursor: number,
+  size: number,
+): Knex.QueryBuilder {
+  const query = db('resource_providers as r')
+    .select('r.id')
+    .whereNull('r.parent_provider_id')
+    .andWhere('r.id', '>', cursor);
+  applyProviderFilter(query, 'r', {
+    requiredTraitIds: request.rootRequiredIds,
+    forbiddenTraitIds: request.rootForbiddenIds,
+  });
   for (const group of request.groups) {
     if (group.granular) addGranularCondition(query, group, help.granular.get(group) ?? []);
     else addUnsuffixedConditions(query, group, help);
@@ -86,7 +104,8 @@ function addUnsuffixedConditions(query: Knex.QueryBuilder, group: ResolvedGroup,
   if (group.inTreeRootId !== undefined) query.andWhere('r.id', group.inTreeRootId);
   // With in_tree the unsuffixed group takes nothing from sharing providers outside the tree.
   const sharingOk = group.inTreeRootId === undefined;
-  if (group.forbiddenAggregates.length > 0) applyProviderFilter(query, 'r', { forbiddenAggregateIds: group.forbiddenAggregates });
+  if (group.forbiddenAggregates.length > 0)
+    applyProviderFilter(query, 'r', { forbiddenAggregateIds: group.forbiddenAggregates });
   group.resources.forEach((r, i) => {
     const filter: ProviderFilter = {
       resources: [{ resourceClassId: r.classId, amount: r.amount }],
@@ -96,7 +115,11 @@ function addUnsuffixedConditions(query: Knex.QueryBuilder, group: ResolvedGroup,
     eitherTreeOrSharing(query, filter, sharingOk ? help.perClass.get(group)![i] : []);
   });
   group.requiredTraitIds.forEach((anyOf, i) => {
-    eitherTreeOrSharing(query, { anyOfTraitIds: [anyOf], forbiddenTraitIds: group.forbiddenTraitIds }, sharingOk ? help.perTraitSet.get(group)![i] : []);
+    eitherTreeOrSharing(
+      query,
+      { anyOfTraitIds: [anyOf], forbiddenTraitIds: group.forbiddenTraitIds },
+      sharingOk ? help.perTraitSet.get(group)![i] : [],
+    );
   });
   if (group.memberOf.length > 0) {
     eitherTreeOrSharing(query, { memberOfAggregateIds: group.memberOf }, sharingOk ? help.memberOf.get(group)! : []);
@@ -106,7 +129,10 @@ function addUnsuffixedConditions(query: Knex.QueryBuilder, group: ResolvedGroup,
 /** Some provider of r's tree passes `filter`, or r's tree shares an aggregate with a sharing provider that does. */
 function eitherTreeOrSharing(query: Knex.QueryBuilder, filter: ProviderFilter, sharingAggs: number[]): void {
   const db = query.client.queryBuilder.bind(query.client) as () => Knex.QueryBuilder;
-  const inTree = db().select(query.client.raw('1')).from('resource_providers as p').whereRaw('p.root_provider_id = r.id');
+  const inTree = db()
+    .select(query.client.raw('1'))
+    .from('resource_providers as p')
+    .whereRaw('p.root_provider_id = r.id');
   applyProviderFilter(inTree, 'p', filter);
   const parts = [perRowExists(inTree)];
   if (sharingAggs.length > 0) {
@@ -177,7 +203,9 @@ export function treesQuery(db: Db, roots: Knex.QueryBuilder): Knex.QueryBuilder 
         WHERE i.resource_provider_id = p.id), '[]') AS inventories`),
       db.raw(`ARRAY(SELECT t.name FROM resource_provider_traits rpt JOIN traits t ON t.id = rpt.trait_id
                     WHERE rpt.resource_provider_id = p.id ORDER BY t.id) AS traits`),
-      db.raw(`ARRAY(SELECT rpa.aggregate_id FROM resource_provider_aggregates rpa WHERE rpa.resource_provider_id = p.id) AS aggregates`),
+      db.raw(
+        `ARRAY(SELECT rpa.aggregate_id FROM resource_provider_aggregates rpa WHERE rpa.resource_provider_id = p.id) AS aggregates`,
+      ),
     )
     .orderBy([{ column: 'p.root_provider_id' }, { column: 'p.id' }]);
 }
@@ -186,7 +214,16 @@ function toProvider(row: TreeRow): ProviderRow {
   const inventories = new Map(
     row.inventories.map(([name, total, reserved, minUnit, maxUnit, stepSize, allocationRatio, used]) => [
       name,
-      { total, reserved, minUnit, maxUnit, stepSize, allocationRatio, used: Number(used), capacity: capacityOf(total, reserved, allocationRatio) },
+      {
+        total,
+        reserved,
+        minUnit,
+        maxUnit,
+        stepSize,
+        allocationRatio,
+        used: Number(used),
+        capacity: capacityOf(total, reserved, allocationRatio),
+      },
     ]),
   );
   return {

@@ -49,7 +49,10 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   try {
     await server.start();
   } catch (error) {
-    throw new Error(`embedded PostgreSQL did not start on port ${options.port} with data in ${options.dataDir}: ${String(error ?? 'exited early')}`);
+    throw new Error(
+      `embedded PostgreSQL did not start on port ${options.port} with data in ${options.dataDir}: ${String(error ?? 'exited early')}`,
+      { cause: error },
+    );
   }
   return {
     url: (database = 'postgres') => `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/${database}`,
@@ -58,7 +61,10 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
 }
 
 async function exists(file: string): Promise<boolean> {
-  return fs.access(file).then(() => true, () => false);
+  return fs.access(file).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** The postgres user must be able to reach the data directory through its parents. */

@@ -18,8 +18,14 @@ export const forbidden = (message: string) => new HttpError(403, message);
 
 /** The explanation line webob puts before every detail; Placement's clients see it in `detail`. */
 export const STATUS_EXPLANATION: Record<number, [title: string, explanation: string]> = {
-  400: ['Bad Request', 'The server could not comply with the request since it is either malformed or otherwise incorrect.'],
-  401: ['Unauthorized', 'This server could not verify that you are authorized to access the document you requested. Either you supplied the wrong credentials (e.g., bad password), or your browser does not understand how to supply the credentials required.'],
+  400: [
+    'Bad Request',
+    'The server could not comply with the request since it is either malformed or otherwise incorrect.',
+  ],
+  401: [
+    'Unauthorized',
+    'This server could not verify that you are authorized to access the document you requested. Either you supplied the wrong credentials (e.g., bad password), or your browser does not understand how to supply the credentials required.',
+  ],
   403: ['Forbidden', 'Access was denied to this resource.'],
   404: ['Not Found', 'The resource could not be found.'],
   405: ['Method Not Allowed', 'The method %METHOD% is not allowed for this resource.'],

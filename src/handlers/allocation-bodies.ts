@@ -12,14 +12,14 @@ import { UUID_PATTERN, canonicalUuid } from '../validation/validator';
 
 /** The body of one consumer in any microversion's shape (already schema-valid). */
 export interface ConsumerBody {
-  allocations: Array<{ resource_provider: { uuid: string }; resources: Record<string, number> }> | Record<string, { resources: Record<string, number> }>;
+  allocations:
+    | Array<{ resource_provider: { uuid: string }; resources: Record<string, number> }>
+    | Record<string, { resources: Record<string, number> }>;
   project_id?: string;
   user_id?: string;
   consumer_generation?: number | null;
   consumer_type?: string;
 }
-
-
 
 /** A path or key consumer uuid, canonicalised; Placement accepts dashless and any case. */
 export function parseConsumerUuid(raw: string): string {
@@ -33,7 +33,12 @@ function providerKey(raw: string): string {
 }
 
 /** Turn one consumer's body (list form before 1.12, dict form after) into the repo's write. */
-export function toAllocationWrite(req: Request, config: Config, consumerUuid: string, body: ConsumerBody): AllocationWrite {
+export function toAllocationWrite(
+  req: Request,
+  config: Config,
+  consumerUuid: string,
+  body: ConsumerBody,
+): AllocationWrite {
   const allocations = new Map<string, Map<string, number>>();
   const add = (provider: string, resources: Record<string, number>) =>
     allocations.set(providerKey(provider), new Map(Object.entries(resources)));
@@ -56,7 +61,11 @@ export function toAllocationWrite(req: Request, config: Config, consumerUuid: st
 }
 
 /** POST /allocations and the reshaper: one write per consumer key (a repeated uuid in other spelling: last wins). */
-export function toAllocationWrites(req: Request, config: Config, byConsumer: Record<string, ConsumerBody>): AllocationWrite[] {
+export function toAllocationWrites(
+  req: Request,
+  config: Config,
+  byConsumer: Record<string, ConsumerBody>,
+): AllocationWrite[] {
   const writes = new Map<string, AllocationWrite>();
   for (const [rawUuid, body] of Object.entries(byConsumer)) {
     const uuid = parseConsumerUuid(rawUuid);

@@ -95,7 +95,11 @@ export async function listForConsumer(req: Request, res: Response): Promise<void
 export async function listForResourceProvider(req: Request, res: Response): Promise<void> {
   const uuid = pathParam(req, 'uuid');
   const provider = await findProviderByUuid(req.deps.db, uuid);
-  if (!provider) throw notFound(`Resource provider '${uuid}' not found: No resource provider with uuid ${uuid} found`, RESOURCE_PROVIDER_NOT_FOUND);
+  if (!provider)
+    throw notFound(
+      `Resource provider '${uuid}' not found: No resource provider with uuid ${uuid} found`,
+      RESOURCE_PROVIDER_NOT_FOUND,
+    );
   const rows = await allocationsForProvider(req.deps.db, provider.id);
   const allocations: Record<string, { resources: Record<string, number>; consumer_generation?: number }> = {};
   for (const row of rows) {
@@ -113,7 +117,11 @@ export async function setAllocationsForConsumer(req: Request, res: Response): Pr
   const { validate } = putSchema(req);
   const body = validateBody<ConsumerBody>(validate, req.json);
   const write = toAllocationWrite(req, req.deps.config, consumerUuid, body);
-  await writeWithPlacementErrors(req, [write], (name) => `Unable to allocate inventory for consumer ${consumerUuid}: No such resource class ${name}.`);
+  await writeWithPlacementErrors(
+    req,
+    [write],
+    (name) => `Unable to allocate inventory for consumer ${consumerUuid}: No such resource class ${name}.`,
+  );
   sendNoContent(res);
 }
 
@@ -126,14 +134,23 @@ export async function setAllocations(req: Request, res: Response): Promise<void>
   sendNoContent(res);
 }
 
-async function writeWithPlacementErrors(req: Request, writes: AllocationWrite[], unknownClass: (name: string) => string): Promise<void> {
+async function writeWithPlacementErrors(
+  req: Request,
+  writes: AllocationWrite[],
+  unknownClass: (name: string) => string,
+): Promise<void> {
   const { db, config } = req.deps;
   try {
-    await withAllocationRetry(db, config.allocationConflictRetryCount, async (tx) => replaceAllocations(tx, writes, await resolveIdentities(tx, writes)));
+    await withAllocationRetry(db, config.allocationConflictRetryCount, async (tx) =>
+      replaceAllocations(tx, writes, await resolveIdentities(tx, writes)),
+    );
   } catch (error) {
     if (error instanceof UnknownResourceClass) throw badRequest(unknownClass(error.className));
     if (error instanceof AllocationRetriesExhausted) {
-      throw conflict(`Inventory and/or allocations changed while attempting to allocate: ${error.message}`, CONCURRENT_UPDATE);
+      throw conflict(
+        `Inventory and/or allocations changed while attempting to allocate: ${error.message}`,
+        CONCURRENT_UPDATE,
+      );
     }
     throw error;
   }
@@ -145,10 +162,15 @@ export async function deleteAllocations(req: Request, res: Response): Promise<vo
   if (!UUID_PATTERN.test(raw)) throw notFound(`No allocations for consumer '${raw}'`);
   const { db, config } = req.deps;
   try {
-    await withAllocationRetry(db, config.allocationConflictRetryCount, (tx) => deleteAllocationsForConsumer(tx, canonicalUuid(raw)));
+    await withAllocationRetry(db, config.allocationConflictRetryCount, (tx) =>
+      deleteAllocationsForConsumer(tx, canonicalUuid(raw)),
+    );
   } catch (error) {
     if (error instanceof AllocationRetriesExhausted) {
-      throw conflict(`Inventory and/or allocations changed while attempting to allocate: ${error.message}`, CONCURRENT_UPDATE);
+      throw conflict(
+        `Inventory and/or allocations changed while attempting to allocate: ${error.message}`,
+        CONCURRENT_UPDATE,
+      );
     }
     throw error;
   }

@@ -49,7 +49,13 @@ function sendInventories(req: Request, res: Response, generation: number, invent
   sendJson(req, res, 200, body, newest(inventories.map((inv) => inv.updated_at ?? inv.created_at)));
 }
 
-function sendInventory(req: Request, res: Response, status: number, generation: number, inventory: InventoryRecord): void {
+function sendInventory(
+  req: Request,
+  res: Response,
+  status: number,
+  generation: number,
+  inventory: InventoryRecord,
+): void {
   const body = { ...serializeInventory(inventory), resource_provider_generation: generation };
   sendJson(req, res, status, body, inventory.updated_at ?? inventory.created_at);
 }
@@ -60,7 +66,8 @@ function generationConflict(): HttpError {
 
 /** Re-word an error from the repo the way a particular Placement handler does, keeping status and code. */
 function reword(error: unknown, code: string, prefix: string): never {
-  if (error instanceof HttpError && error.code === code) throw new HttpError(error.status, `${prefix}${error.message}`, code);
+  if (error instanceof HttpError && error.code === code)
+    throw new HttpError(error.status, `${prefix}${error.message}`, code);
   throw error;
 }
 
@@ -93,13 +100,19 @@ export async function createInventory(req: Request, res: Response): Promise<void
   const { db } = req.deps;
   const [provider, inventory] = await withTransaction(db, async (tx) => {
     const current = await providerFromPath(tx, uuid);
-    const { resource_class: resourceClass, resource_provider_generation: expected, ...input } = validateBody(validateCreate, req.json);
+    const {
+      resource_class: resourceClass,
+      resource_provider_generation: expected,
+      ...input
+    } = validateBody(validateCreate, req.json);
     const values = withDefaults(input);
     assertCapacity(current, { [resourceClass]: values }, req.mv.has(RESERVED_EQUALS_TOTAL), 'create');
     if (expected !== undefined && expected !== current.generation) throw generationConflict();
     const classId = (await resourceClassIds(tx, [resourceClass], { lock: true })).get(resourceClass);
     if (classId === undefined) {
-      throw badRequest(`Unable to create inventory for resource provider ${uuid}: No such resource class ${resourceClass}.`);
+      throw badRequest(
+        `Unable to create inventory for resource provider ${uuid}: No such resource class ${resourceClass}.`,
+      );
     }
     const generation = await bumpProviderGeneration(tx, current.id, current.generation);
     if (await readInventory(tx, current.id, resourceClass)) {
@@ -111,7 +124,10 @@ export async function createInventory(req: Request, res: Response): Promise<void
     await upsertInventories(tx, current.id, [[classId, values]]);
     return [{ ...current, generation }, (await readInventory(tx, current.id, resourceClass))!] as const;
   });
-  res.setHeader('location', absoluteUrl(req, `/resource_providers/${provider.uuid}/inventories/${segment(inventory.resource_class)}`));
+  res.setHeader(
+    'location',
+    absoluteUrl(req, `/resource_providers/${provider.uuid}/inventories/${segment(inventory.resource_class)}`),
+  );
   sendInventory(req, res, 201, provider.generation, inventory);
 }
 
@@ -148,7 +164,8 @@ export async function deleteInventory(req: Request, res: Response): Promise<void
   const { db } = req.deps;
   await withTransaction(db, async (tx) => {
     const provider = await providerFromPath(tx, uuid);
-    const notFoundForDelete = (reason: string) => notFound(`No inventory of class ${resourceClass} found for delete: ${reason}`);
+    const notFoundForDelete = (reason: string) =>
+      notFound(`No inventory of class ${resourceClass} found for delete: ${reason}`);
     const classId = (await resourceClassIds(tx, [resourceClass])).get(resourceClass);
     if (classId === undefined) throw notFoundForDelete(`No such resource class ${resourceClass}.`);
     await bumpProviderGeneration(tx, provider.id, provider.generation);
@@ -171,12 +188,16 @@ export async function setInventories(req: Request, res: Response): Promise<void>
     // Keys outside the class pattern escape the schema (patternProperties); they name no class.
     const badName = Object.keys(body.inventories).find((name) => !new RegExp(RC_PATTERN).test(name));
     if (badName !== undefined) {
-      throw badRequest(`Unknown resource class in inventory for resource provider ${uuid}: No such resource class ${badName}.`);
+      throw badRequest(
+        `Unknown resource class in inventory for resource provider ${uuid}: No such resource class ${badName}.`,
+      );
     }
     const values = Object.fromEntries(Object.entries(body.inventories).map(([rc, input]) => [rc, withDefaults(input)]));
     assertCapacity(provider, values, req.mv.has(RESERVED_EQUALS_TOTAL), 'update');
     const next = await bumpProviderGeneration(tx, provider.id, provider.generation);
-    await replaceInventories(tx, provider, values).catch((error: unknown) => reword(error, INVENTORY_INUSE, 'update conflict: '));
+    await replaceInventories(tx, provider, values).catch((error: unknown) =>
+      reword(error, INVENTORY_INUSE, 'update conflict: '),
+    );
     return [next, await readInventories(tx, provider.id)] as const;
   });
   sendInventories(req, res, generation, inventories);

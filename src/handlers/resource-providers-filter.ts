@@ -29,7 +29,10 @@ export async function buildListFilter(
   repeated: { memberOf: string[]; required: string[] },
 ): Promise<ProviderListFilter | undefined> {
   const memberOf = repeated.memberOf.length
-    ? parseMemberOfParams(repeated.memberOf, { allowMultiple: mv.has(MULTIPLE_MEMBER_OF), allowForbidden: mv.has(FORBIDDEN_AGGREGATES) })
+    ? parseMemberOfParams(repeated.memberOf, {
+        allowMultiple: mv.has(MULTIPLE_MEMBER_OF),
+        allowForbidden: mv.has(FORBIDDEN_AGGREGATES),
+      })
     : undefined;
   const traits = repeated.required.length
     ? parseTraitParams(repeated.required, { allowForbidden: mv.has(FORBIDDEN_TRAITS), allowAnyOf: mv.has(ANY_TRAITS) })
@@ -81,7 +84,8 @@ async function resolveResources(db: Db, amounts: Map<string, number>): Promise<P
   const resolved: NonNullable<ProviderFilter['resources']> = [];
   for (const [name, amount] of amounts) {
     const id = ids.get(name);
-    if (id === undefined) throw badRequest(`Invalid resource class in resources parameter: No such resource class ${name}.`);
+    if (id === undefined)
+      throw badRequest(`Invalid resource class in resources parameter: No such resource class ${name}.`);
     resolved.push({ resourceClassId: id, amount });
   }
   return resolved;

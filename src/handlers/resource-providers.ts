@@ -87,14 +87,19 @@ function listQueryValidator(mv: Microversion) {
 export async function createResourceProvider(req: Request, res: Response): Promise<void> {
   const body = validateBody(req.mv.has(NESTED_PROVIDERS) ? validateCreateV1_14 : validateCreateV1_0, req.json);
   const uuid = body.uuid ? canonicalUuid(body.uuid) : randomUUID();
-  const fail = (reason: string) => badRequest(`Unable to create resource provider "${body.name}", ${uuid}: Object action create failed because: ${reason}`);
+  const fail = (reason: string) =>
+    badRequest(
+      `Unable to create resource provider "${body.name}", ${uuid}: Object action create failed because: ${reason}`,
+    );
   if (!body.name) throw fail('name is required');
   const provider = await withTransaction(req.deps.db, async (tx) => {
     let parent: { id: number; root_provider_id: number } | undefined;
     if (body.parent_provider_uuid != null) {
       const parentUuid = canonicalUuid(body.parent_provider_uuid);
       if (parentUuid === uuid) {
-        throw fail('parent provider UUID cannot be same as UUID. Please set parent provider UUID to None if there is no parent.');
+        throw fail(
+          'parent provider UUID cannot be same as UUID. Please set parent provider UUID to None if there is no parent.',
+        );
       }
       parent = await providerIds(tx, parentUuid, { lock: true });
       if (!parent) throw fail('parent provider UUID does not exist.');
@@ -158,7 +163,12 @@ function saveFailed(uuid: string, action: 'create' | 'update', reason: string) {
  * or dropping an existing parent needs 1.37; nobody may become their own descendant. The rules are checked
  * on rows read under lock (see lockTrees), so concurrent moves cannot build a loop between them.
  */
-async function planChange(tx: Tx, uuid: string, body: UpdateBody, allowReparenting: boolean): Promise<ProviderChange & { id: number }> {
+async function planChange(
+  tx: Tx,
+  uuid: string,
+  body: UpdateBody,
+  allowReparenting: boolean,
+): Promise<ProviderChange & { id: number }> {
   const parentUuid = body.parent_provider_uuid == null ? null : canonicalUuid(body.parent_provider_uuid);
   const trees = await lockTrees(tx, uuid, body.parent_provider_uuid === undefined ? undefined : parentUuid);
   const { provider, parent } = trees;
@@ -177,7 +187,8 @@ async function planChange(tx: Tx, uuid: string, body: UpdateBody, allowReparenti
     throw saveFailed(uuid, 'update', 're-parenting a provider is not currently allowed.');
   }
   const subtree = await subtreeIds(tx, provider.id);
-  if (subtree.includes(parent.id)) throw saveFailed(uuid, 'update', 'creating loop in the provider tree is not allowed.');
+  if (subtree.includes(parent.id))
+    throw saveFailed(uuid, 'update', 'creating loop in the provider tree is not allowed.');
   plan.reparent = { parentId: parent.id, rootId: parent.root_provider_id, subtree };
   return plan;
 }
@@ -197,7 +208,10 @@ async function lockTrees(tx: Tx, uuid: string, parentUuid: string | null | undef
     const lockedSelf = await lockProvider(tx, provider.id);
     const lockedParent = parentUuid ? await providerIds(tx, parentUuid) : undefined;
     if (!lockedSelf) throw providerNotFound(uuid);
-    if (lockedSelf.root_provider_id === provider.root_provider_id && lockedParent?.root_provider_id === parent?.root_provider_id) {
+    if (
+      lockedSelf.root_provider_id === provider.root_provider_id &&
+      lockedParent?.root_provider_id === parent?.root_provider_id
+    ) {
       return { provider: lockedSelf, parent: lockedParent };
     }
   }

@@ -9,7 +9,16 @@ import { newest, sendJson, sendNoContent } from '../http/respond';
 import { CACHE_HEADERS } from '../microversion/versions';
 import { traitIds } from '../repo/names';
 import { bumpProviderGeneration } from '../repo/providers-core';
-import { deleteTrait as deleteTraitRow, ensureTrait, findTrait, listTraits as listTraitRows, providerTraits, replaceProviderTraits, type TraitFilters, type TraitRow } from '../repo/traits';
+import {
+  deleteTrait as deleteTraitRow,
+  ensureTrait,
+  findTrait,
+  listTraits as listTraitRows,
+  providerTraits,
+  replaceProviderTraits,
+  type TraitFilters,
+  type TraitRow,
+} from '../repo/traits';
 import { compileSchema, validateBody, validateQuery } from '../validation/validator';
 import { providerFromPath } from './provider-path';
 
@@ -50,7 +59,8 @@ function nameFilter(value: string): TraitFilters {
 
 function associatedFilter(value: string): boolean {
   const lowered = value.toLowerCase();
-  if (lowered !== 'true' && lowered !== 'false') throw badRequest('The query parameter "associated" only accepts "true" or "false"');
+  if (lowered !== 'true' && lowered !== 'false')
+    throw badRequest('The query parameter "associated" only accepts "true" or "false"');
   return lowered === 'true';
 }
 
@@ -112,7 +122,10 @@ export async function updateTraitsForResourceProvider(req: Request, res: Respons
   const [generation, traits] = await withTransaction(req.deps.db, async (tx) => {
     const provider = await providerFromPath(tx, uuid);
     if (provider.generation !== body.resource_provider_generation) {
-      throw conflict("Resource provider's generation already changed. Please update the generation and try again.", CONCURRENT_UPDATE);
+      throw conflict(
+        "Resource provider's generation already changed. Please update the generation and try again.",
+        CONCURRENT_UPDATE,
+      );
     }
     const ids = await traitIds(tx, body.traits, { lock: true });
     const unknown = [...new Set(body.traits.filter((name) => !ids.has(name)))];
@@ -121,7 +134,13 @@ export async function updateTraitsForResourceProvider(req: Request, res: Respons
     await replaceProviderTraits(tx, provider.id, [...ids.values()]);
     return [next, await providerTraits(tx, provider.id)] as const;
   });
-  sendJson(req, res, 200, { traits: traits.map((trait) => trait.name), resource_provider_generation: generation }, traitsLastModified(traits));
+  sendJson(
+    req,
+    res,
+    200,
+    { traits: traits.map((trait) => trait.name), resource_provider_generation: generation },
+    traitsLastModified(traits),
+  );
 }
 
 /** DELETE /resource_providers/{uuid}/traits (1.6): remove every trait, bumping the generation. */

@@ -32,14 +32,17 @@ export async function listProviderUsages(req: Request, res: Response): Promise<v
 /** GET /usages?project_id=&user_id= (1.9); from 1.38 grouped by consumer type with consumer_count. */
 export async function getTotalUsages(req: Request, res: Response): Promise<void> {
   const byType = req.mv.has(CONSUMER_TYPES);
-  const query = validateQuery<UsagesQuery>(
-    byType ? validateV1_38 : validateV1_9,
-    queryForValidation(req),
-  );
+  const query = validateQuery<UsagesQuery>(byType ? validateV1_38 : validateV1_9, queryForValidation(req));
   const scope = { projectExternalId: query.project_id, userExternalId: query.user_id };
   if (!byType) {
     const rows = await totalUsages(req.deps.db, scope);
-    sendJson(req, res, 200, { usages: Object.fromEntries(rows.map((row) => [row.resource_class, Number(row.used)])) }, null);
+    sendJson(
+      req,
+      res,
+      200,
+      { usages: Object.fromEntries(rows.map((row) => [row.resource_class, Number(row.used)])) },
+      null,
+    );
     return;
   }
   const type = query.consumer_type;

@@ -5,14 +5,17 @@ export function accessLog(req: Request, res: Response, next: NextFunction): void
   const started = process.hrtime.bigint();
   res.on('finish', () => {
     const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-    req.deps.logger.info({
-      requestId: req.requestId,
-      method: req.method,
-      path: req.originalUrl,
-      status: res.statusCode,
-      microversion: req.mv?.toString(),
-      durationMs: Math.round(durationMs * 100) / 100,
-    }, 'request');
+    req.deps.logger.info(
+      {
+        requestId: req.requestId,
+        method: req.method,
+        path: req.originalUrl,
+        status: res.statusCode,
+        microversion: req.mv?.toString(),
+        durationMs: Math.round(durationMs * 100) / 100,
+      },
+      'request',
+    );
   });
   next();
 }

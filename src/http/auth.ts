@@ -15,7 +15,8 @@ const PUBLIC_PATHS = new Set(['/', '', '/healthz']);
 export function noAuth(req: Request, _res: Response, next: NextFunction): void {
   if (PUBLIC_PATHS.has(req.path)) return next();
   const token = req.headers['x-auth-token'];
-  if (typeof token !== 'string' || token === '') throw new HttpError(401, 'The request you have made requires authentication.');
+  if (typeof token !== 'string' || token === '')
+    throw new HttpError(401, 'The request you have made requires authentication.');
   req.auth = authFromHeaders(token, req);
   next();
 }
@@ -31,9 +32,15 @@ function authFromHeaders(token: string, req: Request): AuthContext {
   };
   // A present X-Roles, even empty, replaces the token's roles, as in Placement's noauth.
   const rolesHeader = req.headers['x-roles'];
-  const roles = typeof rolesHeader === 'string'
-    ? rolesHeader.split(',').map((role) => role.trim()).filter(Boolean)
-    : tokenUser === 'admin' ? ['admin'] : [];
+  const roles =
+    typeof rolesHeader === 'string'
+      ? rolesHeader
+          .split(',')
+          .map((role) => role.trim())
+          .filter(Boolean)
+      : tokenUser === 'admin'
+        ? ['admin']
+        : [];
   const systemScope = header('openstack-system-scope');
   return {
     userId: header('x-user-id') ?? tokenUser,

@@ -10,5 +10,6 @@ import type { PolicyName } from '../policy/rules';
 export function authorize(req: Request, action: PolicyName, target?: Target): void {
   const { auth } = req;
   const subject = target ?? { project_id: auth.projectId, user_id: auth.userId };
-  if (!req.deps.policy.allows(action, auth, subject)) throw forbidden(`Policy does not allow ${action} to be performed.`);
+  if (!req.deps.policy.allows(action, auth, subject))
+    throw forbidden(`Policy does not allow ${action} to be performed.`);
 }

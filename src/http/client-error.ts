@@ -16,7 +16,10 @@ export function answerClientErrors(server: Server): void {
     if (!socket.writable) return socket.destroy();
     const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
     const title = status === 431 ? 'Request Header Fields Too Large' : STATUS_EXPLANATION[400][0];
-    const detail = status === 431 ? 'The request line or headers are larger than this server accepts.' : PARSER_DETAIL[error.code ?? ''] ?? 'The request could not be parsed.';
+    const detail =
+      status === 431
+        ? 'The request line or headers are larger than this server accepts.'
+        : (PARSER_DETAIL[error.code ?? ''] ?? 'The request could not be parsed.');
     const body = JSON.stringify({ errors: [{ status, title, detail }] });
     socket.end(
       `HTTP/1.1 ${status} ${title}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,

@@ -14,7 +14,8 @@ export function renderError(error: unknown, req: Request, res: Response, _next: 
   const status = httpError?.status ?? 500;
   if (!httpError) req.deps?.logger.error({ err: error, requestId: req.requestId }, 'unhandled error');
   // A mapped database error means a repo missed a check; worth seeing, not worth a 500.
-  else if (!(error instanceof HttpError)) req.deps?.logger.warn({ err: error, requestId: req.requestId }, 'database error mapped to HTTP');
+  else if (!(error instanceof HttpError))
+    req.deps?.logger.warn({ err: error, requestId: req.requestId }, 'database error mapped to HTTP');
   const [title, explanation] = STATUS_EXPLANATION[status] ?? [`Error ${status}`, ''];
   const message = httpError?.message ?? 'An unexpected error occurred; it has been logged.';
   const detail = `${explanation.replace('%METHOD%', req.method)}\n\n ${message}  `;

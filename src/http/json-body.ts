@@ -10,8 +10,10 @@ export function readBody(limitBytes: number) {
   return async (req: Request, _res: Response, next: NextFunction): Promise<void> => {
     req.json = undefined;
     const length = req.headers['content-length'];
-    if (length !== undefined && !/^\d+$/.test(length)) throw new HttpError(400, 'content-length header must be an integer');
-    if (length !== undefined && Number(length) > limitBytes) throw new HttpError(413, `Request body is larger than ${limitBytes} bytes.`);
+    if (length !== undefined && !/^\d+$/.test(length))
+      throw new HttpError(400, 'content-length header must be an integer');
+    if (length !== undefined && Number(length) > limitBytes)
+      throw new HttpError(413, `Request body is larger than ${limitBytes} bytes.`);
     const raw = await collect(req, limitBytes);
     if (raw.length > 0 && !req.headers['content-type']) {
       throw new HttpError(400, 'content-type header required when content-length > 0');
@@ -38,7 +40,8 @@ export function parseJsonBody(req: Request): unknown {
   } catch (error) {
     throw new HttpError(400, `Malformed JSON: ${(error as Error).message}`);
   }
-  if (exceedsDepth(body, MAX_JSON_DEPTH)) throw new HttpError(400, `Malformed JSON: nested deeper than ${MAX_JSON_DEPTH} levels`);
+  if (exceedsDepth(body, MAX_JSON_DEPTH))
+    throw new HttpError(400, `Malformed JSON: nested deeper than ${MAX_JSON_DEPTH} levels`);
   return body;
 }
 

@@ -10,7 +10,10 @@ import { badRequest } from '../errors/http-error';
 export function rejectNulInput(req: Request): void {
   if (Object.values(req.params as Record<string, string>).some(hasNul)) throw nulIn('path');
   for (const [key, value] of Object.entries(req.query as Record<string, unknown>)) {
-    if (hasNul(key) || (Array.isArray(value) ? value : [value]).some((item) => typeof item === 'string' && hasNul(item))) {
+    if (
+      hasNul(key) ||
+      (Array.isArray(value) ? value : [value]).some((item) => typeof item === 'string' && hasNul(item))
+    ) {
       throw nulIn('query string');
     }
   }
@@ -19,7 +22,8 @@ export function rejectNulInput(req: Request): void {
 
 const hasNul = (text: string) => text.includes('\u0000');
 
-const nulIn = (where: string) => badRequest(`Invalid input: the ${where} contains a NUL character (\\u0000), which cannot be stored.`);
+const nulIn = (where: string) =>
+  badRequest(`Invalid input: the ${where} contains a NUL character (\\u0000), which cannot be stored.`);
 
 /** Walks without recursion: a body may nest deeper than the stack. */
 function jsonHasNul(root: unknown): boolean {

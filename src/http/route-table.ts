@@ -55,7 +55,8 @@ export function dispatcher(table: RouteTable) {
       throw new HttpError(404, 'The resource could not be found.');
     }
     // Placement checks Accept on reads only; a write with a bad body is still a 400.
-    if (req.method === 'GET' && req.headers.accept && !req.accepts(JSON_TYPE)) throw new HttpError(406, `Only ${JSON_TYPE} is provided`);
+    if (req.method === 'GET' && req.headers.accept && !req.accepts(JSON_TYPE))
+      throw new HttpError(406, `Only ${JSON_TYPE} is provided`);
     const takesBody = typeof method.takesBody === 'function' ? method.takesBody(req.mv) : method.takesBody;
     if (takesBody) requireJsonContent(req);
     Object.defineProperty(req, 'params', { value: params, configurable: true, writable: true });
@@ -69,7 +70,8 @@ export function dispatcher(table: RouteTable) {
 
 function requireJsonContent(req: Request): void {
   const contentType = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
-  if (contentType !== JSON_TYPE) throw new HttpError(415, `The media type ${contentType || 'None'} is not supported, use ${JSON_TYPE}`);
+  if (contentType !== JSON_TYPE)
+    throw new HttpError(415, `The media type ${contentType || 'None'} is not supported, use ${JSON_TYPE}`);
 }
 
 function methodNotAllowed(method: string, allow: string): HttpError {

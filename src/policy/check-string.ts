@@ -34,7 +34,11 @@ function tokenize(text: string): string[] {
     const open = /^\(*/.exec(word)![0].length;
     const rest = word.slice(open);
     const close = /\)*$/.exec(rest)![0].length;
-    tokens.push(...'('.repeat(open), ...(rest.length > close ? [rest.slice(0, rest.length - close)] : []), ...')'.repeat(close));
+    tokens.push(
+      ...'('.repeat(open),
+      ...(rest.length > close ? [rest.slice(0, rest.length - close)] : []),
+      ...')'.repeat(close),
+    );
   }
   return tokens.map((token) => (KEYWORDS.has(token.toLowerCase()) ? token.toLowerCase() : token));
 }

@@ -68,9 +68,14 @@ export function createEnforcer(options: PolicyOptions, defaults: PolicyDefault[]
 export function enforcerFromConfig(config: Config, read?: (path: string) => string): Enforcer {
   try {
     const overrides = config.policyFile ? readPolicyFile(config.policyFile, read) : {};
-    return createEnforcer({ enforceNewDefaults: config.policyEnforceNewDefaults, enforceScope: config.policyEnforceScope, overrides });
+    return createEnforcer({
+      enforceNewDefaults: config.policyEnforceNewDefaults,
+      enforceScope: config.policyEnforceScope,
+      overrides,
+    });
   } catch (error) {
-    if (error instanceof PolicyFileError || error instanceof CheckStringError) throw new ConfigError(`EMPLACE_POLICY_FILE: ${error.message}`);
+    if (error instanceof PolicyFileError || error instanceof CheckStringError)
+      throw new ConfigError(`EMPLACE_POLICY_FILE: ${error.message}`);
     throw error;
   }
 }

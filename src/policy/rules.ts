@@ -62,7 +62,12 @@ const PROJECT: ScopeType[] = ['project'];
 export const BASE_RULES: PolicyDefault[] = [
   { name: 'admin_api', check: 'role:admin', scopeTypes: PROJECT },
   { name: 'service_api', check: 'role:service', scopeTypes: PROJECT, deprecatedCheck: LEGACY_ADMIN },
-  { name: 'admin_or_service_api', check: 'role:admin or role:service', scopeTypes: PROJECT, deprecatedCheck: LEGACY_ADMIN },
+  {
+    name: 'admin_or_service_api',
+    check: 'role:admin or role:service',
+    scopeTypes: PROJECT,
+    deprecatedCheck: LEGACY_ADMIN,
+  },
   { name: 'project_reader_api', check: 'role:reader and project_id:%(project_id)s', deprecatedCheck: LEGACY_ADMIN },
   {
     name: 'admin_or_project_reader_or_service_api',

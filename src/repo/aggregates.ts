@@ -18,7 +18,9 @@ export async function listProviderAggregates(db: Queryable, providerId: number):
 export async function replaceProviderAggregates(tx: Tx, providerId: number, uuids: string[]): Promise<void> {
   let ids: number[] = [];
   if (uuids.length) {
-    await tx.raw(`INSERT INTO placement_aggregates (uuid) SELECT unnest(?::uuid[]) ON CONFLICT (uuid) DO NOTHING`, [uuids]);
+    await tx.raw(`INSERT INTO placement_aggregates (uuid) SELECT unnest(?::uuid[]) ON CONFLICT (uuid) DO NOTHING`, [
+      uuids,
+    ]);
     const rows = await tx('placement_aggregates').whereIn('uuid', uuids).select<Array<{ id: number }>>('id');
     ids = rows.map((row) => row.id);
   }

@@ -21,7 +21,13 @@ interface CapacityRow {
  * min_unit..max_unit and a multiple of step_size. A write that leaves an already over-committed
  * provider no worse than before is allowed, as in Placement.
  */
-export async function checkCapacity(tx: Tx, rows: NewRow[], consumerIds: number[], providers: Map<string, LockedProvider>, classIds: Map<string, number>): Promise<void> {
+export async function checkCapacity(
+  tx: Tx,
+  rows: NewRow[],
+  consumerIds: number[],
+  providers: Map<string, LockedProvider>,
+  classIds: Map<string, number>,
+): Promise<void> {
   if (rows.length === 0) return;
   const inventory = await readCapacityRows(tx, rows, consumerIds);
   const uuidOf = new Map([...providers.values()].map((provider) => [provider.id, provider.uuid]));
@@ -59,7 +65,8 @@ async function readCapacityRows(tx: Tx, rows: NewRow[], consumerIds: number[]): 
     [consumerIds, providerIds, providerIds],
   );
   const inventory = new Map<string, CapacityRow>();
-  for (const row of result.rows as CapacityRow[]) inventory.set(capacityKey(row.resource_provider_id, row.resource_class_id), row);
+  for (const row of result.rows as CapacityRow[])
+    inventory.set(capacityKey(row.resource_provider_id, row.resource_class_id), row);
   return inventory;
 }
 
@@ -111,7 +118,8 @@ function checkProvidersHaveInventory(
   for (const [providerId, classes] of classesByProvider) {
     if ([...classes].some((classId) => inventory.has(capacityKey(providerId, classId)))) continue;
     const names = [...classes].map((classId) => nameOf.get(classId)).join(', ');
-    throw conflict(`Unable to allocate inventory: Inventory for '${names}' on resource provider '${uuidOf.get(providerId)}' invalid.`);
+    throw conflict(
+      `Unable to allocate inventory: Inventory for '${names}' on resource provider '${uuidOf.get(providerId)}' invalid.`,
+    );
   }
 }
-

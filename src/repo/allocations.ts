@@ -92,7 +92,6 @@ export async function lockProviders(tx: Tx, uuids: string[], ids: number[] = [])
   return locked;
 }
 
-
 interface ExistingAllocation {
   consumer_id: number;
   resource_provider_id: number;
@@ -126,7 +125,11 @@ export async function replaceAllocations(
   // class's FOR UPDATE lock (delete, rename) waits on a provider, so this order cannot deadlock.
   const classes = await resolveClasses(tx, writes);
   const previousProviderIds = await providerIdsOfConsumers(tx, consumerUuids);
-  const providers = await lockProviders(tx, [...requestedProviders, ...(options.extraProviderUuids ?? [])], previousProviderIds);
+  const providers = await lockProviders(
+    tx,
+    [...requestedProviders, ...(options.extraProviderUuids ?? [])],
+    previousProviderIds,
+  );
 
   const consumers = await lockConsumers(tx, writes, identities);
   for (const write of writes) checkConsumerGeneration(consumers.get(write.uuid)!.locked, write.expectedGeneration);
@@ -150,7 +153,10 @@ export async function replaceAllocations(
   if (rows.length > 0) await tx('allocations').insert(rows);
 
   const bumped = providersToBump(writes, consumers, providers, existing);
-  await bumpProviders(tx, [...providers.values()].filter((provider) => bumped.has(provider.id)));
+  await bumpProviders(
+    tx,
+    [...providers.values()].filter((provider) => bumped.has(provider.id)),
+  );
   for (const write of writes) {
     const entry = consumers.get(write.uuid)!;
     await updateConsumerAfterWrite(tx, entry.locked, entry.projectId, entry.userId, entry.consumerTypeId);
@@ -204,14 +210,29 @@ export interface Identities {
  */
 export async function resolveIdentities(tx: Tx, writes: AllocationWrite[]): Promise<Identities> {
   return {
-    projects: await ensureExternalIds(tx, 'projects', writes.map((write) => write.projectExternalId)),
-    users: await ensureExternalIds(tx, 'users', writes.map((write) => write.userExternalId)),
-    types: await ensureConsumerTypes(tx, writes.flatMap((write) => (write.consumerType === undefined ? [] : [write.consumerType]))),
+    projects: await ensureExternalIds(
+      tx,
+      'projects',
+      writes.map((write) => write.projectExternalId),
+    ),
+    users: await ensureExternalIds(
+      tx,
+      'users',
+      writes.map((write) => write.userExternalId),
+    ),
+    types: await ensureConsumerTypes(
+      tx,
+      writes.flatMap((write) => (write.consumerType === undefined ? [] : [write.consumerType])),
+    ),
   };
 }
 
 /** Create-or-lock every consumer in uuid order, so two writers never wait on each other's consumers in a cycle. */
-async function lockConsumers(tx: Tx, writes: AllocationWrite[], identities: Identities): Promise<Map<string, ConsumerEntry>> {
+async function lockConsumers(
+  tx: Tx,
+  writes: AllocationWrite[],
+  identities: Identities,
+): Promise<Map<string, ConsumerEntry>> {
   const entries = new Map<string, ConsumerEntry>();
   for (const write of [...writes].sort((a, b) => (a.uuid < b.uuid ? -1 : a.uuid > b.uuid ? 1 : 0))) {
     const projectId = identities.projects.get(write.projectExternalId)!;
@@ -236,9 +257,13 @@ async function existingAllocations(tx: Tx, consumerIds: number[]): Promise<Exist
  * next), but holding the rows makes the guarantee local: a concurrent DELETE /resource_classes waits
  * for us and then finds the class in use.
  */
-async function resolveClasses(tx: Tx, writes: AllocationWrite[]): Promise<{ ids: Map<string, number>; unknown?: string }> {
+async function resolveClasses(
+  tx: Tx,
+  writes: AllocationWrite[],
+): Promise<{ ids: Map<string, number>; unknown?: string }> {
   const names = new Set<string>();
-  for (const write of writes) for (const resources of write.allocations.values()) for (const name of resources.keys()) names.add(name);
+  for (const write of writes)
+    for (const resources of write.allocations.values()) for (const name of resources.keys()) names.add(name);
   const ids = await resourceClassIds(tx, [...names], { lock: true });
   return { ids, unknown: [...names].find((name) => !ids.has(name)) };
 }
@@ -261,7 +286,12 @@ function newAllocationRows(
     const consumerId = consumers.get(write.uuid)!.locked.id;
     for (const [providerUuid, resources] of write.allocations) {
       for (const [className, used] of resources) {
-        rows.push({ resource_provider_id: providers.get(providerUuid)!.id, consumer_id: consumerId, resource_class_id: classIds.get(className)!, used });
+        rows.push({
+          resource_provider_id: providers.get(providerUuid)!.id,
+          consumer_id: consumerId,
+          resource_class_id: classIds.get(className)!,
+          used,
+        });
       }
     }
   }

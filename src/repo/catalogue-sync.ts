@@ -38,7 +38,12 @@ async function assertClassIdsMatchCatalogue(tx: Knex.Transaction): Promise<void>
     [STANDARD_RESOURCE_CLASSES as string[]],
   );
   if (result.rows.length > 0) {
-    const found = result.rows.map((row: { name: string; expected: number; actual: number | null }) => `${row.name} (id ${row.actual}, catalogue ${row.expected})`);
-    throw new Error(`standard resource classes do not match the catalogue order; the catalogue must only grow at its end: ${found.join(', ')}`);
+    const found = result.rows.map(
+      (row: { name: string; expected: number; actual: number | null }) =>
+        `${row.name} (id ${row.actual}, catalogue ${row.expected})`,
+    );
+    throw new Error(
+      `standard resource classes do not match the catalogue order; the catalogue must only grow at its end: ${found.join(', ')}`,
+    );
   }
 }

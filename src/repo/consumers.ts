@@ -27,7 +27,11 @@ export interface ConsumerIdentity {
 }
 
 /** Project/user external id -> row id, creating rows as needed. Sorted so concurrent writers insert in one order. */
-export async function ensureExternalIds(tx: Knex.Transaction, table: 'projects' | 'users', externalIds: string[]): Promise<Map<string, number>> {
+export async function ensureExternalIds(
+  tx: Knex.Transaction,
+  table: 'projects' | 'users',
+  externalIds: string[],
+): Promise<Map<string, number>> {
   const result = new Map<string, number>();
   for (const external of [...new Set(externalIds)].sort()) {
     await tx.raw(`INSERT INTO ${table} (external_id) VALUES (?) ON CONFLICT (external_id) DO NOTHING`, [external]);
@@ -117,7 +121,12 @@ export async function updateConsumerAfterWrite(
   userId: number,
   consumerTypeId: number | null | undefined,
 ): Promise<void> {
-  const changes: Record<string, unknown> = { project_id: projectId, user_id: userId, generation: consumer.generation + 1, updated_at: tx.fn.now() };
+  const changes: Record<string, unknown> = {
+    project_id: projectId,
+    user_id: userId,
+    generation: consumer.generation + 1,
+    updated_at: tx.fn.now(),
+  };
   if (consumerTypeId !== undefined && consumerTypeId !== null) changes.consumer_type_id = consumerTypeId;
   await tx('consumers').where({ id: consumer.id }).update(changes);
 }

@@ -75,13 +75,20 @@ export async function readInventories(db: Queryable, providerId: number): Promis
   return rows as InventoryRecord[];
 }
 
-export async function readInventory(db: Queryable, providerId: number, resourceClass: string): Promise<InventoryRecord | undefined> {
+export async function readInventory(
+  db: Queryable,
+  providerId: number,
+  resourceClass: string,
+): Promise<InventoryRecord | undefined> {
   return (await readInventories(db, providerId)).find((inventory) => inventory.resource_class === resourceClass);
 }
 
 /** The error Placement raises when inventory with allocations against it would go away. */
 export function inventoryInUse(provider: ProviderRow, resourceClasses: string[]): Error {
-  return conflict(`Inventory for '${resourceClasses.join(', ')}' on resource provider '${provider.uuid}' in use.`, INVENTORY_INUSE);
+  return conflict(
+    `Inventory for '${resourceClasses.join(', ')}' on resource provider '${provider.uuid}' in use.`,
+    INVENTORY_INUSE,
+  );
 }
 
 /**
@@ -107,15 +114,26 @@ export async function replaceInventories(
   const wanted = new Set(ids.values());
   const toDelete = existing.filter((id) => !wanted.has(id));
   if (toDelete.length > 0) await deleteInventoryRows(tx, provider, toDelete, options.allowInUse ?? false);
-  if (names.length > 0) await upsertInventories(tx, provider.id, names.map((name) => [ids.get(name)!, withDefaults(inventories[name])]));
+  if (names.length > 0)
+    await upsertInventories(
+      tx,
+      provider.id,
+      names.map((name) => [ids.get(name)!, withDefaults(inventories[name])]),
+    );
 }
 
 /** Ids of the classes the new inventory names, key-share locked so none can be deleted before we commit. */
-async function requireResourceClassIds(tx: Knex.Transaction, provider: ProviderRow, names: string[]): Promise<Map<string, number>> {
+async function requireResourceClassIds(
+  tx: Knex.Transaction,
+  provider: ProviderRow,
+  names: string[],
+): Promise<Map<string, number>> {
   const ids = await resourceClassIds(tx, names, { lock: true });
   const unknown = names.find((name) => !ids.has(name));
   if (unknown !== undefined) {
-    throw badRequest(`Unknown resource class in inventory for resource provider ${provider.uuid}: No such resource class ${unknown}.`);
+    throw badRequest(
+      `Unknown resource class in inventory for resource provider ${provider.uuid}: No such resource class ${unknown}.`,
+    );
   }
   return ids;
 }
@@ -134,7 +152,12 @@ export async function classesInUse(db: Queryable, providerId: number, classIds: 
 }
 
 /** Delete the provider's inventory rows of these classes; 409 when any has allocations (unless allowed). */
-export async function deleteInventoryRows(tx: Knex.Transaction, provider: ProviderRow, classIds: number[], allowInUse = false): Promise<number> {
+export async function deleteInventoryRows(
+  tx: Knex.Transaction,
+  provider: ProviderRow,
+  classIds: number[],
+  allowInUse = false,
+): Promise<number> {
   if (!allowInUse) {
     const inUse = await classesInUse(tx, provider.id, classIds);
     if (inUse.length > 0) throw inventoryInUse(provider, inUse);
@@ -143,10 +166,16 @@ export async function deleteInventoryRows(tx: Knex.Transaction, provider: Provid
 }
 
 /** Insert or overwrite rows; every row written gets a fresh updated_at, as Placement's UPDATE does. */
-export async function upsertInventories(tx: Knex.Transaction, providerId: number, rows: Array<[classId: number, values: InventoryValues]>): Promise<void> {
+export async function upsertInventories(
+  tx: Knex.Transaction,
+  providerId: number,
+  rows: Array<[classId: number, values: InventoryValues]>,
+): Promise<void> {
   if (rows.length === 0) return;
   await tx('inventories')
-    .insert(rows.map(([classId, values]) => ({ resource_provider_id: providerId, resource_class_id: classId, ...values })))
+    .insert(
+      rows.map(([classId, values]) => ({ resource_provider_id: providerId, resource_class_id: classId, ...values })),
+    )
     .onConflict(['resource_provider_id', 'resource_class_id'])
     .merge({
       total: tx.raw('excluded.total'),

@@ -25,7 +25,11 @@ export interface ProviderFilter {
  * Add the filter to a query over `resource_providers AS <alias>` as EXISTS / NOT EXISTS clauses,
  * which PostgreSQL plans as semi-joins on the (trait_id, provider) and (aggregate_id, provider) indexes.
  */
-export function applyProviderFilter(query: Knex.QueryBuilder, alias: string, filter: ProviderFilter): Knex.QueryBuilder {
+export function applyProviderFilter(
+  query: Knex.QueryBuilder,
+  alias: string,
+  filter: ProviderFilter,
+): Knex.QueryBuilder {
   const id = `${alias}.id`;
   for (const { resourceClassId, amount } of filter.resources ?? []) {
     query.whereExists(function capacity() {

@@ -34,14 +34,21 @@ export async function requireProvider(db: Queryable, uuid: string, detail = ''):
 
 /** The 404 requireProvider throws, for callers that look the provider up another way. */
 export function providerNotFound(uuid: string, detail = ''): Error {
-  return notFound(`No resource provider with uuid ${uuid} found${detail ? ` ${detail}` : ''}`, RESOURCE_PROVIDER_NOT_FOUND);
+  return notFound(
+    `No resource provider with uuid ${uuid} found${detail ? ` ${detail}` : ''}`,
+    RESOURCE_PROVIDER_NOT_FOUND,
+  );
 }
 
 /**
  * Compare-and-swap the provider generation inside the caller's transaction: the change the caller made
  * is only valid if nobody else changed the provider since `expected` was read. 409 otherwise.
  */
-export async function bumpProviderGeneration(tx: Knex.Transaction, providerId: number, expected: number): Promise<number> {
+export async function bumpProviderGeneration(
+  tx: Knex.Transaction,
+  providerId: number,
+  expected: number,
+): Promise<number> {
   const updated = await tx('resource_providers')
     .where({ id: providerId, generation: expected })
     .update({ generation: tx.raw('generation + 1'), updated_at: tx.fn.now() })
@@ -51,5 +58,8 @@ export async function bumpProviderGeneration(tx: Knex.Transaction, providerId: n
 }
 
 export function concurrentUpdate(): Error {
-  return conflict('Another thread concurrently updated the resource provider data. Please retry your update', CONCURRENT_UPDATE);
+  return conflict(
+    'Another thread concurrently updated the resource provider data. Please retry your update',
+    CONCURRENT_UPDATE,
+  );
 }

@@ -32,7 +32,10 @@ export async function findProviderView(db: Queryable, uuid: string): Promise<Pro
   return viewQuery(db).where('rp.uuid', uuid).first();
 }
 
-export async function listProviders(db: Queryable, { name, uuid, filter }: ProviderListFilter): Promise<ProviderView[]> {
+export async function listProviders(
+  db: Queryable,
+  { name, uuid, filter }: ProviderListFilter,
+): Promise<ProviderView[]> {
   const query = viewQuery(db).orderBy('rp.id');
   if (name !== undefined) query.where('rp.name', name);
   if (uuid !== undefined) query.where('rp.uuid', uuid);
@@ -80,7 +83,8 @@ export async function insertProvider(tx: Tx, provider: NewProvider): Promise<voi
     );
   } catch (error) {
     // A concurrent insert won the race between the check and the insert.
-    if (isUniqueViolation(error)) throw new DuplicateProviderError([(pgConstraint(error) ?? '').includes('name') ? 'name' : 'uuid']);
+    if (isUniqueViolation(error))
+      throw new DuplicateProviderError([(pgConstraint(error) ?? '').includes('name') ? 'name' : 'uuid']);
     // The parent was deleted between lookup and insert.
     if (isForeignKeyViolation(error)) throw new MissingParentError();
     throw error;

@@ -2,7 +2,13 @@ import type { Tx } from '../db/knex';
 import { CONCURRENT_UPDATE, INVENTORY_INUSE, RESOURCE_PROVIDER_NOT_FOUND } from '../errors/codes';
 import { HttpError, badRequest, conflict } from '../errors/http-error';
 import { UUID_PATTERN } from '../validation/validator';
-import { bumpProviders, replaceAllocations, UnknownResourceClass, type AllocationWrite, type Identities } from './allocations';
+import {
+  bumpProviders,
+  replaceAllocations,
+  UnknownResourceClass,
+  type AllocationWrite,
+  type Identities,
+} from './allocations';
 import { readInventories, replaceInventories, withDefaults, type InventoryInput } from './inventories';
 import { resourceClassIds } from './names';
 import { findProviderByUuid, type ProviderRow } from './providers-core';
@@ -25,7 +31,12 @@ export interface ReshapeInventory {
  * interim inventory (skipped when the new inventory is empty), +1 for each provider the allocation
  * replacement touches, +1 for the final inventory. Clients (and Placement's gabbits) rely on the totals.
  */
-export async function reshape(tx: Tx, inventories: ReshapeInventory[], writes: AllocationWrite[], identities: Identities): Promise<void> {
+export async function reshape(
+  tx: Tx,
+  inventories: ReshapeInventory[],
+  writes: AllocationWrite[],
+  identities: Identities,
+): Promise<void> {
   const providers = await requireInventoryProviders(tx, inventories);
   await requireInventoryClasses(tx, inventories);
   const locked = await replaceAllocations(tx, writes, identities, {
@@ -34,10 +45,12 @@ export async function reshape(tx: Tx, inventories: ReshapeInventory[], writes: A
       for (const entry of inventories) {
         const provider = lockedProviders.get(entry.providerUuid)!;
         // Re-checked under the lock: the early check above ran before anyone was locked out.
-        if (provider.generation !== entry.generation) throw generationConflict(entry.providerUuid, provider.generation, entry.generation);
+        if (provider.generation !== entry.generation)
+          throw generationConflict(entry.providerUuid, provider.generation, entry.generation);
         if (Object.keys(entry.inventories).length === 0) continue;
         const interim: Record<string, InventoryInput> = {};
-        for (const current of await readInventories(tx, providers.get(entry.providerUuid)!.id)) interim[current.resource_class] = current;
+        for (const current of await readInventories(tx, providers.get(entry.providerUuid)!.id))
+          interim[current.resource_class] = current;
         Object.assign(interim, entry.inventories);
         await replaceInventories(tx, providers.get(entry.providerUuid)!, interim, { allowInUse: true });
         await bumpProviders(tx, [provider]);
@@ -45,10 +58,13 @@ export async function reshape(tx: Tx, inventories: ReshapeInventory[], writes: A
     },
   });
   for (const entry of inventories) {
-    await replaceInventories(tx, providers.get(entry.providerUuid)!, withAllDefaults(entry.inventories)).catch((error: unknown) => {
-      if (error instanceof HttpError && error.code === INVENTORY_INUSE) throw conflict(`update conflict: ${error.message}`, INVENTORY_INUSE);
-      throw error;
-    });
+    await replaceInventories(tx, providers.get(entry.providerUuid)!, withAllDefaults(entry.inventories)).catch(
+      (error: unknown) => {
+        if (error instanceof HttpError && error.code === INVENTORY_INUSE)
+          throw conflict(`update conflict: ${error.message}`, INVENTORY_INUSE);
+        throw error;
+      },
+    );
     await bumpProviders(tx, [locked.get(entry.providerUuid)!]);
   }
 }
@@ -61,14 +77,17 @@ function withAllDefaults(inventories: Record<string, InventoryInput>): Record<st
 async function requireInventoryProviders(tx: Tx, inventories: ReshapeInventory[]): Promise<Map<string, ProviderRow>> {
   const providers = new Map<string, ProviderRow>();
   for (const entry of inventories) {
-    const provider = UUID_PATTERN.test(entry.providerUuid) ? await findProviderByUuid(tx, entry.providerUuid) : undefined;
+    const provider = UUID_PATTERN.test(entry.providerUuid)
+      ? await findProviderByUuid(tx, entry.providerUuid)
+      : undefined;
     if (!provider) {
       throw badRequest(
         `Resource provider ${entry.providerUuid} in inventories not found: No resource provider with uuid ${entry.providerUuid} found`,
         RESOURCE_PROVIDER_NOT_FOUND,
       );
     }
-    if (provider.generation !== entry.generation) throw generationConflict(entry.providerUuid, provider.generation, entry.generation);
+    if (provider.generation !== entry.generation)
+      throw generationConflict(entry.providerUuid, provider.generation, entry.generation);
     providers.set(entry.providerUuid, provider);
   }
   return providers;
@@ -83,5 +102,8 @@ async function requireInventoryClasses(tx: Tx, inventories: ReshapeInventory[]):
 }
 
 function generationConflict(uuid: string, actual: number, given: number): HttpError {
-  return conflict(`resource provider generation conflict for provider ${uuid}: actual: ${actual}, given: ${given}`, CONCURRENT_UPDATE);
+  return conflict(
+    `resource provider generation conflict for provider ${uuid}: actual: ${actual}, given: ${given}`,
+    CONCURRENT_UPDATE,
+  );
 }

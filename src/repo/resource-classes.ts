@@ -20,7 +20,9 @@ export async function listResourceClasses(db: Queryable): Promise<ResourceClassR
 }
 
 export async function findResourceClass(db: Queryable, name: string): Promise<ResourceClassRow | undefined> {
-  return db('resource_classes').where({ name }).first<ResourceClassRow | undefined>('id', 'name', 'created_at', 'updated_at');
+  return db('resource_classes')
+    .where({ name })
+    .first<ResourceClassRow | undefined>('id', 'name', 'created_at', 'updated_at');
 }
 
 /** The class or Placement's 404. */
@@ -31,7 +33,10 @@ export async function requireResourceClass(db: Queryable, name: string): Promise
 }
 
 /** Create a custom class unless one of that name exists; `created` says which. Safe against a concurrent create. */
-export async function ensureResourceClass(tx: Knex.Transaction, name: string): Promise<{ rc: ResourceClassRow; created: boolean }> {
+export async function ensureResourceClass(
+  tx: Knex.Transaction,
+  name: string,
+): Promise<{ rc: ResourceClassRow; created: boolean }> {
   const inserted = await tx.raw(
     `INSERT INTO resource_classes (id, name) VALUES (nextval('custom_resource_class_id_seq'), ?)
      ON CONFLICT (name) DO NOTHING RETURNING id, name, created_at, updated_at`,
@@ -42,7 +47,11 @@ export async function ensureResourceClass(tx: Knex.Transaction, name: string): P
 }
 
 /** Rename a custom class (PUT before 1.7); its id, and so every inventory and allocation, stays. */
-export async function renameResourceClass(tx: Knex.Transaction, name: string, newName: string): Promise<ResourceClassRow> {
+export async function renameResourceClass(
+  tx: Knex.Transaction,
+  name: string,
+  newName: string,
+): Promise<ResourceClassRow> {
   const rc = await requireResourceClass(tx, name);
   if (isStandard(rc)) throw badRequest(`Cannot update standard resource class ${name}`);
   try {
@@ -63,10 +72,14 @@ export async function deleteResourceClass(tx: Knex.Transaction, name: string): P
   // FOR KEY SHARE (names.ts), so the checks see what they committed.
   const rc = await tx('resource_classes').where({ name }).forUpdate().first<ResourceClassRow | undefined>('id', 'name');
   if (!rc) throw notFound(`No such resource class ${name}.`);
-  if (isStandard(rc)) throw badRequest(`Error in delete resource class: Cannot delete standard resource class ${name}.`);
+  if (isStandard(rc))
+    throw badRequest(`Error in delete resource class: Cannot delete standard resource class ${name}.`);
   const used =
     (await tx('inventories').where({ resource_class_id: rc.id }).first('id')) ??
     (await tx('allocations').where({ resource_class_id: rc.id }).first('id'));
-  if (used) throw conflict(`Error in delete resource class: Cannot delete resource class ${name}. Class is in use in inventory.`);
+  if (used)
+    throw conflict(
+      `Error in delete resource class: Cannot delete resource class ${name}. Class is in use in inventory.`,
+    );
   await tx('resource_classes').where({ id: rc.id }).delete();
 }

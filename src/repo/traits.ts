@@ -3,7 +3,6 @@ import { CUSTOM_PREFIX } from '../catalogue/catalogue';
 import { badRequest, conflict, notFound } from '../errors/http-error';
 import type { Queryable } from '../db/knex';
 
-
 export interface TraitRow {
   id: number;
   name: string;
@@ -24,11 +23,19 @@ export async function listTraits(db: Queryable, filters: TraitFilters = {}): Pro
   const query = db('traits as t').select<TraitRow[]>(COLUMNS).orderBy('t.name');
   if (filters.nameIn) query.whereIn('t.name', filters.nameIn);
   // Escape LIKE wildcards so `_` in a prefix (every trait has one) matches only itself.
-  if (filters.prefix !== undefined) query.whereRaw(`t.name LIKE ? ESCAPE '\\'`, [`${filters.prefix.replace(/[\\%_]/g, '\\$&')}%`]);
+  if (filters.prefix !== undefined)
+    query.whereRaw(`t.name LIKE ? ESCAPE '\\'`, [`${filters.prefix.replace(/[\\%_]/g, '\\$&')}%`]);
   if (filters.associated !== undefined) {
-    const linked = (q: Knex.QueryBuilder) => q.select(db.raw('1')).from('resource_provider_traits as rpt').whereRaw('rpt.trait_id = t.id');
-    if (filters.associated) query.whereExists(function exists() { linked(this); });
-    else query.whereNotExists(function notExists() { linked(this); });
+    const linked = (q: Knex.QueryBuilder) =>
+      q.select(db.raw('1')).from('resource_provider_traits as rpt').whereRaw('rpt.trait_id = t.id');
+    if (filters.associated)
+      query.whereExists(function exists() {
+        linked(this);
+      });
+    else
+      query.whereNotExists(function notExists() {
+        linked(this);
+      });
   }
   return query;
 }
@@ -39,7 +46,11 @@ export async function findTrait(db: Queryable, name: string): Promise<TraitRow |
 
 /** Create the trait unless it exists; `created` says which. Safe against a concurrent create. */
 export async function ensureTrait(tx: Knex.Transaction, name: string): Promise<{ trait: TraitRow; created: boolean }> {
-  const inserted = await tx('traits').insert({ name }).onConflict('name').ignore().returning<TraitRow[]>(['id', 'name', 'created_at', 'updated_at']);
+  const inserted = await tx('traits')
+    .insert({ name })
+    .onConflict('name')
+    .ignore()
+    .returning<TraitRow[]>(['id', 'name', 'created_at', 'updated_at']);
   if (inserted.length > 0) return { trait: inserted[0], created: true };
   return { trait: (await findTrait(tx, name))!, created: false };
 }
@@ -65,10 +76,16 @@ export async function providerTraits(db: Queryable, providerId: number): Promise
 }
 
 /** Make `traitIds` the provider's whole trait set, in the caller's transaction (the caller bumps the generation). */
-export async function replaceProviderTraits(tx: Knex.Transaction, providerId: number, traitIds: number[]): Promise<void> {
+export async function replaceProviderTraits(
+  tx: Knex.Transaction,
+  providerId: number,
+  traitIds: number[],
+): Promise<void> {
   await tx('resource_provider_traits').where({ resource_provider_id: providerId }).delete();
   const unique = [...new Set(traitIds)].sort((a, b) => a - b);
   if (unique.length > 0) {
-    await tx('resource_provider_traits').insert(unique.map((traitId) => ({ resource_provider_id: providerId, trait_id: traitId })));
+    await tx('resource_provider_traits').insert(
+      unique.map((traitId) => ({ resource_provider_id: providerId, trait_id: traitId })),
+    );
   }
 }

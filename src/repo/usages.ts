@@ -2,7 +2,10 @@ import type { Knex } from 'knex';
 import type { Queryable } from '../db/knex';
 
 /** Usage of every class the provider has inventory of (0 when nothing is allocated), as Placement reports it. */
-export async function providerUsages(db: Queryable, providerId: number): Promise<Array<{ resource_class: string; used: number }>> {
+export async function providerUsages(
+  db: Queryable,
+  providerId: number,
+): Promise<Array<{ resource_class: string; used: number }>> {
   const result = await db.raw(
     `SELECT rc.name AS resource_class, COALESCE(SUM(a.used), 0)::bigint AS used
        FROM inventories i
@@ -22,7 +25,10 @@ export interface UsageScope {
 }
 
 /** Total usage per class of a project (and user), regardless of consumer type (1.9-1.37). */
-export async function totalUsages(db: Queryable, scope: UsageScope): Promise<Array<{ resource_class: string; used: number }>> {
+export async function totalUsages(
+  db: Queryable,
+  scope: UsageScope,
+): Promise<Array<{ resource_class: string; used: number }>> {
   const result = await db.raw(
     `SELECT rc.name AS resource_class, SUM(a.used)::bigint AS used
        FROM allocations a
@@ -64,7 +70,11 @@ export async function usagesByConsumerType(
   unknownName: string,
 ): Promise<TypedUsageRow[]> {
   const grouping = typeGrouping(filter, unknownName);
-  const result = await db.raw(typedUsageSql(grouping), [...grouping.keyBindings, ...scopeBindings(scope), ...grouping.filterBindings]);
+  const result = await db.raw(typedUsageSql(grouping), [
+    ...grouping.keyBindings,
+    ...scopeBindings(scope),
+    ...grouping.filterBindings,
+  ]);
   return result.rows;
 }
 
@@ -85,7 +95,12 @@ function typeGrouping(filter: ConsumerTypeFilter, unknownName: string): TypeGrou
     case 'all':
       return { key: '?::text', keyBindings: [filter.key], filter: '', filterBindings: [] };
     case 'untyped':
-      return { key: '?::text', keyBindings: [filter.key], filter: 'AND c.consumer_type_id IS NULL', filterBindings: [] };
+      return {
+        key: '?::text',
+        keyBindings: [filter.key],
+        filter: 'AND c.consumer_type_id IS NULL',
+        filterBindings: [],
+      };
   }
 }
 

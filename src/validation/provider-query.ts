@@ -7,7 +7,8 @@ import { UUID_PATTERN, canonicalUuid } from './validator';
  * clients and Placement's own tests match on them.
  */
 
-const RESOURCES_FORM = 'Badly formed resources parameter. Expected resources query string parameter in form: ?resources=VCPU:2,MEMORY_MB:1024.';
+const RESOURCES_FORM =
+  'Badly formed resources parameter. Expected resources query string parameter in form: ?resources=VCPU:2,MEMORY_MB:1024.';
 
 /** `VCPU:2,MEMORY_MB:1024` -> Map(class -> amount); a class given twice keeps its last amount. */
 export function parseResourcesParam(value: string): Map<string, number> {
@@ -84,7 +85,12 @@ function parseAnyOfTraits(value: string, options: TraitQueryOptions): TraitQuery
       `Invalid query string parameters: The format 'in:HW_CPU_X86_VMX,CUSTOM_MAGIC' only supported since microversion 1.39. Got: ${value}`,
     );
   }
-  const anyOf = unique(value.slice(3).split(',').map((part) => part.trim()));
+  const anyOf = unique(
+    value
+      .slice(3)
+      .split(',')
+      .map((part) => part.trim()),
+  );
   if (anyOf.some((t) => !t)) {
     throw badRequest(
       `Invalid query string parameters: Expected 'required' parameter value of the form: in:HW_CPU_X86_VMX,CUSTOM_MAGIC. Got an empty trait in: ${value}`,
@@ -116,7 +122,8 @@ export interface MemberOfOptions {
 
 export function parseMemberOfParams(values: string[], options: MemberOfOptions): MemberOfQuery {
   const suffix = options.suffix ?? '';
-  if (!options.allowMultiple && values.length > 1) throw badRequest(`Multiple member_of${suffix} parameters are not supported`);
+  if (!options.allowMultiple && values.length > 1)
+    throw badRequest(`Multiple member_of${suffix} parameters are not supported`);
   const result: MemberOfQuery = { required: [], forbidden: [] };
   for (const value of values) {
     const { required, forbidden } = parseMemberOfParam(value);
@@ -135,7 +142,9 @@ export function parseMemberOfParams(values: string[], options: MemberOfOptions):
 export function parseMemberOfParam(value: string): { required: string[]; forbidden: string[] } {
   const prefixed = value.startsWith('in:') || value.startsWith('!in:');
   if (value.includes(',') && !prefixed) {
-    throw badRequest(`Multiple values for 'member_of' must be prefixed with the 'in:' or '!in:' keyword using the valid microversion. Got: ${value}`);
+    throw badRequest(
+      `Multiple values for 'member_of' must be prefixed with the 'in:' or '!in:' keyword using the valid microversion. Got: ${value}`,
+    );
   }
   let required: string[] = [];
   let forbidden: string[] = [];
@@ -145,7 +154,9 @@ export function parseMemberOfParam(value: string): { required: string[]; forbidd
   else required = [value];
   for (const uuid of [...required, ...forbidden]) {
     if (!UUID_PATTERN.test(uuid)) {
-      throw badRequest(`Invalid query string parameters: Expected 'member_of' parameter to contain valid UUID(s). Got: ${uuid}`);
+      throw badRequest(
+        `Invalid query string parameters: Expected 'member_of' parameter to contain valid UUID(s). Got: ${uuid}`,
+      );
     }
   }
   return { required: unique(required.map(canonicalUuid)), forbidden: unique(forbidden.map(canonicalUuid)) };

@@ -24,13 +24,17 @@ export function compileSchema<T = unknown>(schema: JsonSchema): Validator<T> {
 
 /** Validate a request body; failures read as Placement's: `JSON does not validate: <reason>`. */
 export function validateBody<T>(validate: Validator<T> | Validator<unknown>, body: unknown): T {
-  if (!validate(body)) throw badRequest(`JSON does not validate: ${describeValidationError(validate.errors, body, validate.schema)}`);
+  if (!validate(body))
+    throw badRequest(`JSON does not validate: ${describeValidationError(validate.errors, body, validate.schema)}`);
   return body as T;
 }
 
 /** Validate a query object; failures read as Placement's: `Invalid query string parameters: <reason>`. */
 export function validateQuery<T>(validate: Validator<T> | Validator<unknown>, query: unknown): T {
-  if (!validate(query)) throw badRequest(`Invalid query string parameters: ${describeValidationError(validate.errors, query, validate.schema)}`);
+  if (!validate(query))
+    throw badRequest(
+      `Invalid query string parameters: ${describeValidationError(validate.errors, query, validate.schema)}`,
+    );
   return query as T;
 }
 
@@ -39,7 +43,11 @@ export function validateQuery<T>(validate: Validator<T> | Validator<unknown>, qu
  * the message, then which keyword failed where in the schema, then the offending instance. Clients
  * and Placement's own tests match on "Failed validating 'minimum' in schema['properties']['total']".
  */
-export function describeValidationError(errors: ErrorObject[] | null | undefined, root: unknown, schema: unknown): string {
+export function describeValidationError(
+  errors: ErrorObject[] | null | undefined,
+  root: unknown,
+  schema: unknown,
+): string {
   const message = describeFirstError(errors, root, schema);
   const error = errors?.[0];
   if (!error) return message;
@@ -95,7 +103,11 @@ function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
   if (value === null || typeof value !== 'object') return value;
   const record = value as Record<string, unknown>;
-  return Object.fromEntries(Object.keys(record).sort().map((key) => [key, sortKeys(record[key])]));
+  return Object.fromEntries(
+    Object.keys(record)
+      .sort()
+      .map((key) => [key, sortKeys(record[key])]),
+  );
 }
 
 /** Render an ajv error in python-jsonschema's wording. */
@@ -104,7 +116,12 @@ export function describeFirstError(errors: ErrorObject[] | null | undefined, roo
   if (!error) return 'invalid input';
   const format = MESSAGES.get(error.keyword);
   if (!format) return `${error.instancePath || 'body'} ${error.message ?? 'is invalid'}`;
-  return format({ error, instance: valueAt(root, error.instancePath), params: error.params as Record<string, unknown>, schema });
+  return format({
+    error,
+    instance: valueAt(root, error.instancePath),
+    params: error.params as Record<string, unknown>,
+    schema,
+  });
 }
 
 /** What a message may draw on: the error, the offending value, ajv's params and the whole schema. */
@@ -117,7 +134,8 @@ interface FailedKeyword {
 
 const tooLong = ({ instance }: FailedKeyword) => `${pyRepr(instance)} is too long`;
 const tooShort = ({ instance }: FailedKeyword) => `${pyRepr(instance)} is too short`;
-const matchesNoSchema = ({ instance }: FailedKeyword) => `${pyRepr(instance)} is not valid under any of the given schemas`;
+const matchesNoSchema = ({ instance }: FailedKeyword) =>
+  `${pyRepr(instance)} is not valid under any of the given schemas`;
 
 /** ajv keyword -> python-jsonschema's message for it. */
 const MESSAGES = new Map<string, (failed: FailedKeyword) => string>([
@@ -126,8 +144,14 @@ const MESSAGES = new Map<string, (failed: FailedKeyword) => string>([
   ['type', ({ instance, params }) => `${pyRepr(instance)} is not of type ${typeList(params.type)}`],
   ['minimum', ({ instance, params }) => `${pyRepr(instance)} is less than the minimum of ${params.limit}`],
   ['maximum', ({ instance, params }) => `${pyRepr(instance)} is greater than the maximum of ${params.limit}`],
-  ['exclusiveMinimum', ({ instance, params }) => `${pyRepr(instance)} is less than or equal to the minimum of ${params.limit}`],
-  ['exclusiveMaximum', ({ instance, params }) => `${pyRepr(instance)} is greater than or equal to the maximum of ${params.limit}`],
+  [
+    'exclusiveMinimum',
+    ({ instance, params }) => `${pyRepr(instance)} is less than or equal to the minimum of ${params.limit}`,
+  ],
+  [
+    'exclusiveMaximum',
+    ({ instance, params }) => `${pyRepr(instance)} is greater than or equal to the maximum of ${params.limit}`,
+  ],
   ['pattern', ({ instance, params }) => `${pyRepr(instance)} does not match ${pyRepr(params.pattern)}`],
   ['format', ({ instance, params }) => `${pyRepr(instance)} is not a ${pyRepr(params.format)}`],
   ['maxLength', tooLong],
@@ -149,7 +173,10 @@ function describeAdditionalProperty({ error, params, schema }: FailedKeyword): s
   const parent = schemaAt(schema, error.schemaPath.replace(/^#/, '').replace(/\/additionalProperties$/, ''));
   const patterns = parent?.patternProperties as Record<string, unknown> | undefined;
   if (patterns) {
-    const regexes = Object.keys(patterns).sort().map((pattern) => pyRepr(pattern)).join(', ');
+    const regexes = Object.keys(patterns)
+      .sort()
+      .map((pattern) => pyRepr(pattern))
+      .join(', ');
     return `${pyRepr(params.additionalProperty)} does not match any of the regexes: ${regexes}`;
   }
   return `Additional properties are not allowed (${pyRepr(params.additionalProperty)} was unexpected)`;

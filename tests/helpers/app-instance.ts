@@ -19,7 +19,11 @@ export interface AppInstance extends Pick<HttpClient, 'at'> {
   close(): Promise<void>;
 }
 
-export async function startAppInstance(database: TestDatabase, env: Record<string, string> = {}, poolSize = 10): Promise<AppInstance> {
+export async function startAppInstance(
+  database: TestDatabase,
+  env: Record<string, string> = {},
+  poolSize = 10,
+): Promise<AppInstance> {
   const config = loadConfig({ ...env, DATABASE_URL: database.url });
   const db = createDb(database.url, poolSize);
   const logger = pino({ level: process.env.EMPLACE_TEST_LOG_LEVEL ?? 'silent' });

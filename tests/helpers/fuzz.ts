@@ -46,31 +46,88 @@ export const NO_SUCH_UUID = '00000000-0000-4000-8000-00000000dead';
 
 /** Strings that have broken services before: empty, huge, NUL, unicode, SQL, numbers as text. */
 export const HOSTILE_STRINGS: readonly string[] = [
-  '', ' ', 'null', 'true', '0', '-1', '1.5', '1e308', '-0', 'NaN', 'Infinity',
-  '2147483648', '-2147483649', '9223372036854775808', '99999999999999999999999999',
-  'a'.repeat(256), 'A'.repeat(4000), 'ü', '💥', '名前', '\u0000', 'x\u0000y', '\ud800', '\t\n',
-  "'; DROP TABLE resource_providers; --", '%', '%00', '../..', 'CUSTOM_', 'CUSTOM_' + 'X'.repeat(300),
-  'VCPU', 'vcpu', 'CUSTOM_FUZZ_RC', 'HW_CPU_X86_AVX', NO_SUCH_UUID, NO_SUCH_UUID.toUpperCase(),
-  NO_SUCH_UUID.replace(/-/g, ''), `{${NO_SUCH_UUID}}`, `urn:uuid:${NO_SUCH_UUID}`, 'in:', '!', '!in:',
+  '',
+  ' ',
+  'null',
+  'true',
+  '0',
+  '-1',
+  '1.5',
+  '1e308',
+  '-0',
+  'NaN',
+  'Infinity',
+  '2147483648',
+  '-2147483649',
+  '9223372036854775808',
+  '99999999999999999999999999',
+  'a'.repeat(256),
+  'A'.repeat(4000),
+  'ü',
+  '💥',
+  '名前',
+  '\u0000',
+  'x\u0000y',
+  '\ud800',
+  '\t\n',
+  "'; DROP TABLE resource_providers; --",
+  '%',
+  '%00',
+  '../..',
+  'CUSTOM_',
+  'CUSTOM_' + 'X'.repeat(300),
+  'VCPU',
+  'vcpu',
+  'CUSTOM_FUZZ_RC',
+  'HW_CPU_X86_AVX',
+  NO_SUCH_UUID,
+  NO_SUCH_UUID.toUpperCase(),
+  NO_SUCH_UUID.replace(/-/g, ''),
+  `{${NO_SUCH_UUID}}`,
+  `urn:uuid:${NO_SUCH_UUID}`,
+  'in:',
+  '!',
+  '!in:',
 ];
 
 const HOSTILE_NUMBERS: readonly unknown[] = [
-  0, -1, 1.5, -0.5, 2147483647, 2147483648, -2147483649, 4294967296, 9007199254740991,
-  rawNumber('9007199254740993'), rawNumber('1e308'), rawNumber('-1e308'), rawNumber('1e400'),
-  rawNumber('-1e400'), rawNumber('-0'), rawNumber('1.0'), rawNumber('1e-400'), rawNumber('123456789012345678901234567890'),
+  0,
+  -1,
+  1.5,
+  -0.5,
+  2147483647,
+  2147483648,
+  -2147483649,
+  4294967296,
+  9007199254740991,
+  rawNumber('9007199254740993'),
+  rawNumber('1e308'),
+  rawNumber('-1e308'),
+  rawNumber('1e400'),
+  rawNumber('-1e400'),
+  rawNumber('-0'),
+  rawNumber('1.0'),
+  rawNumber('1e-400'),
+  rawNumber('123456789012345678901234567890'),
 ];
 
 /** A random JSON value, `depth` levels deep at most. */
 export function randomJson(rng: Rng, depth = 3): unknown {
   const kind = rng.int(depth > 0 ? 9 : 6);
   switch (kind) {
-    case 0: return null;
-    case 1: return rng.chance(0.5);
-    case 2: return rng.pick(HOSTILE_NUMBERS);
+    case 0:
+      return null;
+    case 1:
+      return rng.chance(0.5);
+    case 2:
+      return rng.pick(HOSTILE_NUMBERS);
     case 3:
-    case 4: return rng.pick(HOSTILE_STRINGS);
-    case 5: return rng.chance(0.5) ? {} : [];
-    case 6: return Array.from({ length: rng.int(4) }, () => randomJson(rng, depth - 1));
+    case 4:
+      return rng.pick(HOSTILE_STRINGS);
+    case 5:
+      return rng.chance(0.5) ? {} : [];
+    case 6:
+      return Array.from({ length: rng.int(4) }, () => randomJson(rng, depth - 1));
     default: {
       const object: Record<string, unknown> = {};
       for (let i = rng.int(4); i > 0; i--) object[rng.pick(HOSTILE_KEYS)] = randomJson(rng, depth - 1);
@@ -80,9 +137,28 @@ export function randomJson(rng: Rng, depth = 3): unknown {
 }
 
 const HOSTILE_KEYS: readonly string[] = [
-  '', 'name', 'uuid', 'total', 'resources', 'allocations', 'inventories', 'traits', 'aggregates',
-  'resource_provider_generation', 'consumer_generation', 'project_id', 'user_id', 'consumer_type',
-  'VCPU', 'CUSTOM_X', 'extra', 'ü', '__proto__', 'constructor', NO_SUCH_UUID, 'A'.repeat(300),
+  '',
+  'name',
+  'uuid',
+  'total',
+  'resources',
+  'allocations',
+  'inventories',
+  'traits',
+  'aggregates',
+  'resource_provider_generation',
+  'consumer_generation',
+  'project_id',
+  'user_id',
+  'consumer_type',
+  'VCPU',
+  'CUSTOM_X',
+  'extra',
+  'ü',
+  '__proto__',
+  'constructor',
+  NO_SUCH_UUID,
+  'A'.repeat(300),
 ];
 
 /** Nesting deeper than any schema: within the parser's depth limit (so validators walk it) or far past it. */
@@ -137,12 +213,18 @@ function mutateAt(rng: Rng, body: unknown, path: Path): unknown {
   const current = getAt(body, path);
   const parent = path.length ? getAt(body, path.slice(0, -1)) : undefined;
   switch (rng.int(13)) {
-    case 0: return setAt(body, path, null);
-    case 10: return poison(body, path, current);
-    case 1: return setAt(body, path, rng.pick(HOSTILE_NUMBERS));
-    case 2: return setAt(body, path, rng.pick(HOSTILE_STRINGS));
-    case 3: return setAt(body, path, Array.isArray(current) ? {} : [current]);
-    case 4: return setAt(body, path, rng.chance(0.5) ? {} : []);
+    case 0:
+      return setAt(body, path, null);
+    case 10:
+      return poison(body, path, current);
+    case 1:
+      return setAt(body, path, rng.pick(HOSTILE_NUMBERS));
+    case 2:
+      return setAt(body, path, rng.pick(HOSTILE_STRINGS));
+    case 3:
+      return setAt(body, path, Array.isArray(current) ? {} : [current]);
+    case 4:
+      return setAt(body, path, rng.chance(0.5) ? {} : []);
     case 5:
       // Drop the key (or array item) altogether.
       if (Array.isArray(parent)) parent.splice(path[path.length - 1] as number, 1);
@@ -154,9 +236,16 @@ function mutateAt(rng: Rng, body: unknown, path: Path): unknown {
         return body;
       }
       return setAt(body, path, randomJson(rng, 2));
-    case 7: return setAt(body, path, typeof current === 'number' ? -Math.abs(current) : String(current));
-    case 8: return setAt(body, path, rng.chance(0.2) ? JSON.parse(deeplyNested(rng)) : randomJson(rng, 2));
-    default: return setAt(body, path, typeof current === 'string' ? current.toUpperCase() + rng.pick(HOSTILE_STRINGS) : rng.pick(HOSTILE_NUMBERS));
+    case 7:
+      return setAt(body, path, typeof current === 'number' ? -Math.abs(current) : String(current));
+    case 8:
+      return setAt(body, path, rng.chance(0.2) ? JSON.parse(deeplyNested(rng)) : randomJson(rng, 2));
+    default:
+      return setAt(
+        body,
+        path,
+        typeof current === 'string' ? current.toUpperCase() + rng.pick(HOSTILE_STRINGS) : rng.pick(HOSTILE_NUMBERS),
+      );
   }
 }
 
@@ -181,21 +270,55 @@ export function hostileSegment(rng: Rng, real: readonly string[], realShare = 0.
   if (r === 0) return rng.chance(0.5) ? rng.pick(encodedJunk) : `${encodeURIComponent(rng.pick(real))}%00`;
   if (r === 1) {
     const value = rng.pick(real);
-    const odd = [value.toUpperCase(), value.toLowerCase(), value.replace(/-/g, ''), `${value} `, `in:${value}`, `!${value}`];
+    const odd = [
+      value.toUpperCase(),
+      value.toLowerCase(),
+      value.replace(/-/g, ''),
+      `${value} `,
+      `in:${value}`,
+      `!${value}`,
+    ];
     return encodeURIComponent(rng.pick(odd));
   }
-  return encodeURIComponent(rng.pick(HOSTILE_STRINGS.filter((s) => s !== '' && s !== '../..' && !s.includes('\ud800'))));
+  return encodeURIComponent(
+    rng.pick(HOSTILE_STRINGS.filter((s) => s !== '' && s !== '../..' && !s.includes('\ud800'))),
+  );
 }
 
-const PREFIXED = (value: string) => [value, `in:${value}`, `!${value}`, `!in:${value}`, `in:${value},${value}`, `${value},`, `,${value}`];
+const PREFIXED = (value: string) => [
+  value,
+  `in:${value}`,
+  `!${value}`,
+  `!in:${value}`,
+  `in:${value},${value}`,
+  `${value},`,
+  `,${value}`,
+];
 
 /**
  * A hostile query string: valid keys with bad values, repeated keys, unknown keys, prefixes in the
  * wrong places, huge and negative numbers. `values` are plausible values (real names and uuids).
  */
 export function hostileQuery(rng: Rng, keys: readonly string[], values: readonly string[]): string {
-  const allKeys = [...keys, ...keys, 'resources1', 'required1', 'member_of1', 'resources_A', 'limit', 'group_policy', 'in_tree',
-    'root_required', 'same_subtree', 'foo', 'ü', '', '__proto__', 'resources' + 'x'.repeat(70), 'required_' + '-'.repeat(64)];
+  const allKeys = [
+    ...keys,
+    ...keys,
+    'resources1',
+    'required1',
+    'member_of1',
+    'resources_A',
+    'limit',
+    'group_policy',
+    'in_tree',
+    'root_required',
+    'same_subtree',
+    'foo',
+    'ü',
+    '',
+    '__proto__',
+    'resources' + 'x'.repeat(70),
+    'required_' + '-'.repeat(64),
+  ];
   const parts: string[] = [];
   for (let n = 1 + rng.int(4); n > 0; n--) {
     const key = rng.pick(allKeys);
@@ -203,7 +326,8 @@ export function hostileQuery(rng: Rng, keys: readonly string[], values: readonly
     const prefixed = rng.chance(0.4) ? rng.pick(PREFIXED(base)) : base;
     const value = rng.chance(0.04) ? `${prefixed}\u0000` : prefixed;
     const repeat = rng.chance(0.15) ? 2 : 1;
-    for (let i = 0; i < repeat; i++) parts.push(rng.chance(0.05) ? key : `${encodeURIComponent(key)}=${encodeURIComponent(value)}`);
+    for (let i = 0; i < repeat; i++)
+      parts.push(rng.chance(0.05) ? key : `${encodeURIComponent(key)}=${encodeURIComponent(value)}`);
   }
   if (rng.chance(0.05)) parts.push(rng.pick(['%zz=1', '=', '&&', 'a=%', 'limit=%00']));
   return parts.join('&');

@@ -8,8 +8,8 @@ import { startEmbeddedPostgres, type EmbeddedServer } from '../../src/db/embedde
 import { syncStandardCatalogue } from '../../src/repo/catalogue-sync';
 
 declare global {
-  // eslint-disable-next-line no-var
-  var __EMPLACE_EMBEDDED__: { server?: EmbeddedServer; dataDir?: string; adminUrl: string; template: string } | undefined;
+  var __EMPLACE_EMBEDDED__:
+    { server?: EmbeddedServer; dataDir?: string; adminUrl: string; template: string } | undefined;
 }
 
 /**

@@ -8,7 +8,10 @@ export default async function globalTeardown(): Promise<void> {
   const admin = createDb(state.adminUrl, 1);
   try {
     const prefix = state.template.replace('emplace_tpl_', 'emplace_t_');
-    const leftovers = await admin.raw('SELECT datname FROM pg_database WHERE datname = ? OR datname LIKE ?', [state.template, `${prefix}%`]);
+    const leftovers = await admin.raw('SELECT datname FROM pg_database WHERE datname = ? OR datname LIKE ?', [
+      state.template,
+      `${prefix}%`,
+    ]);
     for (const { datname } of leftovers.rows as Array<{ datname: string }>) {
       await admin.raw(`DROP DATABASE IF EXISTS ${datname} WITH (FORCE)`);
     }

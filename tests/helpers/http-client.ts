@@ -15,7 +15,11 @@ export interface RequestOptions {
 }
 
 export type VersionedClient = {
-  [M in 'get' | 'put' | 'post' | 'delete' | 'patch']: <T = any>(path: string, body?: unknown, headers?: Record<string, string>) => Promise<ApiResponse<T>>;
+  [M in 'get' | 'put' | 'post' | 'delete' | 'patch']: <T = any>(
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ) => Promise<ApiResponse<T>>;
 };
 
 export interface HttpClient {
@@ -30,10 +34,15 @@ export interface HttpClient {
  */
 export function httpClient(baseUrl: string): HttpClient {
   const request = async <T>(method: string, path: string, options: RequestOptions = {}): Promise<ApiResponse<T>> => {
-    const headers: Record<string, string> = { 'x-auth-token': 'admin', accept: 'application/json', ...(options.headers ?? {}) };
+    const headers: Record<string, string> = {
+      'x-auth-token': 'admin',
+      accept: 'application/json',
+      ...(options.headers ?? {}),
+    };
     if (options.version) headers['openstack-api-version'] = `placement ${options.version}`;
     // Raw bodies go as bytes so fetch adds no content type of its own.
-    let body: string | Uint8Array | undefined = options.rawBody === undefined ? undefined : Buffer.from(options.rawBody);
+    let body: string | Uint8Array | undefined =
+      options.rawBody === undefined ? undefined : Buffer.from(options.rawBody);
     if (options.body !== undefined && body === undefined) {
       body = JSON.stringify(options.body);
       headers['content-type'] ??= 'application/json';
@@ -43,8 +52,10 @@ export function httpClient(baseUrl: string): HttpClient {
     return { status: response.status, headers: response.headers, body: parseJson(text) as T, text };
   };
   const at = (version: string, defaults: Record<string, string> = {}): VersionedClient => {
-    const send = (method: string) => <T>(path: string, body?: unknown, headers?: Record<string, string>) =>
-      request<T>(method, path, { body, version, headers: { ...defaults, ...headers } });
+    const send =
+      (method: string) =>
+      <T>(path: string, body?: unknown, headers?: Record<string, string>) =>
+        request<T>(method, path, { body, version, headers: { ...defaults, ...headers } });
     return { get: send('GET'), put: send('PUT'), post: send('POST'), delete: send('DELETE'), patch: send('PATCH') };
   };
   return { request, at };

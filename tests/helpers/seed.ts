@@ -14,7 +14,10 @@ export interface SeedProvider {
   name: string;
 }
 
-export async function seedProvider(db: Db, options: { name?: string; uuid?: string; parent?: SeedProvider } = {}): Promise<SeedProvider> {
+export async function seedProvider(
+  db: Db,
+  options: { name?: string; uuid?: string; parent?: SeedProvider } = {},
+): Promise<SeedProvider> {
   const uuid = options.uuid ?? randomUUID();
   const name = options.name ?? `rp-${uuid.slice(0, 8)}`;
   const result = await db.raw(
@@ -34,7 +37,11 @@ async function rootOf(db: Db, providerId: number): Promise<number> {
 /** An inventory as the API takes it; omitted fields get Placement's defaults below. */
 export type SeedInventory = Schemas['InventoryInput'];
 
-export async function seedInventory(db: Db, provider: SeedProvider, inventories: Record<string, SeedInventory | number>): Promise<void> {
+export async function seedInventory(
+  db: Db,
+  provider: SeedProvider,
+  inventories: Record<string, SeedInventory | number>,
+): Promise<void> {
   for (const [className, spec] of Object.entries(inventories)) {
     const inv = typeof spec === 'number' ? { total: spec } : spec;
     await db('inventories')
@@ -58,7 +65,10 @@ export async function seedTraits(db: Db, provider: SeedProvider, traits: string[
   for (const name of traits) {
     await db('traits').insert({ name }).onConflict('name').ignore();
     const trait = await db('traits').where({ name }).first('id');
-    await db('resource_provider_traits').insert({ resource_provider_id: provider.id, trait_id: trait.id }).onConflict().ignore();
+    await db('resource_provider_traits')
+      .insert({ resource_provider_id: provider.id, trait_id: trait.id })
+      .onConflict()
+      .ignore();
   }
   await bumpGeneration(db, provider.id);
 }
@@ -67,7 +77,10 @@ export async function seedAggregates(db: Db, provider: SeedProvider, aggregateUu
   for (const uuid of aggregateUuids) {
     await db('placement_aggregates').insert({ uuid }).onConflict('uuid').ignore();
     const aggregate = await db('placement_aggregates').where({ uuid }).first('id');
-    await db('resource_provider_aggregates').insert({ resource_provider_id: provider.id, aggregate_id: aggregate.id }).onConflict().ignore();
+    await db('resource_provider_aggregates')
+      .insert({ resource_provider_id: provider.id, aggregate_id: aggregate.id })
+      .onConflict()
+      .ignore();
   }
   await bumpGeneration(db, provider.id);
 }
@@ -86,7 +99,10 @@ export async function seedAllocation(
     await db('consumer_types').insert({ name: options.consumerType }).onConflict('name').ignore();
     consumerTypeId = (await db('consumer_types').where({ name: options.consumerType }).first('id')).id;
   }
-  await db('consumers').insert({ uuid: consumerUuid, project_id: projectId, user_id: userId, consumer_type_id: consumerTypeId }).onConflict('uuid').ignore();
+  await db('consumers')
+    .insert({ uuid: consumerUuid, project_id: projectId, user_id: userId, consumer_type_id: consumerTypeId })
+    .onConflict('uuid')
+    .ignore();
   const consumer = await db('consumers').where({ uuid: consumerUuid }).first('id');
   for (const [providerUuid, resources] of Object.entries(allocations)) {
     const provider = await db('resource_providers').where({ uuid: providerUuid }).first('id');
@@ -106,7 +122,10 @@ export async function seedAllocation(
 export async function resourceClassId(db: Db, name: string): Promise<number> {
   const existing = await db('resource_classes').where({ name }).first('id');
   if (existing) return existing.id;
-  const created = await db.raw(`INSERT INTO resource_classes (id, name) VALUES (nextval('custom_resource_class_id_seq'), ?) RETURNING id`, [name]);
+  const created = await db.raw(
+    `INSERT INTO resource_classes (id, name) VALUES (nextval('custom_resource_class_id_seq'), ?) RETURNING id`,
+    [name],
+  );
   return created.rows[0].id;
 }
 
@@ -116,5 +135,8 @@ async function externalId(db: Db, table: 'projects' | 'users', external: string)
 }
 
 async function bumpGeneration(db: Db, providerId: number): Promise<void> {
-  await db('resource_providers').where({ id: providerId }).increment('generation', 1).update({ updated_at: db.fn.now() });
+  await db('resource_providers')
+    .where({ id: providerId })
+    .increment('generation', 1)
+    .update({ updated_at: db.fn.now() });
 }

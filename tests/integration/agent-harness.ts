@@ -41,7 +41,11 @@ export async function startHarness(): Promise<Harness> {
     async api(method, urlPath, body) {
       const headers: Record<string, string> = { 'x-auth-token': 'admin', 'openstack-api-version': 'placement 1.39' };
       if (body !== undefined) headers['content-type'] = 'application/json';
-      const res = await fetch(harness.url + urlPath, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+      const res = await fetch(harness.url + urlPath, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
       const text = await res.text();
       return { status: res.status, body: text ? JSON.parse(text) : undefined };
     },
@@ -49,10 +53,13 @@ export async function startHarness(): Promise<Harness> {
       server = createServer((req, res) => {
         harness.requests.push({ method: req.method ?? '', path: req.url ?? '' });
         const hook = harness.intercept ?? (async () => undefined);
-        hook(req, res).then((outcome) => (outcome === 'handled' ? undefined : app(req as any, res as any)), (error) => {
-          res.statusCode = 500;
-          res.end(String(error));
-        });
+        hook(req, res).then(
+          (outcome) => (outcome === 'handled' ? undefined : app(req as any, res as any)),
+          (error) => {
+            res.statusCode = 500;
+            res.end(String(error));
+          },
+        );
       });
       await new Promise<void>((resolve) => server!.listen(port, '127.0.0.1', resolve));
       port = (server.address() as AddressInfo).port;
@@ -92,7 +99,13 @@ export interface CapturingLogger extends Logger {
 export function capturingLogger(): CapturingLogger {
   const warnings: string[] = [];
   const quiet = () => undefined;
-  return { warnings, debug: quiet, info: quiet, error: quiet, warn: (obj: any, msg?: string) => void warnings.push(obj?.warning ?? msg ?? '') };
+  return {
+    warnings,
+    debug: quiet,
+    info: quiet,
+    error: quiet,
+    warn: (obj: any, msg?: string) => void warnings.push(obj?.warning ?? msg ?? ''),
+  };
 }
 
 export function agentConfig(harness: Harness, hostRoot: string, extra: Partial<AgentConfig> = {}): AgentConfig {
@@ -112,7 +125,12 @@ export function agentConfig(harness: Harness, hostRoot: string, extra: Partial<A
   };
 }
 
-export function makeAgent(harness: Harness, hostRoot: string, extra: Partial<AgentConfig> = {}, logger: Logger = capturingLogger()): Agent {
+export function makeAgent(
+  harness: Harness,
+  hostRoot: string,
+  extra: Partial<AgentConfig> = {},
+  logger: Logger = capturingLogger(),
+): Agent {
   return new Agent(agentConfig(harness, hostRoot, extra), logger);
 }
 

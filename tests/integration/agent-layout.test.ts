@@ -21,7 +21,8 @@ beforeEach(() => {
   harness.requests.length = 0;
 });
 
-const SEV_QUERY = '/allocation_candidates?resources=VCPU:1,MEMORY_MB:512,MEM_ENCRYPTION_CONTEXT:1&required=HW_CPU_X86_AMD_SEV';
+const SEV_QUERY =
+  '/allocation_candidates?resources=VCPU:1,MEMORY_MB:512,MEM_ENCRYPTION_CONTEXT:1&required=HW_CPU_X86_AMD_SEV';
 
 async function runCli(args: string[]): Promise<{ code: number; stdout: string }> {
   let stdout = '';
@@ -40,7 +41,17 @@ async function runCli(args: string[]): Promise<{ code: number; stdout: string }>
 describe('emplace-agent command line', () => {
   it('--dry-run prints the plan for a fresh service, writes nothing and says the host is not in sync', async () => {
     const host = newHost('sev-es-cgroup2');
-    const { code, stdout } = await runCli(['--dry-run', '--url', harness.url, '--host-root', host.root, '--state-dir', `${host.root}/.state`, '--provider-name', 'cli-host.example.org']);
+    const { code, stdout } = await runCli([
+      '--dry-run',
+      '--url',
+      harness.url,
+      '--host-root',
+      host.root,
+      '--state-dir',
+      `${host.root}/.state`,
+      '--provider-name',
+      'cli-host.example.org',
+    ]);
     expect(code).toBe(2);
     expect(stdout).toMatch(/create provider cli-host\.example\.org/);
     expect(stdout).toMatch(/MEM_ENCRYPTION_CONTEXT=509/);
@@ -49,7 +60,17 @@ describe('emplace-agent command line', () => {
 
   it('--once on a fake host tree registers a host the SEV scheduler query returns, then reports in sync', async () => {
     const host = newHost('sev-es-cgroup2');
-    const args = ['--once', '--url', harness.url, '--host-root', host.root, '--state-dir', `${host.root}/.state`, '--provider-name', 'cli-host.example.org'];
+    const args = [
+      '--once',
+      '--url',
+      harness.url,
+      '--host-root',
+      host.root,
+      '--state-dir',
+      `${host.root}/.state`,
+      '--provider-name',
+      'cli-host.example.org',
+    ];
     expect((await runCli(args)).code).toBe(0);
     const found = await harness.api('GET', '/resource_providers?name=cli-host.example.org');
     const uuid = found.body.resource_providers[0].uuid;
@@ -64,7 +85,15 @@ describe('emplace-agent command line', () => {
 
   it('--print-detection shows what each source said without calling the service', async () => {
     const host = newHost('sev-disagree');
-    const { code, stdout } = await runCli(['--print-detection', '--host-root', host.root, '--domcaps-file', '/domcapabilities.xml', '--url', 'http://127.0.0.1:1']);
+    const { code, stdout } = await runCli([
+      '--print-detection',
+      '--host-root',
+      host.root,
+      '--domcaps-file',
+      '/domcapabilities.xml',
+      '--url',
+      'http://127.0.0.1:1',
+    ]);
     expect(code).toBe(0);
     const detection = JSON.parse(stdout);
     expect(detection.sources.map((s: any) => s.source)).toEqual(['cgroup', 'libvirt', 'cpuid']);
@@ -83,14 +112,24 @@ describe('nested layout', () => {
     const host = newHost('sev-snp-cgroup2');
     const agent = makeAgent(harness, host.root, { layout: 'nested', providerName: 'snp-host.example.org' });
     expect((await agent.runCycle()).inSync).toBe(true);
-    const root = (await harness.api('GET', '/resource_providers?name=snp-host.example.org')).body.resource_providers[0].uuid;
+    const root = (await harness.api('GET', '/resource_providers?name=snp-host.example.org')).body.resource_providers[0]
+      .uuid;
     const tree = (await harness.api('GET', `/resource_providers?in_tree=${root}`)).body.resource_providers;
-    expect(tree.map((p: any) => p.name).sort()).toEqual(['snp-host.example.org', 'snp-host.example.org_amd_sev', 'snp-host.example.org_amd_sev_snp']);
+    expect(tree.map((p: any) => p.name).sort()).toEqual([
+      'snp-host.example.org',
+      'snp-host.example.org_amd_sev',
+      'snp-host.example.org_amd_sev_snp',
+    ]);
     const snp = childUuid(root, 'sev_snp');
     expect((await harness.api('GET', `/resource_providers/${snp}/inventories`)).body.inventories[MEC].total).toBe(410);
-    expect((await harness.api('GET', `/resource_providers/${snp}/traits`)).body.traits).toEqual(['HW_CPU_X86_AMD_SEV_SNP']);
+    expect((await harness.api('GET', `/resource_providers/${snp}/traits`)).body.traits).toEqual([
+      'HW_CPU_X86_AMD_SEV_SNP',
+    ]);
 
-    const granular = await harness.api('GET', '/allocation_candidates?resources=VCPU:1,MEMORY_MB:512&resources1=MEM_ENCRYPTION_CONTEXT:1&required1=HW_CPU_X86_AMD_SEV_SNP');
+    const granular = await harness.api(
+      'GET',
+      '/allocation_candidates?resources=VCPU:1,MEMORY_MB:512&resources1=MEM_ENCRYPTION_CONTEXT:1&required1=HW_CPU_X86_AMD_SEV_SNP',
+    );
     expect(granular.status).toBe(200);
     expect(granular.body.allocation_requests).toHaveLength(1);
     expect(Object.keys(granular.body.allocation_requests[0].allocations).sort()).toEqual([root, snp].sort());
@@ -108,7 +147,10 @@ describe('nested layout', () => {
     const consumer = 'd0000000-0000-4000-8000-000000000001';
     const claim = await harness.api('PUT', `/allocations/${consumer}`, {
       allocations: { [root]: { resources: { [MEC]: 1, VCPU: 2, MEMORY_MB: 512 } } },
-      project_id: 'p', user_id: 'u', consumer_generation: null, consumer_type: 'INSTANCE',
+      project_id: 'p',
+      user_id: 'u',
+      consumer_generation: null,
+      consumer_type: 'INSTANCE',
     });
     expect(claim.status).toBe(204);
 
@@ -116,7 +158,9 @@ describe('nested layout', () => {
     const nested = makeAgent(harness, host.root, { providerName: name, layout: 'nested' });
     const result = await nested.runCycle();
     expect(result.inSync).toBe(true);
-    const writes = writesOf(harness.requests).map((r) => `${r.method} ${r.path.replace(/\/resource_providers\/[^/]+/, '/resource_providers/X')}`);
+    const writes = writesOf(harness.requests).map(
+      (r) => `${r.method} ${r.path.replace(/\/resource_providers\/[^/]+/, '/resource_providers/X')}`,
+    );
     expect(writes.filter((w) => w === 'POST /reshaper')).toHaveLength(1);
     expect(writes.filter((w) => w.includes('/inventories'))).toEqual([]);
 
@@ -125,9 +169,13 @@ describe('nested layout', () => {
     expect(moved[sevChild].resources).toEqual({ [MEC]: 1 });
     expect(moved[root].resources).toEqual({ VCPU: 2, MEMORY_MB: 512 });
     expect((await harness.api('GET', `/resource_providers/${root}/inventories`)).body.inventories[MEC]).toBeUndefined();
-    expect((await harness.api('GET', `/resource_providers/${sevChild}/inventories`)).body.inventories[MEC].total).toBe(15);
+    expect((await harness.api('GET', `/resource_providers/${sevChild}/inventories`)).body.inventories[MEC].total).toBe(
+      15,
+    );
     expect((await harness.api('GET', `/resource_providers/${root}/traits`)).body.traits).toEqual([]);
-    expect((await harness.api('GET', `/resource_providers/${sevChild}/traits`)).body.traits).toEqual(['HW_CPU_X86_AMD_SEV']);
+    expect((await harness.api('GET', `/resource_providers/${sevChild}/traits`)).body.traits).toEqual([
+      'HW_CPU_X86_AMD_SEV',
+    ]);
 
     harness.requests.length = 0;
     expect((await nested.runCycle()).applied).toEqual([]);

@@ -16,7 +16,8 @@ let rootUuid: string;
 const SEV_ON = 'Y\n';
 const SEV_OFF = 'N\n';
 const provider = () => harness.api('GET', `/resource_providers/${rootUuid}`);
-const inventories = async () => (await harness.api('GET', `/resource_providers/${rootUuid}/inventories`)).body.inventories;
+const inventories = async () =>
+  (await harness.api('GET', `/resource_providers/${rootUuid}/inventories`)).body.inventories;
 const traits = async () => (await harness.api('GET', `/resource_providers/${rootUuid}/traits`)).body.traits as string[];
 
 beforeAll(async () => {
@@ -42,7 +43,14 @@ describe('agent against the real service', () => {
     expect(found.body.resource_providers).toHaveLength(1);
     rootUuid = found.body.resource_providers[0].uuid;
     const inv = await inventories();
-    expect(inv[MEC]).toEqual({ total: 509, reserved: 0, min_unit: 1, max_unit: 1, step_size: 1, allocation_ratio: 1.0 });
+    expect(inv[MEC]).toEqual({
+      total: 509,
+      reserved: 0,
+      min_unit: 1,
+      max_unit: 1,
+      step_size: 1,
+      allocation_ratio: 1.0,
+    });
     expect(inv.VCPU).toMatchObject({ total: 16, max_unit: 16 });
     expect(inv.MEMORY_MB).toMatchObject({ total: 64300 });
     expect(inv.DISK_GB.total).toBeGreaterThan(0);
@@ -50,7 +58,10 @@ describe('agent against the real service', () => {
   });
 
   it('is found by the scheduler query for an SEV guest', async () => {
-    const res = await harness.api('GET', '/allocation_candidates?resources=VCPU:1,MEMORY_MB:512,MEM_ENCRYPTION_CONTEXT:1&required=HW_CPU_X86_AMD_SEV');
+    const res = await harness.api(
+      'GET',
+      '/allocation_candidates?resources=VCPU:1,MEMORY_MB:512,MEM_ENCRYPTION_CONTEXT:1&required=HW_CPU_X86_AMD_SEV',
+    );
     expect(res.status).toBe(200);
     expect(Object.keys(res.body.provider_summaries)).toEqual([rootUuid]);
   });
@@ -64,7 +75,8 @@ describe('agent against the real service', () => {
   });
 
   it("keeps an operator's traits, reserved amount and allocation ratio across cycles", async () => {
-    for (const trait of ['CUSTOM_RACK_A', 'CUSTOM_CONCURRENT']) expect((await harness.api('PUT', `/traits/${trait}`)).status).toBe(201);
+    for (const trait of ['CUSTOM_RACK_A', 'CUSTOM_CONCURRENT'])
+      expect((await harness.api('PUT', `/traits/${trait}`)).status).toBe(201);
     const gen = (await provider()).body.generation;
     const put = await harness.api('PUT', `/resource_providers/${rootUuid}/traits`, {
       resource_provider_generation: gen,
@@ -80,7 +92,12 @@ describe('agent against the real service', () => {
 
     const result = await agent.runCycle();
     expect(result.applied.map((op) => op.op)).toEqual(['setTraits']);
-    expect((await traits()).sort()).toEqual(['COMPUTE_STATUS_DISABLED', 'CUSTOM_RACK_A', 'HW_CPU_AMD_SEV', 'HW_CPU_X86_AMD_SEV']);
+    expect((await traits()).sort()).toEqual([
+      'COMPUTE_STATUS_DISABLED',
+      'CUSTOM_RACK_A',
+      'HW_CPU_AMD_SEV',
+      'HW_CPU_X86_AMD_SEV',
+    ]);
     const after = await inventories();
     expect(after.VCPU.allocation_ratio).toBe(4.0);
     expect(after[MEC].reserved).toBe(3);
@@ -98,7 +115,10 @@ describe('agent against the real service', () => {
     for (const consumer of consumers) {
       const claim = await harness.api('PUT', `/allocations/${consumer}`, {
         allocations: { [rootUuid]: { resources: { [MEC]: 1, VCPU: 1 } } },
-        project_id: 'p', user_id: 'u', consumer_generation: null, consumer_type: 'INSTANCE',
+        project_id: 'p',
+        user_id: 'u',
+        consumer_generation: null,
+        consumer_type: 'INSTANCE',
       });
       expect(claim).toMatchObject({ status: 204, body: undefined });
     }
@@ -117,7 +137,10 @@ describe('agent against the real service', () => {
   it('writes to a provider another writer just changed: re-reads on 409 and keeps both changes', async () => {
     // Someone dropped the legacy trait, so the agent has a trait write to make...
     const gen = (await provider()).body.generation;
-    await harness.api('PUT', `/resource_providers/${rootUuid}/traits`, { resource_provider_generation: gen, traits: ['HW_CPU_X86_AMD_SEV', 'CUSTOM_RACK_A'] });
+    await harness.api('PUT', `/resource_providers/${rootUuid}/traits`, {
+      resource_provider_generation: gen,
+      traits: ['HW_CPU_X86_AMD_SEV', 'CUSTOM_RACK_A'],
+    });
     // ...and just before it lands, an operator adds a trait of their own.
     harness.requests.length = 0;
     let raced = false;
@@ -135,7 +158,12 @@ describe('agent against the real service', () => {
     expect(result.inSync).toBe(true);
     const traitWrites = writesOf(harness.requests).filter((r) => r.path.endsWith('/traits'));
     expect(traitWrites.length).toBe(3); // the operator's, the agent's refused one, the agent's retry
-    expect((await traits()).sort()).toEqual(['CUSTOM_CONCURRENT', 'CUSTOM_RACK_A', 'HW_CPU_AMD_SEV', 'HW_CPU_X86_AMD_SEV']);
+    expect((await traits()).sort()).toEqual([
+      'CUSTOM_CONCURRENT',
+      'CUSTOM_RACK_A',
+      'HW_CPU_AMD_SEV',
+      'HW_CPU_X86_AMD_SEV',
+    ]);
   });
 
   it('survives a service restart in the middle of a cycle', async () => {
@@ -169,7 +197,10 @@ describe('agent against the real service', () => {
     const consumer = 'c0000000-0000-4000-8000-000000000002';
     const claim = await harness.api('PUT', `/allocations/${consumer}`, {
       allocations: { [rootUuid]: { resources: { [MEC]: 1, VCPU: 1 } } },
-      project_id: 'p', user_id: 'u', consumer_generation: null, consumer_type: 'INSTANCE',
+      project_id: 'p',
+      user_id: 'u',
+      consumer_generation: null,
+      consumer_type: 'INSTANCE',
     });
     expect(claim.status).toBe(204);
 

@@ -115,7 +115,10 @@ describe('PUT /resource_providers/{uuid}/aggregates from 1.19', () => {
 
   it('stores dashless uuids in canonical form', async () => {
     const rp = await createProvider();
-    const res = await latest.put(path(rp), { aggregates: [AGG_1.replace(/-/g, '').toUpperCase()], resource_provider_generation: 0 });
+    const res = await latest.put(path(rp), {
+      aggregates: [AGG_1.replace(/-/g, '').toUpperCase()],
+      resource_provider_generation: 0,
+    });
     expect(res.status).toBe(200);
     expect((await latest.get(path(rp))).body.aggregates).toEqual([AGG_1]);
   });
@@ -139,17 +142,32 @@ describe('PUT /resource_providers/{uuid}/aggregates from 1.19', () => {
     const statuses = results.map((r) => r.status).sort();
     expect(statuses).toEqual([200, 409]);
     const winner = results.find((r) => r.status === 200)!;
-    expect((await latest.get(path(rp))).body).toEqual({ aggregates: winner.body.aggregates, resource_provider_generation: 1 });
+    expect((await latest.get(path(rp))).body).toEqual({
+      aggregates: winner.body.aggregates,
+      resource_provider_generation: 1,
+    });
   });
 
   it.each([
     ['the pre-1.19 bare list', [AGG_1], "is not of type 'object'"],
     ['a missing generation', { aggregates: [AGG_1] }, "'resource_provider_generation' is a required property"],
     ['missing aggregates', { resource_provider_generation: 0 }, "'aggregates' is a required property"],
-    ['a generation that is not an integer', { aggregates: [], resource_provider_generation: '0' }, "'0' is not of type 'integer'"],
-    ['non-uuid aggregates', { aggregates: ['harry', 'sally'], resource_provider_generation: 0 }, "'harry' is not a 'uuid'"],
+    [
+      'a generation that is not an integer',
+      { aggregates: [], resource_provider_generation: '0' },
+      "'0' is not of type 'integer'",
+    ],
+    [
+      'non-uuid aggregates',
+      { aggregates: ['harry', 'sally'], resource_provider_generation: 0 },
+      "'harry' is not a 'uuid'",
+    ],
     ['repeated aggregates', { aggregates: [AGG_1, AGG_1], resource_provider_generation: 0 }, 'has non-unique elements'],
-    ['an extra property', { aggregates: [], resource_provider_generation: 0, extra: 1 }, "Additional properties are not allowed ('extra' was unexpected)"],
+    [
+      'an extra property',
+      { aggregates: [], resource_provider_generation: 0, extra: 1 },
+      "Additional properties are not allowed ('extra' was unexpected)",
+    ],
   ])('refuses %s with 400', async (_label, body, message) => {
     const rp = await createProvider();
     const res = await latest.put(path(rp), body);
@@ -161,7 +179,11 @@ describe('PUT /resource_providers/{uuid}/aggregates from 1.19', () => {
 
   it('refuses malformed JSON with 400', async () => {
     const rp = await createProvider();
-    const res = await api.request('PUT', path(rp), { version: '1.39', rawBody: '{"bad", "not json"}', headers: { 'content-type': 'application/json' } });
+    const res = await api.request('PUT', path(rp), {
+      version: '1.39',
+      rawBody: '{"bad", "not json"}',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(res.status).toBe(400);
     expect(detail(res)).toContain('Malformed JSON');
   });

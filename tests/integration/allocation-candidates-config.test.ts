@@ -117,7 +117,10 @@ describe('EMPLACE_MAX_ALLOCATION_CANDIDATES', () => {
   });
 
   it('breadth-first, spreads the capped candidates over the roots', async () => {
-    const service = await serviceWith({ EMPLACE_MAX_ALLOCATION_CANDIDATES: '3', EMPLACE_CANDIDATES_STRATEGY: 'breadth-first' });
+    const service = await serviceWith({
+      EMPLACE_MAX_ALLOCATION_CANDIDATES: '3',
+      EMPLACE_CANDIDATES_STRATEGY: 'breadth-first',
+    });
     const body = await listCandidates(service, VCPU);
     expect(body.allocation_requests.map((r: any) => nameOf(Object.keys(r.allocations)[0]))).toEqual(['a0', 'b0', 'c0']);
     expect(summarisedRoots(body)).toEqual(['a', 'b', 'c']);
@@ -177,7 +180,10 @@ describe('EMPLACE_RANDOMIZE_ALLOCATION_CANDIDATES=true', () => {
   });
 
   it('samples from the capped set when EMPLACE_MAX_ALLOCATION_CANDIDATES is set (depth-first: the first roots)', async () => {
-    const service = await serviceWith({ EMPLACE_RANDOMIZE_ALLOCATION_CANDIDATES: 'true', EMPLACE_MAX_ALLOCATION_CANDIDATES: '4' });
+    const service = await serviceWith({
+      EMPLACE_RANDOMIZE_ALLOCATION_CANDIDATES: 'true',
+      EMPLACE_MAX_ALLOCATION_CANDIDATES: '4',
+    });
     // 4 candidates give 24 orders: ten calls in one order by chance 24^-9.
     const results = await callsOf(service, VCPU, 10);
     for (const result of results) expect(sorted(result)).toEqual(['a0', 'a1', 'b0', 'b1']);

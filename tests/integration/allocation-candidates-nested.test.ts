@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { seedAggregates, seedAllocation, seedInventory, seedProvider, seedTraits, type SeedProvider } from '../helpers/seed';
+import {
+  seedAggregates,
+  seedAllocation,
+  seedInventory,
+  seedProvider,
+  seedTraits,
+  type SeedProvider,
+} from '../helpers/seed';
 import { startTestServer, type TestServer } from '../helpers/server';
 
 /**
@@ -17,13 +24,19 @@ beforeAll(async () => {
     p[name] = await seedProvider(db, { name });
     await seedAggregates(db, p[name], [AGG]);
   }
-  for (const [cn, n] of [['cn1', '1'], ['cn2', '2']]) {
+  for (const [cn, n] of [
+    ['cn1', '1'],
+    ['cn2', '2'],
+  ]) {
     for (const i of ['1', '2']) {
       p[`numa${n}_${i}`] = await seedProvider(db, { name: `numa${n}_${i}`, parent: p[cn] });
       p[`pf${n}_${i}`] = await seedProvider(db, { name: `pf${n}_${i}`, parent: p[`numa${n}_${i}`] });
       await seedInventory(db, p[`pf${n}_${i}`], { SRIOV_NET_VF: 8 });
     }
-    await seedInventory(db, p[cn], { VCPU: { total: 24, allocation_ratio: 16 }, MEMORY_MB: { total: 131072, allocation_ratio: 1.5 } });
+    await seedInventory(db, p[cn], {
+      VCPU: { total: 24, allocation_ratio: 16 },
+      MEMORY_MB: { total: 131072, allocation_ratio: 1.5 },
+    });
   }
   await seedTraits(db, p.cn1, ['HW_CPU_X86_SSE', 'HW_CPU_X86_SSE2']);
   await seedInventory(db, p.cn2, { DISK_GB: { total: 2000, reserved: 100 } });
@@ -42,7 +55,9 @@ const shapes = (body: any) =>
   body.allocation_requests
     .map((r: any) =>
       Object.entries(r.allocations)
-        .flatMap(([uuid, a]: [string, any]) => Object.entries(a.resources).map(([rc, n]) => `${names([uuid])[0]}:${rc}=${n}`))
+        .flatMap(([uuid, a]: [string, any]) =>
+          Object.entries(a.resources).map(([rc, n]) => `${names([uuid])[0]}:${rc}=${n}`),
+        )
         .sort()
         .join(' '),
     )
@@ -100,20 +115,26 @@ describe('nested trees from 1.29', () => {
   });
 
   it('required traits in the unsuffixed group count only providers that serve it', async () => {
-    const res = await api.at('1.29').get('/allocation_candidates?resources=VCPU:1,SRIOV_NET_VF:4&required=HW_CPU_X86_SSE');
+    const res = await api
+      .at('1.29')
+      .get('/allocation_candidates?resources=VCPU:1,SRIOV_NET_VF:4&required=HW_CPU_X86_SSE');
     expect(shapes(res.body)).toEqual(['cn1:VCPU=1 pf1_1:SRIOV_NET_VF=4', 'cn1:VCPU=1 pf1_2:SRIOV_NET_VF=4']);
     const onlyVf = await api.at('1.29').get('/allocation_candidates?resources=SRIOV_NET_VF:4&required=HW_CPU_X86_SSE');
     expect(onlyVf.body.allocation_requests).toEqual([]);
   });
 
   it('a forbidden trait in the unsuffixed group excludes the trees whose serving provider has it (no 500)', async () => {
-    const res = await api.at('1.29').get('/allocation_candidates?resources=VCPU:1,SRIOV_NET_VF:4&required=!HW_CPU_X86_SSE');
+    const res = await api
+      .at('1.29')
+      .get('/allocation_candidates?resources=VCPU:1,SRIOV_NET_VF:4&required=!HW_CPU_X86_SSE');
     expect(res.status).toBe(200);
     expect(shapes(res.body)).toEqual(['cn2:VCPU=1 pf2_1:SRIOV_NET_VF=4', 'cn2:VCPU=1 pf2_2:SRIOV_NET_VF=4']);
   });
 
   it('mappings name the providers of each group (1.34)', async () => {
-    const res = await api.at('1.34').get('/allocation_candidates?resources=VCPU:1&resources_NET=SRIOV_NET_VF:4&in_tree=' + p.cn1.uuid);
+    const res = await api
+      .at('1.34')
+      .get('/allocation_candidates?resources=VCPU:1&resources_NET=SRIOV_NET_VF:4&in_tree=' + p.cn1.uuid);
     expect(res.body.allocation_requests).toEqual([
       {
         allocations: { [p.cn1.uuid]: { resources: { VCPU: 1 } }, [p.pf1_1.uuid]: { resources: { SRIOV_NET_VF: 4 } } },
@@ -144,10 +165,18 @@ describe('in_tree (1.31)', () => {
   });
 
   it('lets a granular group take disk from a sharing provider named by in_treeN', async () => {
-    const res = await api.at('1.31').get(`/allocation_candidates?resources=VCPU:1&resources1=DISK_GB:10&in_tree1=${p.ss.uuid}`);
+    const res = await api
+      .at('1.31')
+      .get(`/allocation_candidates?resources=VCPU:1&resources1=DISK_GB:10&in_tree1=${p.ss.uuid}`);
     expect(shapes(res.body)).toEqual(['cn1:VCPU=1 ss:DISK_GB=10', 'cn2:VCPU=1 ss:DISK_GB=10']);
-    const local = await api.at('1.31').get(`/allocation_candidates?resources=VCPU:1&in_tree=${p.cn2.uuid}&resources1=DISK_GB:10`);
-    expect(shapes(local.body)).toEqual(['cn2:DISK_GB=10 cn2:VCPU=1', 'cn2:VCPU=1 ss2:DISK_GB=10', 'cn2:VCPU=1 ss:DISK_GB=10']);
+    const local = await api
+      .at('1.31')
+      .get(`/allocation_candidates?resources=VCPU:1&in_tree=${p.cn2.uuid}&resources1=DISK_GB:10`);
+    expect(shapes(local.body)).toEqual([
+      'cn2:DISK_GB=10 cn2:VCPU=1',
+      'cn2:VCPU=1 ss2:DISK_GB=10',
+      'cn2:VCPU=1 ss:DISK_GB=10',
+    ]);
   });
 
   it('an unknown in_tree provider matches nothing; a malformed one is a 400', async () => {
@@ -166,8 +195,13 @@ describe('granular groups and group_policy', () => {
   it('isolate puts each group on its own provider; none allows sharing one', async () => {
     const q = 'resources1=SRIOV_NET_VF:4&resources2=SRIOV_NET_VF:4&in_tree1=' + p.cn1.uuid + '&in_tree2=' + p.cn1.uuid;
     const isolate = await api.at('1.34').get(`/allocation_candidates?${q}&group_policy=isolate`);
-    expect(shapes(isolate.body)).toEqual(['pf1_1:SRIOV_NET_VF=4 pf1_2:SRIOV_NET_VF=4', 'pf1_1:SRIOV_NET_VF=4 pf1_2:SRIOV_NET_VF=4']);
-    expect(isolate.body.allocation_requests.map((r: any) => r.mappings['1'][0]).sort()).toEqual([p.pf1_1.uuid, p.pf1_2.uuid].sort());
+    expect(shapes(isolate.body)).toEqual([
+      'pf1_1:SRIOV_NET_VF=4 pf1_2:SRIOV_NET_VF=4',
+      'pf1_1:SRIOV_NET_VF=4 pf1_2:SRIOV_NET_VF=4',
+    ]);
+    expect(isolate.body.allocation_requests.map((r: any) => r.mappings['1'][0]).sort()).toEqual(
+      [p.pf1_1.uuid, p.pf1_2.uuid].sort(),
+    );
     const none = await api.at('1.34').get(`/allocation_candidates?${q}&group_policy=none`);
     expect(shapes(none.body)).toEqual([
       'pf1_1:SRIOV_NET_VF=4 pf1_2:SRIOV_NET_VF=4',
@@ -180,27 +214,40 @@ describe('granular groups and group_policy', () => {
   it('refuses a consolidated amount beyond capacity', async () => {
     const res = await api
       .at('1.34')
-      .get(`/allocation_candidates?resources1=SRIOV_NET_VF:5&resources2=SRIOV_NET_VF:5&group_policy=none&in_tree1=${p.cn1.uuid}&in_tree2=${p.cn1.uuid}`);
-    expect(shapes(res.body)).toEqual(['pf1_1:SRIOV_NET_VF=5 pf1_2:SRIOV_NET_VF=5', 'pf1_1:SRIOV_NET_VF=5 pf1_2:SRIOV_NET_VF=5']);
+      .get(
+        `/allocation_candidates?resources1=SRIOV_NET_VF:5&resources2=SRIOV_NET_VF:5&group_policy=none&in_tree1=${p.cn1.uuid}&in_tree2=${p.cn1.uuid}`,
+      );
+    expect(shapes(res.body)).toEqual([
+      'pf1_1:SRIOV_NET_VF=5 pf1_2:SRIOV_NET_VF=5',
+      'pf1_1:SRIOV_NET_VF=5 pf1_2:SRIOV_NET_VF=5',
+    ]);
   });
 
   it('requires group_policy with more than one granular group', async () => {
     const res = await api.at('1.25').get('/allocation_candidates?resources1=VCPU:1&resources2=SRIOV_NET_VF:1');
     expect(res.status).toBe(400);
-    expect(res.body.errors[0].detail).toContain('The "group_policy" parameter is required when specifying more than one "resources{N}" parameter.');
+    expect(res.body.errors[0].detail).toContain(
+      'The "group_policy" parameter is required when specifying more than one "resources{N}" parameter.',
+    );
   });
 });
 
 describe('root_required (1.35)', () => {
   it('filters on the anchor root traits, even when the root serves nothing', async () => {
-    const res = await api.at('1.35').get('/allocation_candidates?resources=SRIOV_NET_VF:4&root_required=HW_CPU_X86_SSE');
+    const res = await api
+      .at('1.35')
+      .get('/allocation_candidates?resources=SRIOV_NET_VF:4&root_required=HW_CPU_X86_SSE');
     expect(shapes(res.body)).toEqual(['pf1_1:SRIOV_NET_VF=4', 'pf1_2:SRIOV_NET_VF=4']);
-    const forbidden = await api.at('1.35').get('/allocation_candidates?resources=SRIOV_NET_VF:4&root_required=!HW_CPU_X86_SSE');
+    const forbidden = await api
+      .at('1.35')
+      .get('/allocation_candidates?resources=SRIOV_NET_VF:4&root_required=!HW_CPU_X86_SSE');
     expect(shapes(forbidden.body)).toEqual(['pf2_1:SRIOV_NET_VF=4', 'pf2_2:SRIOV_NET_VF=4']);
   });
 
   it('rejects a repeated root_required with the duplicate-key code', async () => {
-    const res = await api.at('1.35').get('/allocation_candidates?resources=VCPU:1&root_required=HW_CPU_X86_SSE&root_required=!HW_CPU_X86_SSE2');
+    const res = await api
+      .at('1.35')
+      .get('/allocation_candidates?resources=VCPU:1&root_required=HW_CPU_X86_SSE&root_required=!HW_CPU_X86_SSE2');
     expect(res.status).toBe(400);
     expect(res.body.errors[0].code).toBe('placement.query.duplicate_key');
   });
@@ -211,13 +258,17 @@ describe('same_subtree with resourceless groups (1.36)', () => {
     await seedTraits(api.database.db, p.numa1_1, ['CUSTOM_PICKED']);
     const res = await api
       .at('1.36')
-      .get('/allocation_candidates?resources_VF=SRIOV_NET_VF:1&required_NUMA=CUSTOM_PICKED&same_subtree=_VF,_NUMA&group_policy=none');
+      .get(
+        '/allocation_candidates?resources_VF=SRIOV_NET_VF:1&required_NUMA=CUSTOM_PICKED&same_subtree=_VF,_NUMA&group_policy=none',
+      );
     expect(shapes(res.body)).toEqual(['pf1_1:SRIOV_NET_VF=1']);
     expect(res.body.allocation_requests[0].mappings).toEqual({ _VF: [p.pf1_1.uuid], _NUMA: [p.numa1_1.uuid] });
   });
 
   it('rejects a resourceless group not named in same_subtree', async () => {
-    const res = await api.at('1.36').get('/allocation_candidates?resources_VF=SRIOV_NET_VF:1&required_NUMA=CUSTOM_PICKED&group_policy=none');
+    const res = await api
+      .at('1.36')
+      .get('/allocation_candidates?resources_VF=SRIOV_NET_VF:1&required_NUMA=CUSTOM_PICKED&group_policy=none');
     expect(res.status).toBe(400);
     expect(res.body.errors[0].code).toBe('placement.query.bad_value');
     expect(res.body.errors[0].detail).toContain("bad group(s) - ['_NUMA']");

@@ -34,7 +34,11 @@ beforeAll(async () => {
   await seedAggregates(db, p.host2, [RACK, EDGE]);
   await seedAggregates(db, p['host2-numa'], [LOCAL]);
   await seedAggregates(db, p.host3, [GOLD]);
-  for (const [name, aggregates] of [['nas-rack', [RACK]], ['nas-gold', [RACK, GOLD]], ['nas-local', [LOCAL]]] as const) {
+  for (const [name, aggregates] of [
+    ['nas-rack', [RACK]],
+    ['nas-gold', [RACK, GOLD]],
+    ['nas-local', [LOCAL]],
+  ] as const) {
     p[name] = await seedProvider(db, { name });
     await seedInventory(db, p[name], { DISK_GB: 1000 });
     await seedTraits(db, p[name], ['MISC_SHARES_VIA_AGGREGATE']);
@@ -67,7 +71,12 @@ describe('member_of with sharing providers', () => {
 
   it('a sharing provider outside the aggregate is left out even when the tree root is in it', async () => {
     // host2 is in rack, so its NUMA node qualifies; nas-local reaches that tree but is not in rack.
-    expect(await pairs(`member_of=${RACK}`)).toEqual(['host1+nas-gold', 'host1+nas-rack', 'host2-numa+nas-gold', 'host2-numa+nas-rack']);
+    expect(await pairs(`member_of=${RACK}`)).toEqual([
+      'host1+nas-gold',
+      'host1+nas-rack',
+      'host2-numa+nas-gold',
+      'host2-numa+nas-rack',
+    ]);
   });
 
   it('a tree whose only sharing providers are outside the aggregate gets nothing', async () => {

@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { seedAggregates, seedAllocation, seedInventory, seedProvider, seedTraits, type SeedProvider } from '../helpers/seed';
+import {
+  seedAggregates,
+  seedAllocation,
+  seedInventory,
+  seedProvider,
+  seedTraits,
+  type SeedProvider,
+} from '../helpers/seed';
 import { startTestServer, type TestServer } from '../helpers/server';
 
 /**
@@ -22,7 +29,11 @@ beforeAll(async () => {
   for (const cn of [cn1, cn2]) {
     await seedInventory(db, cn, { VCPU: 8, MEMORY_MB: { total: 16384, reserved: 512 }, DISK_GB: 100 });
   }
-  await seedInventory(db, sev, { VCPU: { total: 8, allocation_ratio: 2 }, MEMORY_MB: 16384, MEM_ENCRYPTION_CONTEXT: 15 });
+  await seedInventory(db, sev, {
+    VCPU: { total: 8, allocation_ratio: 2 },
+    MEMORY_MB: 16384,
+    MEM_ENCRYPTION_CONTEXT: 15,
+  });
   await seedTraits(db, cn1, ['HW_CPU_X86_AVX2']);
   await seedTraits(db, sev, ['HW_CPU_X86_AMD_SEV', 'HW_CPU_X86_AVX2']);
   await seedAggregates(db, cn1, [AGG_A]);
@@ -41,7 +52,9 @@ describe('the SEV shape', () => {
   it('offers only the SEV host, with capacity and usage in its summary', async () => {
     const res = await api
       .at('1.39')
-      .get('/allocation_candidates?resources=VCPU:2,MEMORY_MB:4096,MEM_ENCRYPTION_CONTEXT:1&required=HW_CPU_X86_AMD_SEV&limit=10');
+      .get(
+        '/allocation_candidates?resources=VCPU:2,MEMORY_MB:4096,MEM_ENCRYPTION_CONTEXT:1&required=HW_CPU_X86_AMD_SEV&limit=10',
+      );
     expect(res.status).toBe(200);
     expect(res.body.allocation_requests).toEqual([
       {
@@ -83,17 +96,27 @@ describe('traits and aggregates', () => {
   });
 
   it('any-of traits with in: and repeated required (1.39)', async () => {
-    const res = await api.at('1.39').get('/allocation_candidates?resources=VCPU:1&required=in:HW_CPU_X86_AMD_SEV,CUSTOM_NOPE_X&required=HW_CPU_X86_AVX2');
+    const res = await api
+      .at('1.39')
+      .get(
+        '/allocation_candidates?resources=VCPU:1&required=in:HW_CPU_X86_AMD_SEV,CUSTOM_NOPE_X&required=HW_CPU_X86_AVX2',
+      );
     expect(res.status).toBe(400);
     expect(res.body.errors[0].detail).toContain('No such trait(s): CUSTOM_NOPE_X.');
-    const ok = await api.at('1.39').get('/allocation_candidates?resources=VCPU:1&required=in:HW_CPU_X86_AMD_SEV,HW_CPU_X86_SSE&required=HW_CPU_X86_AVX2');
+    const ok = await api
+      .at('1.39')
+      .get(
+        '/allocation_candidates?resources=VCPU:1&required=in:HW_CPU_X86_AMD_SEV,HW_CPU_X86_SSE&required=HW_CPU_X86_AVX2',
+      );
     expect(providersOf(ok.body)).toEqual([sev.uuid]);
   });
 
   it('member_of: any-of, repeated AND (1.24), forbidden (1.32), unknown aggregate matches nothing', async () => {
     const anyOf = await api.at('1.21').get(`/allocation_candidates?resources=VCPU:1&member_of=in:${AGG_A},${AGG_B}`);
     expect(providersOf(anyOf.body)).toEqual([cn1.uuid, cn2.uuid, sev.uuid].sort());
-    const both = await api.at('1.24').get(`/allocation_candidates?resources=VCPU:1&member_of=${AGG_A}&member_of=${AGG_B}`);
+    const both = await api
+      .at('1.24')
+      .get(`/allocation_candidates?resources=VCPU:1&member_of=${AGG_A}&member_of=${AGG_B}`);
     expect(providersOf(both.body)).toEqual([sev.uuid]);
     const notA = await api.at('1.32').get(`/allocation_candidates?resources=VCPU:1&member_of=!${AGG_A}`);
     expect(providersOf(notA.body)).toEqual([cn2.uuid]);
@@ -114,7 +137,11 @@ describe('limit', () => {
 
   it('default order is deterministic: by provider id', async () => {
     const res = await api.at('1.16').get('/allocation_candidates?resources=VCPU:1');
-    expect(res.body.allocation_requests.map((r: any) => Object.keys(r.allocations)[0])).toEqual([cn1.uuid, cn2.uuid, sev.uuid]);
+    expect(res.body.allocation_requests.map((r: any) => Object.keys(r.allocations)[0])).toEqual([
+      cn1.uuid,
+      cn2.uuid,
+      sev.uuid,
+    ]);
   });
 });
 
@@ -125,7 +152,9 @@ describe('response shape by microversion', () => {
 
   it('lists allocations before 1.12 and shows only requested classes without traits before 1.17', async () => {
     const res = await api.at('1.10').get('/allocation_candidates?resources=VCPU:1');
-    expect(res.body.allocation_requests[0]).toEqual({ allocations: [{ resource_provider: { uuid: cn1.uuid }, resources: { VCPU: 1 } }] });
+    expect(res.body.allocation_requests[0]).toEqual({
+      allocations: [{ resource_provider: { uuid: cn1.uuid }, resources: { VCPU: 1 } }],
+    });
     expect(res.body.provider_summaries[cn1.uuid]).toEqual({ resources: { VCPU: { capacity: 8, used: 0 } } });
     expect(res.headers.get('last-modified')).toBeNull();
   });
@@ -152,7 +181,12 @@ describe('provider summary traits', () => {
     const db = api.database.db;
     const fpga = await seedProvider(db, { name: 'fpga-host' });
     await seedInventory(db, fpga, { FPGA: 2 });
-    await seedTraits(db, fpga, ['CUSTOM_ZED_FIRST_MADE', 'HW_CPU_X86_AVX2', 'CUSTOM_ABC_SECOND_MADE', 'COMPUTE_ACCELERATORS']);
+    await seedTraits(db, fpga, [
+      'CUSTOM_ZED_FIRST_MADE',
+      'HW_CPU_X86_AVX2',
+      'CUSTOM_ABC_SECOND_MADE',
+      'COMPUTE_ACCELERATORS',
+    ]);
     const res = await api.at('1.39').get('/allocation_candidates?resources=FPGA:1');
     expect(res.body.provider_summaries[fpga.uuid].traits).toEqual([
       'COMPUTE_ACCELERATORS',
@@ -167,11 +201,26 @@ describe('validation errors', () => {
   it.each([
     ['1.10', '', "'resources' is a required property", undefined],
     ['1.10', 'resources=', 'Badly formed resources parameter', undefined],
-    ['1.10', 'resources=MCPU:99', 'Invalid resource class in resources parameter: No such resource class MCPU.', undefined],
+    [
+      '1.10',
+      'resources=MCPU:99',
+      'Invalid resource class in resources parameter: No such resource class MCPU.',
+      undefined,
+    ],
     ['1.17', 'resources=VCPU:1&required=INVALID_TRAIT', 'No such trait(s): INVALID_TRAIT.', undefined],
     ['1.25', 'resources=VCPU:1&required1=HW_CPU_X86_AVX2', 'orphaned traits keys: required1', undefined],
-    ['1.36', 'required=HW_CPU_X86_AVX2', 'There must be at least one resources or resources[$S] parameter.', 'placement.query.missing_value'],
-    ['1.35', 'resources=VCPU:1&root_required=A&root_required=B', "Query parameter 'root_required' may be specified only once.", 'placement.query.duplicate_key'],
+    [
+      '1.36',
+      'required=HW_CPU_X86_AVX2',
+      'There must be at least one resources or resources[$S] parameter.',
+      'placement.query.missing_value',
+    ],
+    [
+      '1.35',
+      'resources=VCPU:1&root_required=A&root_required=B',
+      "Query parameter 'root_required' may be specified only once.",
+      'placement.query.duplicate_key',
+    ],
   ])('at %s, %p is a 400 (%s)', async (version, qs, message, code) => {
     const res = await api.at(version).get(`/allocation_candidates?${qs}`);
     expect(res.status).toBe(400);
@@ -186,7 +235,9 @@ describe('concurrent claims', () => {
     const host = await seedProvider(db, { name: 'busy' });
     await seedInventory(db, host, { CUSTOM_SLOT: 20 });
     const claims = Array.from({ length: 10 }, () => seedAllocation(db, { [host.uuid]: { CUSTOM_SLOT: 2 } }));
-    const reads = Array.from({ length: 10 }, () => api.at('1.34').get('/allocation_candidates?resources=CUSTOM_SLOT:2'));
+    const reads = Array.from({ length: 10 }, () =>
+      api.at('1.34').get('/allocation_candidates?resources=CUSTOM_SLOT:2'),
+    );
     const answers = await Promise.all(reads);
     await Promise.all(claims);
     for (const answer of answers) {

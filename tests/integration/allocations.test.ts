@@ -29,8 +29,19 @@ async function usages(provider: SeedProvider): Promise<Record<string, number>> {
 
 const dict = (provider: SeedProvider, resources: Record<string, number>) => ({ [provider.uuid]: { resources } });
 
-function body128(provider: SeedProvider, resources: Record<string, number>, generation: number | null, extra: Record<string, unknown> = {}) {
-  return { allocations: dict(provider, resources), project_id: PROJECT, user_id: USER, consumer_generation: generation, ...extra };
+function body128(
+  provider: SeedProvider,
+  resources: Record<string, number>,
+  generation: number | null,
+  extra: Record<string, unknown> = {},
+) {
+  return {
+    allocations: dict(provider, resources),
+    project_id: PROJECT,
+    user_id: USER,
+    consumer_generation: generation,
+    ...extra,
+  };
 }
 
 const detail = (res: { body: any }) => String(res.body?.errors?.[0]?.detail ?? '');
@@ -60,7 +71,9 @@ describe('PUT /allocations/{consumer_uuid}, list form (1.0-1.11)', () => {
     const rp = await host({ DISK_GB: { total: 2048, min_unit: 10, max_unit: 1024 } });
     const before = await generationOf(rp);
     const consumer = randomUUID();
-    const res = await api.at('1.7').put(`/allocations/${consumer}`, { allocations: [{ resource_provider: { uuid: rp.uuid }, resources: { DISK_GB: 10 } }] });
+    const res = await api.at('1.7').put(`/allocations/${consumer}`, {
+      allocations: [{ resource_provider: { uuid: rp.uuid }, resources: { DISK_GB: 10 } }],
+    });
     expect(res.status).toBe(204);
     expect(res.text).toBe('');
     expect(await generationOf(rp)).toBe(before + 1);
@@ -75,10 +88,13 @@ describe('PUT /allocations/{consumer_uuid}, list form (1.0-1.11)', () => {
     expect((await api.at('1.0').get(`/allocations/${consumer}`)).body).not.toHaveProperty('project_id');
   });
 
-  it('replaces (not adds to) a consumer\'s allocations on a second PUT', async () => {
+  it("replaces (not adds to) a consumer's allocations on a second PUT", async () => {
     const rp = await host({ DISK_GB: 100 });
     const consumer = randomUUID();
-    const put = (n: number) => api.at('1.0').put(`/allocations/${consumer}`, { allocations: [{ resource_provider: { uuid: rp.uuid }, resources: { DISK_GB: n } }] });
+    const put = (n: number) =>
+      api.at('1.0').put(`/allocations/${consumer}`, {
+        allocations: [{ resource_provider: { uuid: rp.uuid }, resources: { DISK_GB: n } }],
+      });
     expect((await put(10)).status).toBe(204);
     expect((await put(12)).status).toBe(204);
     expect(await usages(rp)).toEqual({ DISK_GB: 12 });
@@ -90,9 +106,13 @@ describe('PUT /allocations/{consumer_uuid}, list form (1.0-1.11)', () => {
     const missing = await api.at('1.8').put(`/allocations/${randomUUID()}`, { allocations, user_id: USER });
     expect(missing.status).toBe(400);
     expect(detail(missing)).toContain("JSON does not validate: 'project_id' is a required property");
-    const empty = await api.at('1.8').put(`/allocations/${randomUUID()}`, { allocations, project_id: '', user_id: USER });
+    const empty = await api
+      .at('1.8')
+      .put(`/allocations/${randomUUID()}`, { allocations, project_id: '', user_id: USER });
     expect(empty.status).toBe(400);
-    const ok = await api.at('1.8').put(`/allocations/${randomUUID()}`, { allocations, project_id: PROJECT, user_id: USER });
+    const ok = await api
+      .at('1.8')
+      .put(`/allocations/${randomUUID()}`, { allocations, project_id: PROJECT, user_id: USER });
     expect(ok.status).toBe(204);
   });
 
@@ -113,7 +133,9 @@ describe('bad input is refused with 4xx and nothing is written', () => {
     rp = await host({ DISK_GB: { total: 2048, min_unit: 10, max_unit: 1024, step_size: 2 } });
   });
   const put = (resources: unknown, consumer: string = randomUUID()) =>
-    api.at('1.0').put(`/allocations/${consumer}`, { allocations: [{ resource_provider: { uuid: rp.uuid }, resources }] });
+    api
+      .at('1.0')
+      .put(`/allocations/${consumer}`, { allocations: [{ resource_provider: { uuid: rp.uuid }, resources }] });
 
   it.each([
     [{ DISK_GB: 0 }, '0 is less than the minimum of 1'],
@@ -144,7 +166,9 @@ describe('bad input is refused with 4xx and nothing is written', () => {
 
   it('refuses an unknown provider with 400 naming it', async () => {
     const missing = randomUUID();
-    const res = await api.at('1.0').put(`/allocations/${randomUUID()}`, { allocations: [{ resource_provider: { uuid: missing }, resources: { DISK_GB: 10 } }] });
+    const res = await api.at('1.0').put(`/allocations/${randomUUID()}`, {
+      allocations: [{ resource_provider: { uuid: missing }, resources: { DISK_GB: 10 } }],
+    });
     expect(res.status).toBe(400);
     expect(detail(res)).toContain(`Allocation for resource provider '${missing}' that does not exist.`);
   });
@@ -153,7 +177,9 @@ describe('bad input is refused with 4xx and nothing is written', () => {
     const consumer = randomUUID();
     const res = await put({ COWS: 12 }, consumer);
     expect(res.status).toBe(400);
-    expect(detail(res)).toContain(`Unable to allocate inventory for consumer ${consumer}: No such resource class COWS.`);
+    expect(detail(res)).toContain(
+      `Unable to allocate inventory for consumer ${consumer}: No such resource class COWS.`,
+    );
     expect((await api.at('1.28').get(`/allocations/${consumer}`)).body).toEqual({ allocations: {} });
     expect(await api.database.db('consumers').where({ uuid: consumer }).first()).toBeUndefined();
   });
@@ -161,7 +187,9 @@ describe('bad input is refused with 4xx and nothing is written', () => {
   it('refuses a class the provider has no inventory of with 409', async () => {
     const res = await put({ VCPU: 1 });
     expect(res.status).toBe(409);
-    expect(detail(res)).toContain(`Unable to allocate inventory: Inventory for 'VCPU' on resource provider '${rp.uuid}' invalid.`);
+    expect(detail(res)).toContain(
+      `Unable to allocate inventory: Inventory for 'VCPU' on resource provider '${rp.uuid}' invalid.`,
+    );
   });
 
   it('refuses one missing class among several with 409 even when another fits', async () => {
@@ -178,18 +206,26 @@ describe('bad input is refused with 4xx and nothing is written', () => {
   ])('refuses %d (violates %s) with 409 naming the constraints', async (amount) => {
     const res = await put({ DISK_GB: amount });
     expect(res.status).toBe(409);
-    expect(detail(res)).toContain(`Unable to create allocation for 'DISK_GB' on resource provider '${rp.uuid}'. The requested amount would violate inventory constraints.`);
+    expect(detail(res)).toContain(
+      `Unable to create allocation for 'DISK_GB' on resource provider '${rp.uuid}'. The requested amount would violate inventory constraints.`,
+    );
     expect(detail(res)).toContain(`Requested ${amount}; min_unit 10, max_unit 1024, step_size 2.`);
   });
 
   it('refuses an oversized body with 413', async () => {
-    const huge = { allocations: [{ resource_provider: { uuid: rp.uuid }, resources: { DISK_GB: 10 } }], pad: 'x'.repeat(api.config.bodyLimitBytes) };
+    const huge = {
+      allocations: [{ resource_provider: { uuid: rp.uuid }, resources: { DISK_GB: 10 } }],
+      pad: 'x'.repeat(api.config.bodyLimitBytes),
+    };
     const res = await api.at('1.0').put(`/allocations/${randomUUID()}`, huge);
     expect(res.status).toBe(413);
   });
 
   it('refuses a body that is not JSON with 400', async () => {
-    const res = await api.request('PUT', `/allocations/${randomUUID()}`, { rawBody: '{"allocations": [', headers: { 'content-type': 'application/json' } });
+    const res = await api.request('PUT', `/allocations/${randomUUID()}`, {
+      rawBody: '{"allocations": [',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(res.status).toBe(400);
     expect(detail(res)).toContain('Malformed JSON');
   });
@@ -199,14 +235,26 @@ describe('capacity', () => {
   it('refuses a claim beyond free capacity with 409 naming provider, class, asked and free', async () => {
     const rp = await host({ VCPU: { total: 8, reserved: 2, allocation_ratio: 2.0, max_unit: 12 } });
     // capacity (8 - 2) * 2 = 12
-    expect((await api.at('1.39').put(`/allocations/${randomUUID()}`, { ...body128(rp, { VCPU: 10 }, null), consumer_type: 'INSTANCE' })).status).toBe(204);
+    expect(
+      (
+        await api
+          .at('1.39')
+          .put(`/allocations/${randomUUID()}`, { ...body128(rp, { VCPU: 10 }, null), consumer_type: 'INSTANCE' })
+      ).status,
+    ).toBe(204);
     const generation = await generationOf(rp);
-    const res = await api.at('1.39').put(`/allocations/${randomUUID()}`, { ...body128(rp, { VCPU: 3 }, null), consumer_type: 'INSTANCE' });
+    const res = await api
+      .at('1.39')
+      .put(`/allocations/${randomUUID()}`, { ...body128(rp, { VCPU: 3 }, null), consumer_type: 'INSTANCE' });
     expect(res.status).toBe(409);
-    expect(detail(res)).toContain(`Unable to allocate inventory: Unable to create allocation for 'VCPU' on resource provider '${rp.uuid}'. The requested amount would exceed the capacity.`);
+    expect(detail(res)).toContain(
+      `Unable to allocate inventory: Unable to create allocation for 'VCPU' on resource provider '${rp.uuid}'. The requested amount would exceed the capacity.`,
+    );
     expect(detail(res)).toContain('Requested 3, used 10, capacity 12, free 2.');
     expect(await generationOf(rp)).toBe(generation);
-    const fits = await api.at('1.39').put(`/allocations/${randomUUID()}`, { ...body128(rp, { VCPU: 2 }, null), consumer_type: 'INSTANCE' });
+    const fits = await api
+      .at('1.39')
+      .put(`/allocations/${randomUUID()}`, { ...body128(rp, { VCPU: 2 }, null), consumer_type: 'INSTANCE' });
     expect(fits.status).toBe(204);
     expect(await usages(rp)).toEqual({ VCPU: 12 });
   });
@@ -226,16 +274,26 @@ describe('capacity', () => {
 
   it('lets a consumer shrink a claim on a provider that is already over capacity', async () => {
     const rp = await host({ VCPU: { total: 4, max_unit: 8 } });
-    const consumer = await seedAllocation(api.database.db, { [rp.uuid]: { VCPU: 6 } }, { projectId: PROJECT, userId: USER });
-    const res = await api.at('1.12').put(`/allocations/${consumer}`, { allocations: dict(rp, { VCPU: 5 }), project_id: PROJECT, user_id: USER });
+    const consumer = await seedAllocation(
+      api.database.db,
+      { [rp.uuid]: { VCPU: 6 } },
+      { projectId: PROJECT, userId: USER },
+    );
+    const res = await api
+      .at('1.12')
+      .put(`/allocations/${consumer}`, { allocations: dict(rp, { VCPU: 5 }), project_id: PROJECT, user_id: USER });
     expect(res.status).toBe(204);
-    const worse = await api.at('1.12').put(`/allocations/${consumer}`, { allocations: dict(rp, { VCPU: 7 }), project_id: PROJECT, user_id: USER });
+    const worse = await api
+      .at('1.12')
+      .put(`/allocations/${consumer}`, { allocations: dict(rp, { VCPU: 7 }), project_id: PROJECT, user_id: USER });
     expect(worse.status).toBe(409);
   });
 
   it('names every requested class when the provider has inventory of none of them', async () => {
     const rp = await host({ DISK_GB: 10 });
-    const res = await api.at('1.12').put(`/allocations/${randomUUID()}`, { allocations: dict(rp, { VCPU: 1 }), project_id: PROJECT, user_id: USER });
+    const res = await api
+      .at('1.12')
+      .put(`/allocations/${randomUUID()}`, { allocations: dict(rp, { VCPU: 1 }), project_id: PROJECT, user_id: USER });
     expect(res.status).toBe(409);
     expect(detail(res)).toContain(`Inventory for 'VCPU' on resource provider '${rp.uuid}' invalid.`);
   });
@@ -245,12 +303,18 @@ describe('dict form (1.12)', () => {
   it('round-trips: what GET returns can be PUT back', async () => {
     const a = await host({ VCPU: 96, DISK_GB: 2048 });
     const consumer = randomUUID();
-    const first = await api.at('1.12').put(`/allocations/${consumer}`, { allocations: dict(a, { VCPU: 1, DISK_GB: 20 }), project_id: PROJECT, user_id: USER });
+    const first = await api.at('1.12').put(`/allocations/${consumer}`, {
+      allocations: dict(a, { VCPU: 1, DISK_GB: 20 }),
+      project_id: PROJECT,
+      user_id: USER,
+    });
     expect(first.status).toBe(204);
     const got = await api.at('1.12').get(`/allocations/${consumer}`);
     expect(got.body.project_id).toBe(PROJECT);
     expect(got.body.user_id).toBe(USER);
-    const again = await api.at('1.12').put(`/allocations/${consumer}`, { allocations: got.body.allocations, project_id: PROJECT, user_id: USER });
+    const again = await api
+      .at('1.12')
+      .put(`/allocations/${consumer}`, { allocations: got.body.allocations, project_id: PROJECT, user_id: USER });
     expect(again.status).toBe(204);
   });
 
@@ -258,11 +322,27 @@ describe('dict form (1.12)', () => {
     const a = await host({ VCPU: 4 });
     const url = `/allocations/${randomUUID()}`;
     const cases: Array<[unknown, string]> = [
-      [{ allocations: [{ resource_provider: { uuid: a.uuid }, resources: { VCPU: 1 } }], project_id: PROJECT, user_id: USER }, "is not of type 'object'"],
-      [{ allocations: { nice_house_friend: { resources: { VCPU: 1 } } }, project_id: PROJECT, user_id: USER }, "'nice_house_friend' does not match any of the regexes: '^[0-9a-fA-F-]{36}$'"],
-      [{ allocations: { [a.uuid]: { resources: { vcpu: 1 } } }, project_id: PROJECT, user_id: USER }, "'vcpu' does not match any of the regexes"],
+      [
+        {
+          allocations: [{ resource_provider: { uuid: a.uuid }, resources: { VCPU: 1 } }],
+          project_id: PROJECT,
+          user_id: USER,
+        },
+        "is not of type 'object'",
+      ],
+      [
+        { allocations: { nice_house_friend: { resources: { VCPU: 1 } } }, project_id: PROJECT, user_id: USER },
+        "'nice_house_friend' does not match any of the regexes: '^[0-9a-fA-F-]{36}$'",
+      ],
+      [
+        { allocations: { [a.uuid]: { resources: { vcpu: 1 } } }, project_id: PROJECT, user_id: USER },
+        "'vcpu' does not match any of the regexes",
+      ],
       [{ allocations: {}, project_id: PROJECT, user_id: USER }, '{} does not have enough properties'],
-      [{ allocations: dict(a, { VCPU: 1 }), project_id: PROJECT, user_id: USER, bad_field: 'moo' }, "'bad_field' was unexpected"],
+      [
+        { allocations: dict(a, { VCPU: 1 }), project_id: PROJECT, user_id: USER, bad_field: 'moo' },
+        "'bad_field' was unexpected",
+      ],
     ];
     for (const [body, message] of cases) {
       const res = await api.at('1.12').put(url, body);
@@ -276,17 +356,27 @@ describe('dict form (1.12)', () => {
     const a = await host({ VCPU: 16 });
     const consumer = randomUUID();
     await api.at('1.28').put(`/allocations/${consumer}`, body128(a, { VCPU: 2 }, null));
-    const moved = await api.at('1.28').put(`/allocations/${consumer}`, { ...body128(a, { VCPU: 2 }, 1), project_id: 'other-project' });
+    const moved = await api
+      .at('1.28')
+      .put(`/allocations/${consumer}`, { ...body128(a, { VCPU: 2 }, 1), project_id: 'other-project' });
     expect(moved.status).toBe(204);
-    expect((await api.at('1.28').get(`/allocations/${consumer}`)).body).toMatchObject({ project_id: 'other-project', user_id: USER, consumer_generation: 2 });
+    expect((await api.at('1.28').get(`/allocations/${consumer}`)).body).toMatchObject({
+      project_id: 'other-project',
+      user_id: USER,
+      consumer_generation: 2,
+    });
   });
 
   it('accepts a dashless consumer uuid and stores it in canonical form', async () => {
     const a = await host({ VCPU: 16 });
     const consumer = randomUUID();
-    const res = await api.at('1.28').put(`/allocations/${consumer.replace(/-/g, '').toUpperCase()}`, body128(a, { VCPU: 1 }, null));
+    const res = await api
+      .at('1.28')
+      .put(`/allocations/${consumer.replace(/-/g, '').toUpperCase()}`, body128(a, { VCPU: 1 }, null));
     expect(res.status).toBe(204);
-    expect((await api.at('1.28').get(`/allocations/${consumer}`)).body.allocations[a.uuid].resources).toEqual({ VCPU: 1 });
+    expect((await api.at('1.28').get(`/allocations/${consumer}`)).body.allocations[a.uuid].resources).toEqual({
+      VCPU: 1,
+    });
   });
 });
 
@@ -295,7 +385,9 @@ describe('consumer generations (1.28)', () => {
     const a = await host({ DISK_GB: 100 });
     const consumer = randomUUID();
     const url = `/allocations/${consumer}`;
-    const missing = await api.at('1.28').put(url, { allocations: dict(a, { DISK_GB: 10 }), project_id: PROJECT, user_id: USER });
+    const missing = await api
+      .at('1.28')
+      .put(url, { allocations: dict(a, { DISK_GB: 10 }), project_id: PROJECT, user_id: USER });
     expect(missing.status).toBe(400);
     expect(detail(missing)).toContain("'consumer_generation' is a required property");
 
@@ -317,7 +409,10 @@ describe('consumer generations (1.28)', () => {
     expect((await api.at('1.28').put(url, body128(a, { DISK_GB: 11 }, 1))).status).toBe(204);
     expect((await api.at('1.28').get(url)).body.consumer_generation).toBe(2);
     // Before 1.28 nothing is checked, but the generation still moves.
-    expect((await api.at('1.27').put(url, { allocations: dict(a, { DISK_GB: 12 }), project_id: PROJECT, user_id: USER })).status).toBe(204);
+    expect(
+      (await api.at('1.27').put(url, { allocations: dict(a, { DISK_GB: 12 }), project_id: PROJECT, user_id: USER }))
+        .status,
+    ).toBe(204);
     expect((await api.at('1.28').get(url)).body.consumer_generation).toBe(3);
   });
 
@@ -327,7 +422,9 @@ describe('consumer generations (1.28)', () => {
     const url = `/allocations/${consumer}`;
     await api.at('1.28').put(url, body128(a, { DISK_GB: 10 }, null));
     const generation = await generationOf(a);
-    const cleared = await api.at('1.28').put(url, { allocations: {}, project_id: PROJECT, user_id: USER, consumer_generation: 1 });
+    const cleared = await api
+      .at('1.28')
+      .put(url, { allocations: {}, project_id: PROJECT, user_id: USER, consumer_generation: 1 });
     expect(cleared.status).toBe(204);
     expect(await generationOf(a)).toBe(generation + 1);
     expect((await api.at('1.28').get(url)).body).toEqual({ allocations: {} });
@@ -351,7 +448,7 @@ describe('consumer generations (1.28)', () => {
     expect(await generationOf(target)).toBe(gt + 2);
   });
 
-  it('leaves no consumer behind when a new consumer\'s claim is refused (bug 1778591)', async () => {
+  it("leaves no consumer behind when a new consumer's claim is refused (bug 1778591)", async () => {
     const a = await host({ VCPU: 4 });
     const consumer = randomUUID();
     const url = `/allocations/${consumer}`;
@@ -383,19 +480,28 @@ describe('consumer generations (1.28)', () => {
     const old = await api.at('1.27').get(`/resource_providers/${a.uuid}/allocations`);
     expect(old.body.allocations[consumer]).toEqual({ resources: { VCPU: 1 } });
     const now = await api.at('1.28').get(`/resource_providers/${a.uuid}/allocations`);
-    expect(now.body).toEqual({ allocations: { [consumer]: { resources: { VCPU: 1 }, consumer_generation: 1 } }, resource_provider_generation: await generationOf(a) });
+    expect(now.body).toEqual({
+      allocations: { [consumer]: { resources: { VCPU: 1 }, consumer_generation: 1 } },
+      resource_provider_generation: await generationOf(a),
+    });
   });
 });
 
 describe('mappings (1.34) and consumer types (1.38)', () => {
   it('accepts mappings from 1.34 and refuses them before', async () => {
     const a = await host({ VCPU: 4 });
-    const ok = await api.at('1.34').put(`/allocations/${randomUUID()}`, body128(a, { VCPU: 1 }, null, { mappings: { NET1: [a.uuid] } }));
+    const ok = await api
+      .at('1.34')
+      .put(`/allocations/${randomUUID()}`, body128(a, { VCPU: 1 }, null, { mappings: { NET1: [a.uuid] } }));
     expect(ok.status).toBe(204);
-    const early = await api.at('1.33').put(`/allocations/${randomUUID()}`, body128(a, { VCPU: 1 }, null, { mappings: { NET1: [a.uuid] } }));
+    const early = await api
+      .at('1.33')
+      .put(`/allocations/${randomUUID()}`, body128(a, { VCPU: 1 }, null, { mappings: { NET1: [a.uuid] } }));
     expect(early.status).toBe(400);
     expect(detail(early)).toContain('Additional properties are not allowed');
-    const bad = await api.at('1.34').put(`/allocations/${randomUUID()}`, body128(a, { VCPU: 1 }, null, { mappings: { alpha: 'beta' } }));
+    const bad = await api
+      .at('1.34')
+      .put(`/allocations/${randomUUID()}`, body128(a, { VCPU: 1 }, null, { mappings: { alpha: 'beta' } }));
     expect(detail(bad)).toContain("JSON does not validate: 'beta' is not of type 'array'");
   });
 
@@ -426,7 +532,11 @@ describe('DELETE /allocations/{consumer_uuid}', () => {
     const a = await host({ VCPU: 4 });
     const b = await host({ DISK_GB: 40 });
     const consumer = randomUUID();
-    await api.at('1.12').put(`/allocations/${consumer}`, { allocations: { ...dict(a, { VCPU: 2 }), ...dict(b, { DISK_GB: 4 }) }, project_id: PROJECT, user_id: USER });
+    await api.at('1.12').put(`/allocations/${consumer}`, {
+      allocations: { ...dict(a, { VCPU: 2 }), ...dict(b, { DISK_GB: 4 }) },
+      project_id: PROJECT,
+      user_id: USER,
+    });
     const [ga, gb] = [await generationOf(a), await generationOf(b)];
     expect((await api.at('1.0').delete(`/allocations/${consumer}`)).status).toBe(204);
     // Placement's delete_all leaves generations alone; its gabbits count on it.
@@ -465,22 +575,43 @@ describe('POST /allocations (1.13)', () => {
     const migration = randomUUID();
     const project = `p-${randomUUID()}`;
     const res = await api.at('1.13').post('/allocations', {
-      [instance]: { allocations: { ...dict(compute2, { MEMORY_MB: 1024, VCPU: 2 }), ...dict(storage, { DISK_GB: 5 }) }, project_id: project, user_id: USER },
+      [instance]: {
+        allocations: { ...dict(compute2, { MEMORY_MB: 1024, VCPU: 2 }), ...dict(storage, { DISK_GB: 5 }) },
+        project_id: project,
+        user_id: USER,
+      },
       [migration]: { allocations: dict(compute1, { MEMORY_MB: 1024, VCPU: 2 }), project_id: project, user_id: USER },
     });
     expect(res.status).toBe(204);
-    expect((await api.at('1.28').get(`/allocations/${instance}`)).body).toMatchObject({ consumer_generation: 1, project_id: project });
-    expect((await api.at('1.9').get(`/usages?project_id=${project}`)).body.usages).toEqual({ DISK_GB: 5, VCPU: 4, MEMORY_MB: 2048 });
+    expect((await api.at('1.28').get(`/allocations/${instance}`)).body).toMatchObject({
+      consumer_generation: 1,
+      project_id: project,
+    });
+    expect((await api.at('1.9').get(`/usages?project_id=${project}`)).body.usages).toEqual({
+      DISK_GB: 5,
+      VCPU: 4,
+      MEMORY_MB: 2048,
+    });
 
     const before = [await generationOf(compute1), await generationOf(compute2), await generationOf(storage)];
     const cleared = await api.at('1.13').post('/allocations', {
-      [instance]: { allocations: { ...dict(compute2, { MEMORY_MB: 1024, VCPU: 2 }), ...dict(storage, { DISK_GB: 5 }) }, project_id: project, user_id: USER },
+      [instance]: {
+        allocations: { ...dict(compute2, { MEMORY_MB: 1024, VCPU: 2 }), ...dict(storage, { DISK_GB: 5 }) },
+        project_id: project,
+        user_id: USER,
+      },
       [migration]: { allocations: {}, project_id: project, user_id: USER },
     });
     expect(cleared.status).toBe(204);
-    expect((await api.at('1.9').get(`/usages?project_id=${project}`)).body.usages).toEqual({ DISK_GB: 5, VCPU: 2, MEMORY_MB: 1024 });
+    expect((await api.at('1.9').get(`/usages?project_id=${project}`)).body.usages).toEqual({
+      DISK_GB: 5,
+      VCPU: 2,
+      MEMORY_MB: 1024,
+    });
     // Named providers and those of the cleared consumer all move, as in Placement's replace_all.
-    expect([await generationOf(compute1), await generationOf(compute2), await generationOf(storage)]).toEqual(before.map((g) => g + 1));
+    expect([await generationOf(compute1), await generationOf(compute2), await generationOf(storage)]).toEqual(
+      before.map((g) => g + 1),
+    );
     expect((await api.at('1.28').get(`/allocations/${instance}`)).body.consumer_generation).toBe(2);
   });
 
@@ -491,17 +622,36 @@ describe('POST /allocations (1.13)', () => {
     const migration = randomUUID();
     await api.at('1.28').put(`/allocations/${instance}`, body128(source, { VCPU: 4 }, null));
     const res = await api.at('1.28').post('/allocations', {
-      [migration]: { allocations: dict(source, { VCPU: 4 }), project_id: PROJECT, user_id: USER, consumer_generation: null },
-      [instance]: { allocations: dict(target, { VCPU: 4 }), project_id: PROJECT, user_id: USER, consumer_generation: 1 },
+      [migration]: {
+        allocations: dict(source, { VCPU: 4 }),
+        project_id: PROJECT,
+        user_id: USER,
+        consumer_generation: null,
+      },
+      [instance]: {
+        allocations: dict(target, { VCPU: 4 }),
+        project_id: PROJECT,
+        user_id: USER,
+        consumer_generation: 1,
+      },
     });
     expect(res.status).toBe(204);
-    expect((await api.at('1.0').get(`/resource_providers/${source.uuid}/allocations`)).body.allocations).toEqual({ [migration]: { resources: { VCPU: 4 } } });
-    expect((await api.at('1.0').get(`/resource_providers/${target.uuid}/allocations`)).body.allocations).toEqual({ [instance]: { resources: { VCPU: 4 } } });
+    expect((await api.at('1.0').get(`/resource_providers/${source.uuid}/allocations`)).body.allocations).toEqual({
+      [migration]: { resources: { VCPU: 4 } },
+    });
+    expect((await api.at('1.0').get(`/resource_providers/${target.uuid}/allocations`)).body.allocations).toEqual({
+      [instance]: { resources: { VCPU: 4 } },
+    });
   });
 
   it('counts all consumers of the request together against capacity (bug 1778743)', async () => {
     const a = await host({ VCPU: 2 });
-    const entry = () => ({ allocations: dict(a, { VCPU: 1 }), project_id: PROJECT, user_id: USER, consumer_generation: null });
+    const entry = () => ({
+      allocations: dict(a, { VCPU: 1 }),
+      project_id: PROJECT,
+      user_id: USER,
+      consumer_generation: null,
+    });
     const consumers = [randomUUID(), randomUUID(), randomUUID()];
     const res = await api.at('1.28').post('/allocations', Object.fromEntries(consumers.map((uuid) => [uuid, entry()])));
     expect(res.status).toBe(409);
@@ -525,22 +675,39 @@ describe('POST /allocations (1.13)', () => {
     expect(await usages(a)).toEqual({ VCPU: 1 });
   });
 
-  it('answers Placement\'s 400s for unknown providers and classes and shape errors', async () => {
+  it("answers Placement's 400s for unknown providers and classes and shape errors", async () => {
     const a = await host({ VCPU: 8 });
     const missing = randomUUID();
-    const noProvider = await api.at('1.13').post('/allocations', { [randomUUID()]: { allocations: dict({ uuid: missing } as SeedProvider, { VCPU: 1 }), project_id: PROJECT, user_id: USER } });
+    const noProvider = await api.at('1.13').post('/allocations', {
+      [randomUUID()]: {
+        allocations: dict({ uuid: missing } as SeedProvider, { VCPU: 1 }),
+        project_id: PROJECT,
+        user_id: USER,
+      },
+    });
     expect(noProvider.status).toBe(400);
     expect(detail(noProvider)).toContain(`Allocation for resource provider '${missing}' that does not exist.`);
-    const noClass = await api.at('1.13').post('/allocations', { [randomUUID()]: { allocations: dict(a, { CUSTOM_PONY: 1 }), project_id: PROJECT, user_id: USER } });
+    const noClass = await api.at('1.13').post('/allocations', {
+      [randomUUID()]: { allocations: dict(a, { CUSTOM_PONY: 1 }), project_id: PROJECT, user_id: USER },
+    });
     expect(noClass.status).toBe(400);
     expect(detail(noClass)).toContain('No such resource class CUSTOM_PONY');
     const shallow = await api.at('1.13').post('/allocations', { [randomUUID()]: { cow: 'moo' } });
     expect(shallow.status).toBe(400);
     const empty = await api.at('1.13').post('/allocations', {});
     expect(empty.status).toBe(400);
-    const noGeneration = await api.at('1.28').post('/allocations', { [randomUUID()]: { allocations: dict(a, { VCPU: 1 }), project_id: PROJECT, user_id: USER } });
+    const noGeneration = await api.at('1.28').post('/allocations', {
+      [randomUUID()]: { allocations: dict(a, { VCPU: 1 }), project_id: PROJECT, user_id: USER },
+    });
     expect(detail(noGeneration)).toContain("'consumer_generation' is a required property");
-    const noType = await api.at('1.38').post('/allocations', { [randomUUID()]: { allocations: dict(a, { VCPU: 1 }), project_id: PROJECT, user_id: USER, consumer_generation: null } });
+    const noType = await api.at('1.38').post('/allocations', {
+      [randomUUID()]: {
+        allocations: dict(a, { VCPU: 1 }),
+        project_id: PROJECT,
+        user_id: USER,
+        consumer_generation: null,
+      },
+    });
     expect(detail(noType)).toContain("'consumer_type' is a required property");
     expect(await usages(a)).toEqual({ VCPU: 0 });
   });
@@ -551,8 +718,14 @@ describe('GET /resource_providers/{uuid}/allocations', () => {
     const a = await host({ DISK_GB: 100, VCPU: 8 });
     const c1 = randomUUID();
     const c2 = randomUUID();
-    await api.at('1.12').put(`/allocations/${c1}`, { allocations: dict(a, { DISK_GB: 20, VCPU: 4 }), project_id: PROJECT, user_id: USER });
-    await api.at('1.12').put(`/allocations/${c2}`, { allocations: dict(a, { DISK_GB: 10 }), project_id: PROJECT, user_id: USER });
+    await api.at('1.12').put(`/allocations/${c1}`, {
+      allocations: dict(a, { DISK_GB: 20, VCPU: 4 }),
+      project_id: PROJECT,
+      user_id: USER,
+    });
+    await api
+      .at('1.12')
+      .put(`/allocations/${c2}`, { allocations: dict(a, { DISK_GB: 10 }), project_id: PROJECT, user_id: USER });
     const res = await api.at('1.0').get(`/resource_providers/${a.uuid}/allocations`);
     expect(res.body).toEqual({
       resource_provider_generation: await generationOf(a),
@@ -566,7 +739,9 @@ describe('GET /resource_providers/{uuid}/allocations', () => {
   it('sends cache headers from 1.15 only', async () => {
     const a = await host({ DISK_GB: 100 });
     const consumer = randomUUID();
-    await api.at('1.12').put(`/allocations/${consumer}`, { allocations: dict(a, { DISK_GB: 1 }), project_id: PROJECT, user_id: USER });
+    await api
+      .at('1.12')
+      .put(`/allocations/${consumer}`, { allocations: dict(a, { DISK_GB: 1 }), project_id: PROJECT, user_id: USER });
     for (const path of [`/resource_providers/${a.uuid}/allocations`, `/allocations/${consumer}`]) {
       const old = await api.at('1.14').get(path);
       expect(old.headers.get('last-modified')).toBeNull();

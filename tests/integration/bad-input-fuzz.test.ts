@@ -58,9 +58,20 @@ beforeAll(async () => {
 afterAll(async () => {
   // EMPLACE_FUZZ_STATS=1 prints the size, time and status spread per method (to tune the generators).
   if (process.env.EMPLACE_FUZZ_STATS) {
-    const perMethod = [...statuses].map(([route, counts]) => `${route}: ${[...counts].sort().map(([s, n]) => `${s}x${n}`).join(' ')}`);
-    // eslint-disable-next-line no-console
-    console.log([`bad-input fuzz: ${requests} requests, ${resets} world rebuilds, ${((Date.now() - started) / 1000).toFixed(1)} s`, ...perMethod].join('\n'));
+    const perMethod = [...statuses].map(
+      ([route, counts]) =>
+        `${route}: ${[...counts]
+          .sort()
+          .map(([s, n]) => `${s}x${n}`)
+          .join(' ')}`,
+    );
+
+    console.log(
+      [
+        `bad-input fuzz: ${requests} requests, ${resets} world rebuilds, ${((Date.now() - started) / 1000).toFixed(1)} s`,
+        ...perMethod,
+      ].join('\n'),
+    );
   }
   await api.close();
 });
@@ -76,21 +87,52 @@ async function buildWorld(): Promise<World> {
   must(await at.put(`/traits/${CUSTOM_TRAIT}`), 'custom trait');
   must(await at.post('/resource_providers', { name: 'fuzz-root', uuid: ROOT }), 'root');
   must(await at.post('/resource_providers', { name: 'fuzz-child', uuid: CHILD, parent_provider_uuid: ROOT }), 'child');
-  must(await at.put(`/resource_providers/${ROOT}/inventories`, {
-    resource_provider_generation: 0,
-    inventories: { VCPU: { total: 8 }, MEMORY_MB: { total: 4096, max_unit: 4096 }, [CUSTOM_RC]: { total: 10 } },
-  }), 'root inventory');
-  must(await at.put(`/resource_providers/${CHILD}/inventories`, { resource_provider_generation: 0, inventories: { DISK_GB: { total: 100 } } }), 'child inventory');
-  must(await at.put(`/resource_providers/${ROOT}/traits`, { resource_provider_generation: 1, traits: [CUSTOM_TRAIT, 'HW_CPU_X86_AVX'] }), 'traits');
-  must(await at.put(`/resource_providers/${ROOT}/aggregates`, { resource_provider_generation: 2, aggregates: [AGGREGATE] }), 'aggregates');
-  must(await at.put(`/allocations/${CONSUMER}`, {
-    allocations: { [ROOT]: { resources: { VCPU: 2, MEMORY_MB: 512 } }, [CHILD]: { resources: { DISK_GB: 10 } } },
-    project_id: PROJECT, user_id: USER, consumer_generation: null, consumer_type: 'INSTANCE',
-  }), 'allocations');
+  must(
+    await at.put(`/resource_providers/${ROOT}/inventories`, {
+      resource_provider_generation: 0,
+      inventories: { VCPU: { total: 8 }, MEMORY_MB: { total: 4096, max_unit: 4096 }, [CUSTOM_RC]: { total: 10 } },
+    }),
+    'root inventory',
+  );
+  must(
+    await at.put(`/resource_providers/${CHILD}/inventories`, {
+      resource_provider_generation: 0,
+      inventories: { DISK_GB: { total: 100 } },
+    }),
+    'child inventory',
+  );
+  must(
+    await at.put(`/resource_providers/${ROOT}/traits`, {
+      resource_provider_generation: 1,
+      traits: [CUSTOM_TRAIT, 'HW_CPU_X86_AVX'],
+    }),
+    'traits',
+  );
+  must(
+    await at.put(`/resource_providers/${ROOT}/aggregates`, {
+      resource_provider_generation: 2,
+      aggregates: [AGGREGATE],
+    }),
+    'aggregates',
+  );
+  must(
+    await at.put(`/allocations/${CONSUMER}`, {
+      allocations: { [ROOT]: { resources: { VCPU: 2, MEMORY_MB: 512 } }, [CHILD]: { resources: { DISK_GB: 10 } } },
+      project_id: PROJECT,
+      user_id: USER,
+      consumer_generation: null,
+      consumer_type: 'INSTANCE',
+    }),
+    'allocations',
+  );
   const root = must(await at.get(`/resource_providers/${ROOT}`), 'read root').body;
   const child = must(await at.get(`/resource_providers/${CHILD}`), 'read child').body;
   const consumer = must(await at.get(`/allocations/${CONSUMER}`), 'read consumer').body;
-  return { rootGeneration: root.generation, childGeneration: child.generation, consumerGeneration: consumer.consumer_generation };
+  return {
+    rootGeneration: root.generation,
+    childGeneration: child.generation,
+    consumerGeneration: consumer.consumer_generation,
+  };
 }
 
 /** Start again from the same world after a request that legitimately changed it. */
@@ -108,13 +150,24 @@ async function rebuildWorld(): Promise<void> {
 /** One digest per table: everything a rejected request must leave alone. */
 async function snapshot(): Promise<Record<string, string>> {
   const tables: Record<string, string> = {
-    projects: 'projects', users: 'users', consumer_types: 'consumer_types',
-    providers: 'resource_providers', inventories: 'inventories', allocations: 'allocations', consumers: 'consumers', traits: 'traits',
-    provider_traits: 'resource_provider_traits', aggregates: 'placement_aggregates',
-    provider_aggregates: 'resource_provider_aggregates', resource_classes: 'resource_classes',
+    projects: 'projects',
+    users: 'users',
+    consumer_types: 'consumer_types',
+    providers: 'resource_providers',
+    inventories: 'inventories',
+    allocations: 'allocations',
+    consumers: 'consumers',
+    traits: 'traits',
+    provider_traits: 'resource_provider_traits',
+    aggregates: 'placement_aggregates',
+    provider_aggregates: 'resource_provider_aggregates',
+    resource_classes: 'resource_classes',
   };
   const columns = Object.entries(tables)
-    .map(([label, table]) => `(SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM ${table} t) AS ${label}`)
+    .map(
+      ([label, table]) =>
+        `(SELECT md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM ${table} t) AS ${label}`,
+    )
     .join(', ');
   const result = await api.database.db.raw(`SELECT ${columns}`);
   return result.rows[0];
@@ -133,7 +186,11 @@ function generationFor(uuidSegment: string): number {
 }
 
 function allocationEntry(v: number, provider = ROOT): Record<string, unknown> {
-  const entry: Record<string, unknown> = { allocations: { [provider]: { resources: { VCPU: 1, [CUSTOM_RC]: 1 } } }, project_id: PROJECT, user_id: USER };
+  const entry: Record<string, unknown> = {
+    allocations: { [provider]: { resources: { VCPU: 1, [CUSTOM_RC]: 1 } } },
+    project_id: PROJECT,
+    user_id: USER,
+  };
   if (v >= 28) entry.consumer_generation = world.consumerGeneration;
   if (v >= 34) entry.mappings = { '': [provider] };
   if (v >= 38) entry.consumer_type = 'INSTANCE';
@@ -146,7 +203,11 @@ function validBody(route: string, method: HttpMethod, version: string, params: R
   const inventory = { total: 16, reserved: 1, min_unit: 1, max_unit: 8, step_size: 1, allocation_ratio: 2.0 };
   switch (`${method} ${route}`) {
     case 'POST /resource_providers':
-      return { name: 'fuzz-new', uuid: '7b3c4f1e-0c2a-4a3b-9d1e-0000000000f1', ...(v >= 14 ? { parent_provider_uuid: ROOT } : {}) };
+      return {
+        name: 'fuzz-new',
+        uuid: '7b3c4f1e-0c2a-4a3b-9d1e-0000000000f1',
+        ...(v >= 14 ? { parent_provider_uuid: ROOT } : {}),
+      };
     case 'PUT /resource_providers/{uuid}':
       return { name: 'fuzz-renamed', ...(v >= 14 ? { parent_provider_uuid: null } : {}) };
     case 'POST /resource_providers/{uuid}/inventories':
@@ -156,24 +217,36 @@ function validBody(route: string, method: HttpMethod, version: string, params: R
     case 'PUT /resource_providers/{uuid}/inventories/{resource_class}':
       return { resource_provider_generation: generation, ...inventory };
     case 'PUT /resource_providers/{uuid}/aggregates':
-      return v >= 19 ? { resource_provider_generation: generation, aggregates: [AGGREGATE, NO_SUCH_UUID] } : [AGGREGATE, NO_SUCH_UUID];
+      return v >= 19
+        ? { resource_provider_generation: generation, aggregates: [AGGREGATE, NO_SUCH_UUID] }
+        : [AGGREGATE, NO_SUCH_UUID];
     case 'PUT /resource_providers/{uuid}/traits':
       return { resource_provider_generation: generation, traits: [CUSTOM_TRAIT, 'HW_CPU_X86_SSE'] };
     case 'POST /resource_classes':
     case 'PUT /resource_classes/{name}':
       return { name: 'CUSTOM_FUZZ_OTHER' };
     case 'POST /allocations':
-      return { [CONSUMER]: allocationEntry(v), [OTHER_CONSUMER]: { ...allocationEntry(v, CHILD), consumer_generation: null } };
+      return {
+        [CONSUMER]: allocationEntry(v),
+        [OTHER_CONSUMER]: { ...allocationEntry(v, CHILD), consumer_generation: null },
+      };
     case 'PUT /allocations/{consumer_uuid}': {
       if (v < 12) {
-        const body: Record<string, unknown> = { allocations: [{ resource_provider: { uuid: ROOT }, resources: { VCPU: 1 } }] };
+        const body: Record<string, unknown> = {
+          allocations: [{ resource_provider: { uuid: ROOT }, resources: { VCPU: 1 } }],
+        };
         return v >= 8 ? { ...body, project_id: PROJECT, user_id: USER } : body;
       }
       return allocationEntry(v);
     }
     case 'POST /reshaper':
       return {
-        inventories: { [ROOT]: { resource_provider_generation: world.rootGeneration, inventories: { VCPU: inventory, MEMORY_MB: { total: 4096, max_unit: 4096 } } } },
+        inventories: {
+          [ROOT]: {
+            resource_provider_generation: world.rootGeneration,
+            inventories: { VCPU: inventory, MEMORY_MB: { total: 4096, max_unit: 4096 } },
+          },
+        },
         allocations: { [CONSUMER]: allocationEntry(v) },
       };
     default:
@@ -184,14 +257,55 @@ function validBody(route: string, method: HttpMethod, version: string, params: R
 /** Query keys each GET understands, and values that exist, so hostile queries mix real and bad. */
 const QUERY_KEYS: Record<string, readonly string[]> = {
   '/resource_providers': ['name', 'uuid', 'member_of', 'resources', 'in_tree', 'required'],
-  '/allocation_candidates': ['resources', 'required', 'member_of', 'limit', 'group_policy', 'in_tree', 'root_required', 'same_subtree', 'resources1', 'required1', 'member_of1', 'in_tree1'],
+  '/allocation_candidates': [
+    'resources',
+    'required',
+    'member_of',
+    'limit',
+    'group_policy',
+    'in_tree',
+    'root_required',
+    'same_subtree',
+    'resources1',
+    'required1',
+    'member_of1',
+    'in_tree1',
+  ],
   '/usages': ['project_id', 'user_id', 'consumer_type'],
   '/traits': ['name', 'associated'],
 };
 const QUERY_VALUES = [
-  'VCPU:1', 'VCPU:1,MEMORY_MB:512', `${CUSTOM_RC}:1`, CUSTOM_TRAIT, `!${CUSTOM_TRAIT}`, `in:${CUSTOM_TRAIT},HW_CPU_X86_AVX`,
-  AGGREGATE, `in:${AGGREGATE}`, ROOT, CHILD, 'fuzz-root', PROJECT, USER, 'INSTANCE', 'all', 'unknown', 'true', 'false',
-  'none', 'isolate', '1', '10', '', '1,2', 'VCPU:0', 'VCPU:-1', 'VCPU:2147483648', 'VCPU:1e3', '_1', '1.5', '-5',
+  'VCPU:1',
+  'VCPU:1,MEMORY_MB:512',
+  `${CUSTOM_RC}:1`,
+  CUSTOM_TRAIT,
+  `!${CUSTOM_TRAIT}`,
+  `in:${CUSTOM_TRAIT},HW_CPU_X86_AVX`,
+  AGGREGATE,
+  `in:${AGGREGATE}`,
+  ROOT,
+  CHILD,
+  'fuzz-root',
+  PROJECT,
+  USER,
+  'INSTANCE',
+  'all',
+  'unknown',
+  'true',
+  'false',
+  'none',
+  'isolate',
+  '1',
+  '10',
+  '',
+  '1,2',
+  'VCPU:0',
+  'VCPU:-1',
+  'VCPU:2147483648',
+  'VCPU:1e3',
+  '_1',
+  '1.5',
+  '-5',
 ];
 const VALID_QUERIES: Record<string, string> = {
   '/resource_providers': `resources=VCPU:1&required=${CUSTOM_TRAIT}&member_of=in:${AGGREGATE}&in_tree=${ROOT}`,
@@ -235,7 +349,8 @@ function buildRequest(rng: Rng, route: string, method: HttpMethod, takesBody: bo
   const query = buildQuery(rng, route);
   const request: FuzzRequest = { method, path: query ? `${path}?${query}` : path, version };
   // fetch cannot send a GET body; other methods sometimes get one they do not expect.
-  if (takesBody || (method !== 'GET' && rng.chance(0.1))) Object.assign(request, buildBody(rng, route, method, version, params));
+  if (takesBody || (method !== 'GET' && rng.chance(0.1)))
+    Object.assign(request, buildBody(rng, route, method, version, params));
   return request;
 }
 
@@ -264,11 +379,26 @@ function buildQuery(rng: Rng, route: string): string {
   return hostileQuery(rng, keys, QUERY_VALUES);
 }
 
-function buildBody(rng: Rng, route: string, method: HttpMethod, version: string, params: Record<string, string>): Pick<FuzzRequest, 'body' | 'contentType'> {
+function buildBody(
+  rng: Rng,
+  route: string,
+  method: HttpMethod,
+  version: string,
+  params: Record<string, string>,
+): Pick<FuzzRequest, 'body' | 'contentType'> {
   const r = rng.int(20);
-  if (r === 0) return { body: rng.pick(['{', '{"a":}', 'nul', '[1,]', '"\\x"', '\u0000', '{"a":1}{}', '1e', '']), contentType: 'application/json' };
-  if (r === 1) return { body: '{}', contentType: rng.pick(['text/plain', 'application/json-patch+json', 'application/jsonx', '']) };
-  if (r === 2) return { body: rng.chance(0.7) ? deeplyNested(rng) : toJsonText(hugeArray(rng)), contentType: 'application/json' };
+  if (r === 0)
+    return {
+      body: rng.pick(['{', '{"a":}', 'nul', '[1,]', '"\\x"', '\u0000', '{"a":1}{}', '1e', '']),
+      contentType: 'application/json',
+    };
+  if (r === 1)
+    return {
+      body: '{}',
+      contentType: rng.pick(['text/plain', 'application/json-patch+json', 'application/jsonx', '']),
+    };
+  if (r === 2)
+    return { body: rng.chance(0.7) ? deeplyNested(rng) : toJsonText(hugeArray(rng)), contentType: 'application/json' };
   if (r < 6) return { body: toJsonText(randomJson(rng, 3)), contentType: 'application/json' };
   return { body: toJsonText(mutate(rng, validBody(route, method, version, params))), contentType: 'application/json' };
 }
@@ -287,17 +417,22 @@ function problemWith(request: FuzzRequest, res: ApiResponse): string | undefined
   if (res.status >= 500) return `status ${res.status}`;
   if (res.status < 400) return undefined;
   const entry = res.body?.errors?.[0];
-  if (!res.headers.get('content-type')?.startsWith('application/json') || !entry || res.body.errors.length !== 1) return 'not a Placement error body';
-  if (entry.status !== res.status || typeof entry.title !== 'string' || typeof entry.detail !== 'string') return 'error entry lacks status/title/detail';
-  if (typeof entry.request_id !== 'string' || !entry.request_id.startsWith('req-')) return 'error entry lacks request_id';
+  if (!res.headers.get('content-type')?.startsWith('application/json') || !entry || res.body.errors.length !== 1)
+    return 'not a Placement error body';
+  if (entry.status !== res.status || typeof entry.title !== 'string' || typeof entry.detail !== 'string')
+    return 'error entry lacks status/title/detail';
+  if (typeof entry.request_id !== 'string' || !entry.request_id.startsWith('req-'))
+    return 'error entry lacks request_id';
   const wantsCode = request.version === 'latest' || numeric(request.version) >= 23;
-  if (wantsCode && !(typeof entry.code === 'string' && entry.code.startsWith('placement.'))) return 'error entry lacks code (1.23+)';
+  if (wantsCode && !(typeof entry.code === 'string' && entry.code.startsWith('placement.')))
+    return 'error entry lacks code (1.23+)';
   if (!wantsCode && 'code' in entry) return 'error entry has code before 1.23';
   return undefined;
 }
 
 function describeFailure(request: FuzzRequest, res: ApiResponse, problem: string): string {
-  const body = request.body === undefined ? '' : `\n  content-type: ${request.contentType}\n  body: ${request.body.slice(0, 600)}`;
+  const body =
+    request.body === undefined ? '' : `\n  content-type: ${request.contentType}\n  body: ${request.body.slice(0, 600)}`;
   return `${problem}: ${request.method} ${request.path.slice(0, 400)} @ ${request.version}${body}\n  -> ${res.status} ${res.text.slice(0, 400)}`;
 }
 
@@ -329,7 +464,8 @@ describe('bad input never causes a 500 and is rejected without writing', () => {
       const changed = changedTables(baseline, after);
       if (changed.length === 0) continue;
       // A request that succeeded may change the world; a rejected (or failed) one may not.
-      if (res.status >= 400) failures.push(describeFailure(request, res, `rejected request changed ${changed.join(', ')}`));
+      if (res.status >= 400)
+        failures.push(describeFailure(request, res, `rejected request changed ${changed.join(', ')}`));
       await rebuildWorld();
     }
     expect(failures.slice(0, 10).join('\n\n')).toBe('');

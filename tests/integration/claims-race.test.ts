@@ -77,7 +77,9 @@ describe('racing claims', () => {
     expect(statuses.filter((status) => status === 204)).toHaveLength(15);
     expect(statuses.filter((status) => status === 409)).toHaveLength(45);
     for (const res of results.filter((r) => r.status === 409)) {
-      expect(res.body.errors[0].detail).toContain(`Unable to create allocation for 'MEM_ENCRYPTION_CONTEXT' on resource provider '${sev.uuid}'`);
+      expect(res.body.errors[0].detail).toContain(
+        `Unable to create allocation for 'MEM_ENCRYPTION_CONTEXT' on resource provider '${sev.uuid}'`,
+      );
       expect(res.body.errors[0].detail).toContain('free 0.');
     }
     const usages = await api.at('1.39').get(`/resource_providers/${sev.uuid}/usages`);
@@ -94,11 +96,13 @@ describe('racing claims', () => {
     const random = seeded(seed);
     const hosts: SeedProvider[] = [];
     for (let i = 0; i < 6; i++) {
-      hosts.push(await host({
-        VCPU: { total: 4 + Math.floor(random() * 8), allocation_ratio: random() < 0.5 ? 1.0 : 2.0, max_unit: 32 },
-        MEMORY_MB: { total: 4096, reserved: 512, max_unit: 4096, step_size: 256 },
-        MEM_ENCRYPTION_CONTEXT: 1 + Math.floor(random() * 4),
-      }));
+      hosts.push(
+        await host({
+          VCPU: { total: 4 + Math.floor(random() * 8), allocation_ratio: random() < 0.5 ? 1.0 : 2.0, max_unit: 32 },
+          MEMORY_MB: { total: 4096, reserved: 512, max_unit: 4096, step_size: 256 },
+          MEM_ENCRYPTION_CONTEXT: 1 + Math.floor(random() * 4),
+        }),
+      );
     }
     const held = new Map<string, Record<string, Record<string, number>>>();
     const worker = async (w: number) => {
@@ -139,7 +143,9 @@ describe('racing claims', () => {
     const consumer = randomUUID();
     expect((await clients[0].put(`/allocations/${consumer}`, claimBody({ [a.uuid]: { VCPU: 1 } }))).status).toBe(204);
     const results = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => clients[i % 2].put(`/allocations/${consumer}`, claimBody({ [a.uuid]: { VCPU: 2 + i } }, 1))),
+      Array.from({ length: 20 }, (_, i) =>
+        clients[i % 2].put(`/allocations/${consumer}`, claimBody({ [a.uuid]: { VCPU: 2 + i } }, 1)),
+      ),
     );
     const winners = results.map((res, i) => [res.status, i] as const).filter(([status]) => status === 204);
     expect(winners).toHaveLength(1);
@@ -156,7 +162,9 @@ describe('racing claims', () => {
     const a = await host({ VCPU: 100 });
     const consumer = randomUUID();
     const results = await Promise.all(
-      Array.from({ length: 20 }, (_, i) => clients[i % 2].put(`/allocations/${consumer}`, claimBody({ [a.uuid]: { VCPU: 1 } }, null))),
+      Array.from({ length: 20 }, (_, i) =>
+        clients[i % 2].put(`/allocations/${consumer}`, claimBody({ [a.uuid]: { VCPU: 1 } }, null)),
+      ),
     );
     expect(results.filter((res) => res.status === 204)).toHaveLength(1);
     expect(results.filter((res) => res.status === 409)).toHaveLength(19);
@@ -169,7 +177,10 @@ describe('racing claims', () => {
       Array.from({ length: 30 }, (_, i) => {
         const order = i % 2 === 0 ? hosts : [...hosts].reverse();
         const body = Object.fromEntries(
-          order.map((h) => [randomUUID(), { ...claimBody({ [h.uuid]: { VCPU: 1 }, [order[(order.indexOf(h) + 1) % 3].uuid]: { VCPU: 1 } }) }]),
+          order.map((h) => [
+            randomUUID(),
+            { ...claimBody({ [h.uuid]: { VCPU: 1 }, [order[(order.indexOf(h) + 1) % 3].uuid]: { VCPU: 1 } }) },
+          ]),
         );
         return clients[i % 2].post('/allocations', body);
       }),

@@ -2,7 +2,10 @@ import { startTestServer, type TestServer } from '../helpers/server';
 
 let api: TestServer;
 beforeAll(async () => {
-  api = await startTestServer({ EMPLACE_CORS_ALLOWED_ORIGINS: 'http://valid.example.com', EMPLACE_CORS_ALLOW_HEADERS: 'openstack-api-version' });
+  api = await startTestServer({
+    EMPLACE_CORS_ALLOWED_ORIGINS: 'http://valid.example.com',
+    EMPLACE_CORS_ALLOW_HEADERS: 'openstack-api-version',
+  });
 });
 afterAll(async () => {
   await api.close();
@@ -13,7 +16,9 @@ const preflight = (origin: string, headers: Record<string, string> = {}) =>
 
 describe('CORS (configured origins only)', () => {
   it('answers a preflight from an allowed origin with the allowed method and headers', async () => {
-    const res = await preflight('http://valid.example.com', { 'access-control-request-headers': 'openstack-api-version' });
+    const res = await preflight('http://valid.example.com', {
+      'access-control-request-headers': 'openstack-api-version',
+    });
     expect(res.status).toBe(200);
     expect(res.headers.get('access-control-allow-origin')).toBe('http://valid.example.com');
     expect(res.headers.get('access-control-allow-headers')).toBe('openstack-api-version');
@@ -42,7 +47,9 @@ describe('CORS off by default', () => {
   it('treats OPTIONS as any unknown method when no origin is configured', async () => {
     const plain = await startTestServer();
     try {
-      const res = await plain.request('OPTIONS', '/', { headers: { origin: 'http://valid.example.com', 'access-control-request-method': 'GET' } });
+      const res = await plain.request('OPTIONS', '/', {
+        headers: { origin: 'http://valid.example.com', 'access-control-request-method': 'GET' },
+      });
       expect(res.status).toBe(405);
     } finally {
       await plain.close();

@@ -57,12 +57,15 @@ describe('microversion negotiation', () => {
     expect(res.body.errors[0].detail).toContain(`invalid version string: ${version}`);
   });
 
-  it.each(['0.5', '1.40', '2.0'])('rejects unavailable version %s with 406 and the supported range', async (version) => {
-    const res = await api.request('GET', '/', { version });
-    expect(res.status).toBe(406);
-    expect(res.body.errors[0]).toMatchObject({ title: 'Not Acceptable', min_version: '1.0', max_version: '1.39' });
-    expect(res.body.errors[0].detail).toContain(`Unacceptable version header: ${version}`);
-  });
+  it.each(['0.5', '1.40', '2.0'])(
+    'rejects unavailable version %s with 406 and the supported range',
+    async (version) => {
+      const res = await api.request('GET', '/', { version });
+      expect(res.status).toBe(406);
+      expect(res.body.errors[0]).toMatchObject({ title: 'Not Acceptable', min_version: '1.0', max_version: '1.39' });
+      expect(res.body.errors[0].detail).toContain(`Unacceptable version header: ${version}`);
+    },
+  );
 });
 
 describe('errors', () => {
@@ -95,32 +98,49 @@ describe('errors', () => {
 
   it('treats a method before its microversion as Placement does (404, or 405 for DELETE inventories)', async () => {
     expect((await api.request('GET', '/traits', { version: '1.5' })).status).toBe(404);
-    const res = await api.request('DELETE', '/resource_providers/5c3bbcb1-ee6f-4a73-9fcd-3d7e9b1f3bc6/inventories', { version: '1.4' });
+    const res = await api.request('DELETE', '/resource_providers/5c3bbcb1-ee6f-4a73-9fcd-3d7e9b1f3bc6/inventories', {
+      version: '1.4',
+    });
     expect(res.status).toBe(405);
   });
 
   it('refuses a non-JSON body with 415', async () => {
-    const res = await api.request('POST', '/resource_providers', { rawBody: '<x/>', headers: { 'content-type': 'application/xml' } });
+    const res = await api.request('POST', '/resource_providers', {
+      rawBody: '<x/>',
+      headers: { 'content-type': 'application/xml' },
+    });
     expect(res.status).toBe(415);
-    expect(res.body.errors[0].detail).toContain('The media type application/xml is not supported, use application/json');
+    expect(res.body.errors[0].detail).toContain(
+      'The media type application/xml is not supported, use application/json',
+    );
   });
 
   it('refuses malformed JSON with 400', async () => {
-    const res = await api.request('POST', '/resource_providers', { rawBody: '{"name": ', headers: { 'content-type': 'application/json' } });
+    const res = await api.request('POST', '/resource_providers', {
+      rawBody: '{"name": ',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(res.status).toBe(400);
     expect(res.body.errors[0].detail).toContain('Malformed JSON');
   });
 
   it('refuses JSON nested deeper than 100 levels as malformed instead of overflowing the stack', async () => {
     const deep = (levels: number) => `{"name":${'['.repeat(levels - 1)}${']'.repeat(levels - 1)}}`;
-    const tooDeep = await api.request('POST', '/resource_providers', { version: '1.39', rawBody: deep(20000), headers: { 'content-type': 'application/json' } });
+    const tooDeep = await api.request('POST', '/resource_providers', {
+      version: '1.39',
+      rawBody: deep(20000),
+      headers: { 'content-type': 'application/json' },
+    });
     expect(tooDeep.status).toBe(400);
     expect(tooDeep.body.errors[0].detail).toContain('Malformed JSON: nested deeper than 100 levels');
     expect(tooDeep.body.errors[0].code).toBe('placement.undefined_code');
     // At the limit the body still reaches validation, which words the error as usual.
-    const atLimit = await api.request('POST', '/resource_providers', { rawBody: deep(100), headers: { 'content-type': 'application/json' } });
+    const atLimit = await api.request('POST', '/resource_providers', {
+      rawBody: deep(100),
+      headers: { 'content-type': 'application/json' },
+    });
     expect(atLimit.status).toBe(400);
-    expect(atLimit.body.errors[0].detail).toContain("JSON does not validate: [[[");
+    expect(atLimit.body.errors[0].detail).toContain('JSON does not validate: [[[');
     expect(Number((await api.database.db('resource_providers').count('* as n').first())!.n)).toBe(0);
   });
 
@@ -132,7 +152,9 @@ describe('errors', () => {
     const headers: Record<string, string> = rawBody ? { 'content-type': 'application/json' } : {};
     const res = await api.request(method, path, { version: '1.39', rawBody, headers });
     expect(res.status).toBe(400);
-    expect(res.body.errors[0].detail).toContain(`Invalid input: ${where} contains a NUL character (\\u0000), which cannot be stored.`);
+    expect(res.body.errors[0].detail).toContain(
+      `Invalid input: ${where} contains a NUL character (\\u0000), which cannot be stored.`,
+    );
     expect(Number((await api.database.db('resource_providers').count('* as n').first())!.n)).toBe(0);
   });
 
@@ -144,7 +166,10 @@ describe('errors', () => {
 
   it('refuses a body over the limit with 413', async () => {
     const big = JSON.stringify({ name: 'x'.repeat(api.config.bodyLimitBytes) });
-    const res = await api.request('POST', '/resource_providers', { rawBody: big, headers: { 'content-type': 'application/json' } });
+    const res = await api.request('POST', '/resource_providers', {
+      rawBody: big,
+      headers: { 'content-type': 'application/json' },
+    });
     expect(res.status).toBe(413);
   });
 
@@ -185,11 +210,13 @@ describe('response format', () => {
 });
 
 describe('requests the HTTP parser refuses', () => {
-  it('answers a content-length that is not a number with 400 in Placement\'s words', async () => {
+  it("answers a content-length that is not a number with 400 in Placement's words", async () => {
     const url = new URL(api.baseUrl);
     const raw = await new Promise<string>((resolve, reject) => {
       const socket = net.connect(Number(url.port), url.hostname, () => {
-        socket.write('POST /resource_providers HTTP/1.1\r\nhost: x\r\nx-auth-token: admin\r\ncontent-type: application/json\r\ncontent-length: hi mom\r\n\r\n{}');
+        socket.write(
+          'POST /resource_providers HTTP/1.1\r\nhost: x\r\nx-auth-token: admin\r\ncontent-type: application/json\r\ncontent-length: hi mom\r\n\r\n{}',
+        );
       });
       let text = '';
       socket.on('data', (chunk) => (text += chunk));

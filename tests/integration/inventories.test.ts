@@ -18,7 +18,10 @@ async function generationOf(rp: SeedProvider): Promise<number> {
 
 /** Everything a write could change for the provider, to prove a refused request changed nothing. */
 async function stateOf(rp: SeedProvider) {
-  const rows = await api.database.db('inventories').where({ resource_provider_id: rp.id }).orderBy('resource_class_id')
+  const rows = await api.database
+    .db('inventories')
+    .where({ resource_provider_id: rp.id })
+    .orderBy('resource_class_id')
     .select('resource_class_id', 'total', 'reserved', 'min_unit', 'max_unit', 'step_size', 'allocation_ratio');
   return { generation: await generationOf(rp), rows };
 }
@@ -37,7 +40,10 @@ describe('reading inventories', () => {
 
   it('lists every class with all six fields', async () => {
     const rp = await seedProvider(api.database.db);
-    await seedInventory(api.database.db, rp, { VCPU: { total: 8, reserved: 1, max_unit: 4, allocation_ratio: 16 }, DISK_GB: 100 });
+    await seedInventory(api.database.db, rp, {
+      VCPU: { total: 8, reserved: 1, max_unit: 4, allocation_ratio: 16 },
+      DISK_GB: 100,
+    });
     const res = await api.at('1.0').get(inventoriesPath(rp));
     expect(res.body).toEqual({
       resource_provider_generation: 1,
@@ -54,7 +60,13 @@ describe('reading inventories', () => {
     const res = await api.at('1.0').get(`${inventoriesPath(rp)}/MEMORY_MB`);
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
-      total: 1024, reserved: 0, min_unit: 1, max_unit: 1024, step_size: 256, allocation_ratio: 1, resource_provider_generation: 1,
+      total: 1024,
+      reserved: 0,
+      min_unit: 1,
+      max_unit: 1024,
+      step_size: 256,
+      allocation_ratio: 1,
+      resource_provider_generation: 1,
     });
   });
 
@@ -93,11 +105,19 @@ describe('reading inventories', () => {
 describe('creating one inventory with POST', () => {
   it('creates with defaults, bumps the generation and points Location at the new inventory', async () => {
     const rp = await seedProvider(api.database.db);
-    const res = await api.at('1.0').post(inventoriesPath(rp), { resource_class: 'DISK_GB', total: 2048, reserved: 512, step_size: 10 });
+    const res = await api
+      .at('1.0')
+      .post(inventoriesPath(rp), { resource_class: 'DISK_GB', total: 2048, reserved: 512, step_size: 10 });
     expect(res.status).toBe(201);
     expect(res.headers.get('location')).toBe(`${api.baseUrl}/resource_providers/${rp.uuid}/inventories/DISK_GB`);
     expect(res.body).toEqual({
-      total: 2048, reserved: 512, min_unit: 1, max_unit: 2147483647, step_size: 10, allocation_ratio: 1, resource_provider_generation: 1,
+      total: 2048,
+      reserved: 512,
+      min_unit: 1,
+      max_unit: 2147483647,
+      step_size: 10,
+      allocation_ratio: 1,
+      resource_provider_generation: 1,
     });
     expect(await generationOf(rp)).toBe(1);
     expect((await api.at('1.0').get(`${inventoriesPath(rp)}/DISK_GB`)).body.total).toBe(2048);
@@ -124,15 +144,21 @@ describe('creating one inventory with POST', () => {
 
   it('checks a generation when the client sends one', async () => {
     const rp = await seedProvider(api.database.db);
-    const stale = await api.at('1.23').post(inventoriesPath(rp), { resource_class: 'VCPU', total: 4, resource_provider_generation: 7 });
+    const stale = await api
+      .at('1.23')
+      .post(inventoriesPath(rp), { resource_class: 'VCPU', total: 4, resource_provider_generation: 7 });
     expect(stale.status).toBe(409);
     expect(stale.body.errors[0].code).toBe('placement.concurrent_update');
-    const fresh = await api.at('1.23').post(inventoriesPath(rp), { resource_class: 'VCPU', total: 4, resource_provider_generation: 0 });
+    const fresh = await api
+      .at('1.23')
+      .post(inventoriesPath(rp), { resource_class: 'VCPU', total: 4, resource_provider_generation: 0 });
     expect(fresh.status).toBe(201);
   });
 
   it('answers 404 for an unknown provider', async () => {
-    const res = await api.at('1.0').post(`/resource_providers/${randomUUID()}/inventories`, { resource_class: 'VCPU', total: 1 });
+    const res = await api
+      .at('1.0')
+      .post(`/resource_providers/${randomUUID()}/inventories`, { resource_class: 'VCPU', total: 1 });
     expect(res.status).toBe(404);
   });
 
@@ -153,7 +179,10 @@ describe('creating one inventory with POST', () => {
     [{ resource_class: 'DISK_GB', total: 1.5 }, "1.5 is not of type 'integer'"],
     [{ resource_class: 'DISK_GB', total: 10, allocation_ratio: 'high' }, "'high' is not of type 'number'"],
     [{ resource_class: 'disk_gb', total: 10 }, "'disk_gb' does not match"],
-    [{ resource_class: 'DISK_GB', total: 10, colour: 'red' }, "Additional properties are not allowed ('colour' was unexpected)"],
+    [
+      { resource_class: 'DISK_GB', total: 10, colour: 'red' },
+      "Additional properties are not allowed ('colour' was unexpected)",
+    ],
   ])('refuses body %j with 400 "%s" and writes nothing', async (body, message) => {
     const rp = await seedProvider(api.database.db);
     const res = await api.at('1.0').post(inventoriesPath(rp), body);
@@ -165,10 +194,16 @@ describe('creating one inventory with POST', () => {
 
   it('refuses malformed JSON and a non-JSON content type', async () => {
     const rp = await seedProvider(api.database.db);
-    const malformed = await api.request('POST', inventoriesPath(rp), { rawBody: '{"foo": }', headers: { 'content-type': 'application/json' } });
+    const malformed = await api.request('POST', inventoriesPath(rp), {
+      rawBody: '{"foo": }',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(malformed.status).toBe(400);
     expect(malformed.text).toContain('Malformed JSON');
-    const text = await api.request('POST', inventoriesPath(rp), { rawBody: 'total=1', headers: { 'content-type': 'text/plain' } });
+    const text = await api.request('POST', inventoriesPath(rp), {
+      rawBody: 'total=1',
+      headers: { 'content-type': 'text/plain' },
+    });
     expect(text.status).toBe(415);
   });
 });
@@ -177,7 +212,9 @@ describe('reserved against total', () => {
   it('refuses reserved above total at every version', async () => {
     const rp = await seedProvider(api.database.db);
     for (const version of ['1.0', '1.26']) {
-      const res = await api.at(version).post(inventoriesPath(rp), { resource_class: 'DISK_GB', total: 256, reserved: 512 });
+      const res = await api
+        .at(version)
+        .post(inventoriesPath(rp), { resource_class: 'DISK_GB', total: 256, reserved: 512 });
       expect(res.status).toBe(400);
       expect(detail(res)).toContain(`Unable to create inventory for resource provider ${rp.uuid}`);
     }
@@ -185,19 +222,28 @@ describe('reserved against total', () => {
 
   it('refuses reserved equal to total before 1.26 and accepts it from 1.26', async () => {
     const rp = await seedProvider(api.database.db);
-    const old = await api.at('1.25').post(inventoriesPath(rp), { resource_class: 'DISK_GB', total: 256, reserved: 256 });
+    const old = await api
+      .at('1.25')
+      .post(inventoriesPath(rp), { resource_class: 'DISK_GB', total: 256, reserved: 256 });
     expect(old.status).toBe(400);
     expect(detail(old)).toContain('The reserved value is greater than or equal to total.');
-    const now = await api.at('1.26').post(inventoriesPath(rp), { resource_class: 'DISK_GB', total: 256, reserved: 256 });
+    const now = await api
+      .at('1.26')
+      .post(inventoriesPath(rp), { resource_class: 'DISK_GB', total: 256, reserved: 256 });
     expect(now.status).toBe(201);
 
     const put = (version: string, generation: number) =>
-      api.at(version).put(`${inventoriesPath(rp)}/DISK_GB`, { resource_provider_generation: generation, total: 10, reserved: 10 });
+      api
+        .at(version)
+        .put(`${inventoriesPath(rp)}/DISK_GB`, { resource_provider_generation: generation, total: 10, reserved: 10 });
     expect((await put('1.25', 1)).status).toBe(400);
     expect((await put('1.26', 1)).status).toBe(200);
 
     const putAll = (version: string, generation: number, reserved: number) =>
-      api.at(version).put(inventoriesPath(rp), { resource_provider_generation: generation, inventories: { DISK_GB: { total: 10, reserved } } });
+      api.at(version).put(inventoriesPath(rp), {
+        resource_provider_generation: generation,
+        inventories: { DISK_GB: { total: 10, reserved } },
+      });
     const refused = await putAll('1.25', 2, 10);
     expect(refused.status).toBe(400);
     expect(detail(refused)).toContain('Unable to update inventory');
@@ -208,7 +254,9 @@ describe('reserved against total', () => {
 
   it('treats a non-positive allocation ratio as no capacity', async () => {
     const rp = await seedProvider(api.database.db);
-    const res = await api.at('1.39').post(inventoriesPath(rp), { resource_class: 'VCPU', total: 4, allocation_ratio: -1 });
+    const res = await api
+      .at('1.39')
+      .post(inventoriesPath(rp), { resource_class: 'VCPU', total: 4, allocation_ratio: -1 });
     expect(res.status).toBe(400);
     expect(await stateOf(rp)).toEqual({ generation: 0, rows: [] });
   });
@@ -218,10 +266,18 @@ describe('updating one inventory with PUT', () => {
   it('changes the fields, bumps the generation and returns it', async () => {
     const rp = await seedProvider(api.database.db);
     await seedInventory(api.database.db, rp, { DISK_GB: 2048 });
-    const res = await api.at('1.0').put(`${inventoriesPath(rp)}/DISK_GB`, { resource_provider_generation: 1, total: 4096, reserved: 1024 });
+    const res = await api
+      .at('1.0')
+      .put(`${inventoriesPath(rp)}/DISK_GB`, { resource_provider_generation: 1, total: 4096, reserved: 1024 });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
-      total: 4096, reserved: 1024, min_unit: 1, max_unit: 2147483647, step_size: 1, allocation_ratio: 1, resource_provider_generation: 2,
+      total: 4096,
+      reserved: 1024,
+      min_unit: 1,
+      max_unit: 2147483647,
+      step_size: 1,
+      allocation_ratio: 1,
+      resource_provider_generation: 2,
     });
     expect(await generationOf(rp)).toBe(2);
   });
@@ -230,7 +286,9 @@ describe('updating one inventory with PUT', () => {
     const rp = await seedProvider(api.database.db);
     await seedInventory(api.database.db, rp, { DISK_GB: 2048 });
     const before = await stateOf(rp);
-    const res = await api.at('1.23').put(`${inventoriesPath(rp)}/DISK_GB`, { resource_provider_generation: 5, total: 1 });
+    const res = await api
+      .at('1.23')
+      .put(`${inventoriesPath(rp)}/DISK_GB`, { resource_provider_generation: 5, total: 1 });
     expect(res.status).toBe(409);
     expect(detail(res)).toContain('resource provider generation conflict');
     expect(res.body.errors[0].code).toBe('placement.concurrent_update');
@@ -248,7 +306,9 @@ describe('updating one inventory with PUT', () => {
   it('refuses a class the provider has no inventory of with 400', async () => {
     const rp = await seedProvider(api.database.db);
     await seedInventory(api.database.db, rp, { DISK_GB: 2048 });
-    const res = await api.at('1.0').put(`${inventoriesPath(rp)}/MEMORY_MB`, { resource_provider_generation: 1, total: 1 });
+    const res = await api
+      .at('1.0')
+      .put(`${inventoriesPath(rp)}/MEMORY_MB`, { resource_provider_generation: 1, total: 1 });
     expect(res.status).toBe(400);
     expect(detail(res)).toContain('No inventory record with resource class');
     expect(await generationOf(rp)).toBe(1);
@@ -266,7 +326,9 @@ describe('updating one inventory with PUT', () => {
     await seedInventory(api.database.db, rp, { VCPU: 8 });
     await seedAllocation(api.database.db, { [rp.uuid]: { VCPU: 6 } });
     const generation = await generationOf(rp);
-    const res = await api.at('1.0').put(`${inventoriesPath(rp)}/VCPU`, { resource_provider_generation: generation, total: 4 });
+    const res = await api
+      .at('1.0')
+      .put(`${inventoriesPath(rp)}/VCPU`, { resource_provider_generation: generation, total: 4 });
     expect(res.status).toBe(200);
     expect(res.body.total).toBe(4);
   });
@@ -278,7 +340,9 @@ describe('updating one inventory with PUT', () => {
     const res = await api.at('1.0').put(`${inventoriesPath(rp)}/DISK_GB`, { house: 'red', car: 'blue' });
     expect(res.status).toBe(400);
     expect(detail(res)).toContain('JSON does not validate');
-    const extra = await api.at('1.0').put(`${inventoriesPath(rp)}/DISK_GB`, { resource_provider_generation: 1, total: 1, resource_class: 'DISK_GB' });
+    const extra = await api
+      .at('1.0')
+      .put(`${inventoriesPath(rp)}/DISK_GB`, { resource_provider_generation: 1, total: 1, resource_class: 'DISK_GB' });
     expect(extra.status).toBe(400);
     expect(await stateOf(rp)).toEqual(before);
   });
@@ -317,31 +381,47 @@ describe('replacing all inventories with PUT', () => {
     const rp = await seedProvider(api.database.db);
     await seedInventory(api.database.db, rp, { VCPU: 8 });
     const before = await stateOf(rp);
-    const res = await api.at('1.23').put(inventoriesPath(rp), { resource_provider_generation: 99, inventories: { VCPU: { total: 1 } } });
+    const res = await api
+      .at('1.23')
+      .put(inventoriesPath(rp), { resource_provider_generation: 99, inventories: { VCPU: { total: 1 } } });
     expect(res.status).toBe(409);
     expect(detail(res)).toContain('resource provider generation conflict');
     expect(res.body.errors[0].code).toBe('placement.concurrent_update');
     expect(await stateOf(rp)).toEqual(before);
   });
 
-  it.each([['HOUSE'], ['house'], ['CUSTOM_NOT_THERE']])('refuses the unknown class %s with 400 and changes nothing', async (rc) => {
-    const rp = await seedProvider(api.database.db);
-    await seedInventory(api.database.db, rp, { VCPU: 8 });
-    const before = await stateOf(rp);
-    const res = await api.at('1.0').put(inventoriesPath(rp), { resource_provider_generation: 1, inventories: { VCPU: { total: 2 }, [rc]: { total: 253 } } });
-    expect(res.status).toBe(400);
-    expect(detail(res)).toContain(`Unknown resource class in inventory for resource provider ${rp.uuid}: No such resource class ${rc}.`);
-    expect(await stateOf(rp)).toEqual(before);
-  });
+  it.each([['HOUSE'], ['house'], ['CUSTOM_NOT_THERE']])(
+    'refuses the unknown class %s with 400 and changes nothing',
+    async (rc) => {
+      const rp = await seedProvider(api.database.db);
+      await seedInventory(api.database.db, rp, { VCPU: 8 });
+      const before = await stateOf(rp);
+      const res = await api.at('1.0').put(inventoriesPath(rp), {
+        resource_provider_generation: 1,
+        inventories: { VCPU: { total: 2 }, [rc]: { total: 253 } },
+      });
+      expect(res.status).toBe(400);
+      expect(detail(res)).toContain(
+        `Unknown resource class in inventory for resource provider ${rp.uuid}: No such resource class ${rc}.`,
+      );
+      expect(await stateOf(rp)).toEqual(before);
+    },
+  );
 
   it.each([
     [{ inventories: {} }, "'resource_provider_generation' is a required property"],
     [{ resource_provider_generation: 1 }, "'inventories' is a required property"],
     [{ resource_provider_generation: '1', inventories: {} }, "'1' is not of type 'integer'"],
-    [{ resource_provider_generation: 1, inventories: { VCPU: { total: 2147483648 } } }, 'is greater than the maximum of 2147483647'],
+    [
+      { resource_provider_generation: 1, inventories: { VCPU: { total: 2147483648 } } },
+      'is greater than the maximum of 2147483647',
+    ],
     [{ resource_provider_generation: 1, inventories: { VCPU: { reserved: 1 } } }, "'total' is a required property"],
     [{ resource_provider_generation: 1, inventories: { VCPU: { total: 1, bogus: 1 } } }, "('bogus' was unexpected)"],
-    [{ resource_provider_generation: 1, inventories: { VCPU: { total: 1, allocation_ratio: 3.40282e39 } } }, 'is greater than the maximum of'],
+    [
+      { resource_provider_generation: 1, inventories: { VCPU: { total: 1, allocation_ratio: 3.40282e39 } } },
+      'is greater than the maximum of',
+    ],
     [{ resource_provider_generation: 1, inventories: [] }, "[] is not of type 'object'"],
     [{ resource_provider_generation: 1, inventories: {}, extra: true }, "('extra' was unexpected)"],
   ])('refuses body %j with 400 and changes nothing', async (body, message) => {
@@ -359,7 +439,10 @@ describe('replacing all inventories with PUT', () => {
     await seedInventory(api.database.db, rp, { VCPU: 8, DISK_GB: 100 });
     await seedAllocation(api.database.db, { [rp.uuid]: { DISK_GB: 10 } });
     const before = await stateOf(rp);
-    const res = await api.at('1.23').put(inventoriesPath(rp), { resource_provider_generation: before.generation, inventories: { VCPU: { total: 8 } } });
+    const res = await api.at('1.23').put(inventoriesPath(rp), {
+      resource_provider_generation: before.generation,
+      inventories: { VCPU: { total: 8 } },
+    });
     expect(res.status).toBe(409);
     expect(res.body.errors[0].code).toBe('placement.inventory.inuse');
     expect(detail(res)).toContain(`update conflict: Inventory for 'DISK_GB' on resource provider '${rp.uuid}' in use.`);
@@ -367,7 +450,9 @@ describe('replacing all inventories with PUT', () => {
   });
 
   it('answers 404 for an unknown provider', async () => {
-    const res = await api.at('1.0').put(`/resource_providers/${randomUUID()}/inventories`, { resource_provider_generation: 0, inventories: {} });
+    const res = await api
+      .at('1.0')
+      .put(`/resource_providers/${randomUUID()}/inventories`, { resource_provider_generation: 0, inventories: {} });
     expect(res.status).toBe(404);
   });
 });
@@ -403,7 +488,9 @@ describe('deleting inventory', () => {
     const res = await api.at('1.23').delete(`${inventoriesPath(rp)}/VCPU`);
     expect(res.status).toBe(409);
     expect(res.body.errors[0].code).toBe('placement.inventory.inuse');
-    expect(detail(res)).toContain(`Unable to delete inventory of class VCPU: Inventory for 'VCPU' on resource provider '${rp.uuid}' in use.`);
+    expect(detail(res)).toContain(
+      `Unable to delete inventory of class VCPU: Inventory for 'VCPU' on resource provider '${rp.uuid}' in use.`,
+    );
     expect(await stateOf(rp)).toEqual(before);
   });
 
@@ -445,7 +532,8 @@ describe('concurrent writers', () => {
   it('lets exactly one of two writers with the same generation win', async () => {
     const rp = await seedProvider(api.database.db);
     await seedInventory(api.database.db, rp, { VCPU: 8 });
-    const write = (total: number) => api.at('1.23').put(inventoriesPath(rp), { resource_provider_generation: 1, inventories: { VCPU: { total } } });
+    const write = (total: number) =>
+      api.at('1.23').put(inventoriesPath(rp), { resource_provider_generation: 1, inventories: { VCPU: { total } } });
     const results = await Promise.all([write(2), write(3), write(4)]);
     expect(results.map((r) => r.status).sort()).toEqual([200, 409, 409]);
     expect(await generationOf(rp)).toBe(2);

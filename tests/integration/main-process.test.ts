@@ -58,7 +58,13 @@ async function waitForVersions(port: number, running: Running): Promise<void> {
 }
 
 async function query(pgPort: number, sql: string): Promise<any[]> {
-  const client = new Client({ host: '127.0.0.1', port: pgPort, user: 'postgres', password: 'emplace', database: 'emplace' });
+  const client = new Client({
+    host: '127.0.0.1',
+    port: pgPort,
+    user: 'postgres',
+    password: 'emplace',
+    database: 'emplace',
+  });
   await client.connect();
   try {
     return (await client.query(sql)).rows;
@@ -70,11 +76,17 @@ async function query(pgPort: number, sql: string): Promise<any[]> {
 it('serves on embedded PostgreSQL, stops cleanly on SIGTERM, and reuses its data on the next start', async () => {
   const port = await freePort();
   const pgPort = await freePort();
-  const env = { EMPLACE_PORT: String(port), EMPLACE_EMBEDDED_PG_PORT: String(pgPort), EMPLACE_DATA_DIR: path.join(dataDir, 'pg') };
+  const env = {
+    EMPLACE_PORT: String(port),
+    EMPLACE_EMBEDDED_PG_PORT: String(pgPort),
+    EMPLACE_DATA_DIR: path.join(dataDir, 'pg'),
+  };
 
   const first = startService(env);
   await waitForVersions(port, first);
-  const versions = (await (await fetch(`http://127.0.0.1:${port}/`)).json()) as { versions: Array<{ max_version: string }> };
+  const versions = (await (await fetch(`http://127.0.0.1:${port}/`)).json()) as {
+    versions: Array<{ max_version: string }>;
+  };
   expect(versions.versions[0].max_version).toBe('1.39');
   await query(pgPort, `INSERT INTO traits (name) VALUES ('CUSTOM_SURVIVES_RESTART')`);
   const migrationsBefore = await query(pgPort, 'SELECT name FROM knex_migrations ORDER BY id');
@@ -102,7 +114,11 @@ it('refuses to start with an unreadable or malformed policy file, before startin
     [path.join(dataDir, 'missing.json'), 'EMPLACE_POLICY_FILE: cannot read policy file'],
     [bad, "EMPLACE_POLICY_FILE: invalid check string 'role:admin or': unexpected end"],
   ]) {
-    const env = { EMPLACE_PORT: String(await freePort()), EMPLACE_DATA_DIR: path.join(dataDir, 'never'), EMPLACE_POLICY_FILE: file };
+    const env = {
+      EMPLACE_PORT: String(await freePort()),
+      EMPLACE_DATA_DIR: path.join(dataDir, 'never'),
+      EMPLACE_POLICY_FILE: file,
+    };
     const running = startService(env);
     expect(await running.exited).toBe(1);
     expect(running.output()).toContain(`emplace failed to start: ${message}`);

@@ -45,7 +45,9 @@ const GUARDED = Object.entries(ROUTES).flatMap(([template, methods]) =>
   Object.entries(methods)
     .filter(([, method]) => method!.policy !== PUBLIC)
     .map(([verb, method]) => {
-      const concrete = template.replace(/\{(\w+)\}/g, (_m, name: string) => (name === 'resource_class' || name === 'name' ? 'CUSTOM_POLICY' : randomUUID()));
+      const concrete = template.replace(/\{(\w+)\}/g, (_m, name: string) =>
+        name === 'resource_class' || name === 'name' ? 'CUSTOM_POLICY' : randomUUID(),
+      );
       return [`${verb} ${template}`, verb as HttpMethod, concrete, method!.policy, Boolean(method!.takesBody)] as const;
     }),
 );
@@ -56,12 +58,19 @@ describe('policy: secure defaults', () => {
     expect(used).toEqual(new Set(Object.values(POLICY)));
   });
 
-  it.each(GUARDED)('%s refuses a project member with 403 naming its policy', async (_name, verb, concrete, policy, takesBody) => {
-    // GET /usages is open to the member's own project: ask about another one.
-    const url = policy === POLICY.TOTAL_USAGES ? `${concrete}?project_id=${randomUUID()}` : concrete;
-    const res = await api.request(verb, url, { version: LATEST, headers: AS.member, body: takesBody ? {} : undefined });
-    expectRefused(res, policy as string);
-  });
+  it.each(GUARDED)(
+    '%s refuses a project member with 403 naming its policy',
+    async (_name, verb, concrete, policy, takesBody) => {
+      // GET /usages is open to the member's own project: ask about another one.
+      const url = policy === POLICY.TOTAL_USAGES ? `${concrete}?project_id=${randomUUID()}` : concrete;
+      const res = await api.request(verb, url, {
+        version: LATEST,
+        headers: AS.member,
+        body: takesBody ? {} : undefined,
+      });
+      expectRefused(res, policy as string);
+    },
+  );
 
   it('lets the admin role and the service role in, each with their own token', async () => {
     for (const who of [AS.admin, AS.service, AS.projectAdmin]) {
@@ -80,9 +89,17 @@ describe('policy: secure defaults', () => {
 
   it('reads roles as noauth2 does: the admin token has the admin role, a present X-Roles replaces it, even empty', async () => {
     expect((await api.at(LATEST, { 'x-auth-token': 'admin:some-project' }).get('/traits')).status).toBe(200);
-    expectRefused(await api.at(LATEST, { 'x-auth-token': 'admin', 'x-roles': 'reader' }).get('/traits'), 'placement:traits:list');
-    expectRefused(await api.at(LATEST, { 'x-auth-token': 'admin', 'x-roles': '' }).get('/traits'), 'placement:traits:list');
-    expect((await api.at(LATEST, { 'x-auth-token': 'nova', 'x-roles': 'reader, service' }).get('/traits')).status).toBe(200);
+    expectRefused(
+      await api.at(LATEST, { 'x-auth-token': 'admin', 'x-roles': 'reader' }).get('/traits'),
+      'placement:traits:list',
+    );
+    expectRefused(
+      await api.at(LATEST, { 'x-auth-token': 'admin', 'x-roles': '' }).get('/traits'),
+      'placement:traits:list',
+    );
+    expect((await api.at(LATEST, { 'x-auth-token': 'nova', 'x-roles': 'reader, service' }).get('/traits')).status).toBe(
+      200,
+    );
   });
 
   it('keeps the reshaper for the service role: admin refused, service reaches validation', async () => {
@@ -111,11 +128,19 @@ describe('policy: secure defaults', () => {
   });
 
   it('answers 403 before looking at the body, but 415 and 404 before the policy, as Placement does', async () => {
-    const malformed = await api.request('POST', '/resource_providers', { version: LATEST, headers: { ...AS.member, 'content-type': 'application/json' }, rawBody: '{not json' });
+    const malformed = await api.request('POST', '/resource_providers', {
+      version: LATEST,
+      headers: { ...AS.member, 'content-type': 'application/json' },
+      rawBody: '{not json',
+    });
     expectRefused(malformed, 'placement:resource_providers:create');
     const invalid = await api.at(LATEST, AS.reader).post('/reshaper', { inventories: [], allocations: {} });
     expectRefused(invalid, 'placement:reshaper:reshape');
-    const textBody = await api.request('POST', '/resource_providers', { version: LATEST, headers: { ...AS.member, 'content-type': 'text/plain' }, rawBody: 'x' });
+    const textBody = await api.request('POST', '/resource_providers', {
+      version: LATEST,
+      headers: { ...AS.member, 'content-type': 'text/plain' },
+      rawBody: 'x',
+    });
     expect(textBody.status).toBe(415);
     expect((await api.at('1.29', AS.member).post('/reshaper', {})).status).toBe(404);
     expect((await api.at(LATEST, AS.member).get('/nowhere')).status).toBe(404);
@@ -134,10 +159,17 @@ describe('policy: operator configuration', () => {
   beforeAll(async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'emplace-policy-'));
     const file = path.join(dir, 'policy.yaml');
-    writeFileSync(file, `# readers may list and show providers\n"placement:resource_providers:list": "role:reader"\n"placement:resource_providers:show": "rule:admin_or_service_api or role:reader"\n`);
+    writeFileSync(
+      file,
+      `# readers may list and show providers\n"placement:resource_providers:list": "role:reader"\n"placement:resource_providers:show": "rule:admin_or_service_api or role:reader"\n`,
+    );
     open = await startAppInstance(api.database, { EMPLACE_POLICY_FILE: file }, 2);
     legacy = await startAppInstance(api.database, { EMPLACE_POLICY_ENFORCE_NEW_DEFAULTS: 'false' }, 2);
-    unscoped = await startAppInstance(api.database, { EMPLACE_POLICY_ENFORCE_NEW_DEFAULTS: 'false', EMPLACE_POLICY_ENFORCE_SCOPE: 'false' }, 2);
+    unscoped = await startAppInstance(
+      api.database,
+      { EMPLACE_POLICY_ENFORCE_NEW_DEFAULTS: 'false', EMPLACE_POLICY_ENFORCE_SCOPE: 'false' },
+      2,
+    );
   });
   afterAll(async () => {
     await Promise.all([open, legacy, unscoped].map((instance) => instance?.close()));
@@ -148,20 +180,35 @@ describe('policy: operator configuration', () => {
     expect((await open.at(LATEST).get('/resource_providers', undefined, AS.reader)).status).toBe(200);
     expect((await open.at(LATEST).get(`/resource_providers/${provider.uuid}`, undefined, AS.reader)).status).toBe(200);
     // The list rule now says role:reader only: the admin role alone no longer matches it.
-    expectRefused(await open.at(LATEST).get('/resource_providers', undefined, { 'x-roles': 'admin' }), 'placement:resource_providers:list');
+    expectRefused(
+      await open.at(LATEST).get('/resource_providers', undefined, { 'x-roles': 'admin' }),
+      'placement:resource_providers:list',
+    );
     expect((await open.at(LATEST).get(`/resource_providers/${provider.uuid}`, undefined, AS.admin)).status).toBe(200);
-    expectRefused(await open.at(LATEST).delete(`/resource_providers/${provider.uuid}`, undefined, AS.reader), 'placement:resource_providers:delete');
+    expectRefused(
+      await open.at(LATEST).delete(`/resource_providers/${provider.uuid}`, undefined, AS.reader),
+      'placement:resource_providers:delete',
+    );
   });
 
   it('legacy mode accepts the deprecated admin-only rule: the admin may reshape, members still may not', async () => {
     expect((await legacy.at(LATEST).post('/reshaper', {}, AS.admin)).status).toBe(400);
     expectRefused(await legacy.at(LATEST).post('/reshaper', {}, AS.member), 'placement:reshaper:reshape');
-    expectRefused(await legacy.at(LATEST).get('/resource_providers', undefined, AS.member), 'placement:resource_providers:list');
+    expectRefused(
+      await legacy.at(LATEST).get('/resource_providers', undefined, AS.member),
+      'placement:resource_providers:list',
+    );
   });
 
   it('legacy mode still refuses system scope unless scope enforcement is off too', async () => {
-    expectRefused(await legacy.at(LATEST).get('/resource_providers', undefined, AS.systemAdmin), 'placement:resource_providers:list');
+    expectRefused(
+      await legacy.at(LATEST).get('/resource_providers', undefined, AS.systemAdmin),
+      'placement:resource_providers:list',
+    );
     expect((await unscoped.at(LATEST).get('/resource_providers', undefined, AS.systemAdmin)).status).toBe(200);
-    expectRefused(await unscoped.at(LATEST).get('/resource_providers', undefined, AS.systemReader), 'placement:resource_providers:list');
+    expectRefused(
+      await unscoped.at(LATEST).get('/resource_providers', undefined, AS.systemReader),
+      'placement:resource_providers:list',
+    );
   });
 });

@@ -25,18 +25,30 @@ async function usages(provider: SeedProvider): Promise<Record<string, number>> {
 }
 
 async function inventoryTotals(provider: SeedProvider): Promise<Record<string, number>> {
-  const rows = await api.database.db('inventories as i').join('resource_classes as rc', 'rc.id', 'i.resource_class_id').where('i.resource_provider_id', provider.id).select('rc.name', 'i.total');
+  const rows = await api.database
+    .db('inventories as i')
+    .join('resource_classes as rc', 'rc.id', 'i.resource_class_id')
+    .where('i.resource_provider_id', provider.id)
+    .select('rc.name', 'i.total');
   return Object.fromEntries(rows.map((row: { name: string; total: number }) => [row.name, row.total]));
 }
 
 /** A compute node with VCPU and DISK_GB, a child provider, and two consumers holding VCPU and disk on the parent. */
-async function world(inventory: Record<string, SeedInventory | number> = { VCPU: { total: 8, max_unit: 8 }, DISK_GB: { total: 2048, max_unit: 2048 } }) {
+async function world(
+  inventory: Record<string, SeedInventory | number> = {
+    VCPU: { total: 8, max_unit: 8 },
+    DISK_GB: { total: 2048, max_unit: 2048 },
+  },
+) {
   const parent = await seedProvider(api.database.db);
   await seedInventory(api.database.db, parent, inventory);
   const child = await seedProvider(api.database.db, { parent });
   const c1 = randomUUID();
   const c2 = randomUUID();
-  for (const [consumer, vcpu] of [[c1, 2], [c2, 4]] as const) {
+  for (const [consumer, vcpu] of [
+    [c1, 2],
+    [c2, 4],
+  ] as const) {
     const res = await api.at('1.28').put(`/allocations/${consumer}`, {
       allocations: { [parent.uuid]: { resources: { VCPU: vcpu, DISK_GB: 100 } } },
       project_id: PROJECT,
@@ -48,7 +60,11 @@ async function world(inventory: Record<string, SeedInventory | number> = { VCPU:
   return { parent, child, c1, c2 };
 }
 
-function entry(allocations: Record<string, Record<string, number>>, generation: number | null, extra: Record<string, unknown> = {}) {
+function entry(
+  allocations: Record<string, Record<string, number>>,
+  generation: number | null,
+  extra: Record<string, unknown> = {},
+) {
   return {
     allocations: Object.fromEntries(Object.entries(allocations).map(([uuid, resources]) => [uuid, { resources }])),
     project_id: PROJECT,
@@ -64,7 +80,11 @@ describe('POST /reshaper: access and shape', () => {
     expect(get.status).toBe(405);
     expect(get.headers.get('allow')).toBe('POST');
     for (const token of ['user', 'admin']) {
-      const refused = await api.request('POST', '/reshaper', { version: '1.30', body: {}, headers: { 'x-auth-token': token } });
+      const refused = await api.request('POST', '/reshaper', {
+        version: '1.30',
+        body: {},
+        headers: { 'x-auth-token': token },
+      });
       expect(refused.status).toBe(403);
       expect(detail(refused)).toContain('Policy does not allow placement:reshaper:reshape to be performed.');
     }
@@ -74,13 +94,25 @@ describe('POST /reshaper: access and shape', () => {
   it('refuses malformed bodies with 400', async () => {
     const { parent } = await world();
     const inventories = { [parent.uuid]: { resource_provider_generation: 0, inventories: { VCPU: { total: 1 } } } };
-    expect(detail(await api.at('1.30', SERVICE).post('/reshaper', { cows: 'moo' }))).toContain('JSON does not validate');
-    expect(detail(await api.at('1.30', SERVICE).post('/reshaper', { inventories }))).toContain("'allocations' is a required property");
-    expect(detail(await api.at('1.30', SERVICE).post('/reshaper', { inventories: {}, allocations: {} }))).toContain('{} does not have enough properties');
-    const badField = { [parent.uuid]: { resource_provider_generation: 0, inventories: { VCPU: { total: 1, bad_field: 1 } } } };
-    expect(detail(await api.at('1.30', SERVICE).post('/reshaper', { inventories: badField, allocations: {} }))).toContain("'bad_field' was unexpected");
+    expect(detail(await api.at('1.30', SERVICE).post('/reshaper', { cows: 'moo' }))).toContain(
+      'JSON does not validate',
+    );
+    expect(detail(await api.at('1.30', SERVICE).post('/reshaper', { inventories }))).toContain(
+      "'allocations' is a required property",
+    );
+    expect(detail(await api.at('1.30', SERVICE).post('/reshaper', { inventories: {}, allocations: {} }))).toContain(
+      '{} does not have enough properties',
+    );
+    const badField = {
+      [parent.uuid]: { resource_provider_generation: 0, inventories: { VCPU: { total: 1, bad_field: 1 } } },
+    };
+    expect(
+      detail(await api.at('1.30', SERVICE).post('/reshaper', { inventories: badField, allocations: {} })),
+    ).toContain("'bad_field' was unexpected");
     const noGeneration = { [parent.uuid]: { inventories: { VCPU: { total: 1 } } } };
-    expect(detail(await api.at('1.30', SERVICE).post('/reshaper', { inventories: noGeneration, allocations: {} }))).toContain("'resource_provider_generation' is a required property");
+    expect(
+      detail(await api.at('1.30', SERVICE).post('/reshaper', { inventories: noGeneration, allocations: {} })),
+    ).toContain("'resource_provider_generation' is a required property");
   });
 });
 
@@ -109,7 +141,10 @@ describe('POST /reshaper: moving inventory and allocations', () => {
     // ...and back again.
     const back = await api.at('1.30', SERVICE).post('/reshaper', {
       inventories: {
-        [parent.uuid]: { resource_provider_generation: await generationOf(parent), inventories: { DISK_GB: { total: 2048 }, VCPU: { total: 8 } } },
+        [parent.uuid]: {
+          resource_provider_generation: await generationOf(parent),
+          inventories: { DISK_GB: { total: 2048 }, VCPU: { total: 8 } },
+        },
         [child.uuid]: { resource_provider_generation: await generationOf(child), inventories: {} },
       },
       allocations: {
@@ -128,12 +163,19 @@ describe('POST /reshaper: moving inventory and allocations', () => {
   it('refuses to drop inventory that still has allocations (409 inventory.inuse)', async () => {
     const { parent } = await world();
     const coded = await api.at('1.30', SERVICE).post('/reshaper', {
-      inventories: { [parent.uuid]: { resource_provider_generation: await generationOf(parent), inventories: { DISK_GB: { total: 2048 } } } },
+      inventories: {
+        [parent.uuid]: {
+          resource_provider_generation: await generationOf(parent),
+          inventories: { DISK_GB: { total: 2048 } },
+        },
+      },
       allocations: {},
     });
     expect(coded.status).toBe(409);
     expect(coded.body.errors[0].code).toBe('placement.inventory.inuse');
-    expect(detail(coded)).toContain(`update conflict: Inventory for 'VCPU' on resource provider '${parent.uuid}' in use.`);
+    expect(detail(coded)).toContain(
+      `update conflict: Inventory for 'VCPU' on resource provider '${parent.uuid}' in use.`,
+    );
     expect(await inventoryTotals(parent)).toEqual({ VCPU: 8, DISK_GB: 2048 });
   });
 
@@ -141,18 +183,30 @@ describe('POST /reshaper: moving inventory and allocations', () => {
     const { parent } = await world();
     const actual = await generationOf(parent);
     const res = await api.at('1.30', SERVICE).post('/reshaper', {
-      inventories: { [parent.uuid]: { resource_provider_generation: actual - 1, inventories: { VCPU: { total: 8 }, DISK_GB: { total: 2048 } } } },
+      inventories: {
+        [parent.uuid]: {
+          resource_provider_generation: actual - 1,
+          inventories: { VCPU: { total: 8 }, DISK_GB: { total: 2048 } },
+        },
+      },
       allocations: {},
     });
     expect(res.status).toBe(409);
     expect(res.body.errors[0].code).toBe('placement.concurrent_update');
-    expect(detail(res)).toContain(`resource provider generation conflict for provider ${parent.uuid}: actual: ${actual}, given: ${actual - 1}`);
+    expect(detail(res)).toContain(
+      `resource provider generation conflict for provider ${parent.uuid}: actual: ${actual}, given: ${actual - 1}`,
+    );
   });
 
   it('checks consumer generations', async () => {
     const { parent, c1 } = await world();
     const res = await api.at('1.30', SERVICE).post('/reshaper', {
-      inventories: { [parent.uuid]: { resource_provider_generation: await generationOf(parent), inventories: { VCPU: { total: 8 }, DISK_GB: { total: 2048 } } } },
+      inventories: {
+        [parent.uuid]: {
+          resource_provider_generation: await generationOf(parent),
+          inventories: { VCPU: { total: 8 }, DISK_GB: { total: 2048 } },
+        },
+      },
       allocations: { [c1]: entry({ [parent.uuid]: { VCPU: 1 } }, 99) },
     });
     expect(res.status).toBe(409);
@@ -170,7 +224,12 @@ describe('POST /reshaper: moving inventory and allocations', () => {
     expect(res.body.errors[0].code).toBe('placement.resource_provider.not_found');
     expect(detail(res)).toContain(`Resource provider ${missing} in inventories not found`);
     const steel = await api.at('1.30', SERVICE).post('/reshaper', {
-      inventories: { [parent.uuid]: { resource_provider_generation: await generationOf(parent), inventories: { DISK_OF_STEEL: { total: 8 }, VCPU: { total: 8 } } } },
+      inventories: {
+        [parent.uuid]: {
+          resource_provider_generation: await generationOf(parent),
+          inventories: { DISK_OF_STEEL: { total: 8 }, VCPU: { total: 8 } },
+        },
+      },
       allocations: { [c1]: entry({ [parent.uuid]: { VCPU: 2 } }, 1) },
     });
     expect(steel.status).toBe(400);
@@ -191,7 +250,9 @@ describe('POST /reshaper: moving inventory and allocations', () => {
       },
     });
     expect(res.status).toBe(409);
-    expect(detail(res)).toContain(`Unable to allocate inventory: Unable to create allocation for 'VCPU' on resource provider '${child.uuid}'. The requested amount would violate inventory constraints.`);
+    expect(detail(res)).toContain(
+      `Unable to allocate inventory: Unable to create allocation for 'VCPU' on resource provider '${child.uuid}'. The requested amount would violate inventory constraints.`,
+    );
     expect(await usages(parent)).toEqual({ VCPU: 6, DISK_GB: 200 });
     expect(await inventoryTotals(child)).toEqual({});
     expect([await generationOf(parent), await generationOf(child)]).toEqual([pg, cg]);
@@ -204,7 +265,12 @@ describe('POST /reshaper: consumer types (1.38)', () => {
     const { parent } = await world();
     const fresh = randomUUID();
     const body = (extra: Record<string, unknown>) => ({
-      inventories: { [parent.uuid]: { resource_provider_generation: 0, inventories: { VCPU: { total: 8 }, DISK_GB: { total: 2048 } } } },
+      inventories: {
+        [parent.uuid]: {
+          resource_provider_generation: 0,
+          inventories: { VCPU: { total: 8 }, DISK_GB: { total: 2048 } },
+        },
+      },
       allocations: { [fresh]: entry({ [parent.uuid]: { DISK_GB: 10 } }, null, extra) },
     });
     const early = await api.at('1.36', SERVICE).post('/reshaper', body({ consumer_type: 'RESHAPED' }));
@@ -214,7 +280,12 @@ describe('POST /reshaper: consumer types (1.38)', () => {
     const generation = await generationOf(parent);
     const ok = await api.at('1.38', SERVICE).post('/reshaper', {
       ...body({ consumer_type: 'RESHAPED' }),
-      inventories: { [parent.uuid]: { resource_provider_generation: generation, inventories: { VCPU: { total: 8 }, DISK_GB: { total: 2048 } } } },
+      inventories: {
+        [parent.uuid]: {
+          resource_provider_generation: generation,
+          inventories: { VCPU: { total: 8 }, DISK_GB: { total: 2048 } },
+        },
+      },
     });
     expect(ok.status).toBe(204);
     expect((await api.at('1.38').get(`/allocations/${fresh}`)).body.consumer_type).toBe('RESHAPED');
@@ -223,14 +294,26 @@ describe('POST /reshaper: consumer types (1.38)', () => {
 
 describe('POST /reshaper under concurrent claims', () => {
   it('never over-commits the providers it reshapes while claims race against them', async () => {
-    const { parent, child, c1, c2 } = await world({ VCPU: { total: 8, max_unit: 8 }, DISK_GB: { total: 2048, max_unit: 2048 } });
+    const { parent, child, c1, c2 } = await world({
+      VCPU: { total: 8, max_unit: 8 },
+      DISK_GB: { total: 2048, max_unit: 2048 },
+    });
     const claims = Array.from({ length: 20 }, () =>
-      api.at('1.28').put(`/allocations/${randomUUID()}`, entry({ [child.uuid]: { VCPU: 1 } }, null)).then((res) => res.status),
+      api
+        .at('1.28')
+        .put(`/allocations/${randomUUID()}`, entry({ [child.uuid]: { VCPU: 1 } }, null))
+        .then((res) => res.status),
     );
     const reshaped = api.at('1.30', SERVICE).post('/reshaper', {
       inventories: {
-        [parent.uuid]: { resource_provider_generation: await generationOf(parent), inventories: { DISK_GB: { total: 2048 } } },
-        [child.uuid]: { resource_provider_generation: await generationOf(child), inventories: { VCPU: { total: 8, max_unit: 8 } } },
+        [parent.uuid]: {
+          resource_provider_generation: await generationOf(parent),
+          inventories: { DISK_GB: { total: 2048 } },
+        },
+        [child.uuid]: {
+          resource_provider_generation: await generationOf(child),
+          inventories: { VCPU: { total: 8, max_unit: 8 } },
+        },
       },
       allocations: {
         [c1]: entry({ [parent.uuid]: { DISK_GB: 100 }, [child.uuid]: { VCPU: 2 } }, 1),

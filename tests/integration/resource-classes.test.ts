@@ -25,8 +25,13 @@ describe('listing and showing resource classes', () => {
   it('lists the standard classes with self links', async () => {
     const res = await api.at('1.2').get('/resource_classes');
     expect(res.status).toBe(200);
-    expect(res.body.resource_classes[0]).toEqual({ name: 'VCPU', links: [{ rel: 'self', href: '/resource_classes/VCPU' }] });
-    expect(res.body.resource_classes.map((rc: { name: string }) => rc.name)).toEqual(expect.arrayContaining(['MEMORY_MB', 'DISK_GB']));
+    expect(res.body.resource_classes[0]).toEqual({
+      name: 'VCPU',
+      links: [{ rel: 'self', href: '/resource_classes/VCPU' }],
+    });
+    expect(res.body.resource_classes.map((rc: { name: string }) => rc.name)).toEqual(
+      expect.arrayContaining(['MEMORY_MB', 'DISK_GB']),
+    );
     expect(res.body.resource_classes).toHaveLength(await classCount());
   });
 
@@ -94,10 +99,18 @@ describe('creating custom classes with POST', () => {
   });
 
   it('refuses malformed JSON and other content types', async () => {
-    const malformed = await api.request('POST', '/resource_classes', { version: '1.2', rawBody: '{"name": ', headers: { 'content-type': 'application/json' } });
+    const malformed = await api.request('POST', '/resource_classes', {
+      version: '1.2',
+      rawBody: '{"name": ',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(malformed.status).toBe(400);
     expect(malformed.text).toContain('Malformed JSON');
-    const text = await api.request('POST', '/resource_classes', { version: '1.2', rawBody: 'name', headers: { 'content-type': 'text/plain' } });
+    const text = await api.request('POST', '/resource_classes', {
+      version: '1.2',
+      rawBody: 'name',
+      headers: { 'content-type': 'text/plain' },
+    });
     expect(text.status).toBe(415);
   });
 });
@@ -108,7 +121,10 @@ describe('renaming with PUT before 1.7', () => {
     const id = (await classRow('CUSTOM_OLD_NAME'))!.id;
     const res = await api.at('1.6').put('/resource_classes/CUSTOM_OLD_NAME', { name: 'CUSTOM_NEW_NAME' });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ name: 'CUSTOM_NEW_NAME', links: [{ rel: 'self', href: '/resource_classes/CUSTOM_NEW_NAME' }] });
+    expect(res.body).toEqual({
+      name: 'CUSTOM_NEW_NAME',
+      links: [{ rel: 'self', href: '/resource_classes/CUSTOM_NEW_NAME' }],
+    });
     expect(await classRow('CUSTOM_OLD_NAME')).toBeUndefined();
     expect((await classRow('CUSTOM_NEW_NAME'))!.id).toBe(id);
   });
@@ -153,13 +169,16 @@ describe('create-or-ensure with PUT from 1.7', () => {
     expect((await classRow('CUSTOM_COW'))!.id).toBeGreaterThanOrEqual(10000);
   });
 
-  it.each([['COW'], ['VCPU'], ['CUSTOM_cow'], [`CUSTOM_${'S'.repeat(249)}`]])('refuses %s with 400 and creates nothing', async (name) => {
-    const before = await classCount();
-    const res = await api.at('1.7').put(`/resource_classes/${name}`);
-    expect(res.status).toBe(400);
-    expect(detail(res)).toContain('JSON does not validate');
-    expect(await classCount()).toBe(before);
-  });
+  it.each([['COW'], ['VCPU'], ['CUSTOM_cow'], [`CUSTOM_${'S'.repeat(249)}`]])(
+    'refuses %s with 400 and creates nothing',
+    async (name) => {
+      const before = await classCount();
+      const res = await api.at('1.7').put(`/resource_classes/${name}`);
+      expect(res.status).toBe(400);
+      expect(detail(res)).toContain('JSON does not validate');
+      expect(await classCount()).toBe(before);
+    },
+  );
 
   it('needs no body or content type', async () => {
     const res = await api.request('PUT', '/resource_classes/CUSTOM_BARE', { version: '1.7' });
@@ -210,7 +229,9 @@ describe('deleting custom classes', () => {
   it('lets a new custom class be used for inventory right away', async () => {
     await api.at('1.7').put('/resource_classes/CUSTOM_FRESH');
     const rp = await seedProvider(api.database.db);
-    const res = await api.at('1.7').post(`/resource_providers/${rp.uuid}/inventories`, { resource_class: 'CUSTOM_FRESH', total: 3 });
+    const res = await api
+      .at('1.7')
+      .post(`/resource_providers/${rp.uuid}/inventories`, { resource_class: 'CUSTOM_FRESH', total: 3 });
     expect(res.status).toBe(201);
   });
 });

@@ -13,7 +13,10 @@ afterAll(async () => {
 });
 
 /** Create a provider through the API at latest and return it as the seed builders want it. */
-async function createProvider(name = `rp-${randomUUID().slice(0, 8)}`, parent?: string): Promise<SeedProvider & { body: any }> {
+async function createProvider(
+  name = `rp-${randomUUID().slice(0, 8)}`,
+  parent?: string,
+): Promise<SeedProvider & { body: any }> {
   const body: Record<string, unknown> = { name };
   if (parent) body.parent_provider_uuid = parent;
   const res = await latest.post('/resource_providers', body);
@@ -88,7 +91,9 @@ describe('POST /resource_providers', () => {
     const existing = await createProvider('dup-both');
     const res = await latest.post('/resource_providers', { name: 'dup-both', uuid: existing.uuid });
     expect(res.status).toBe(409);
-    expect(detail(res)).toContain(`Conflicting resource provider uuid: ${existing.uuid}, name: dup-both already exists.`);
+    expect(detail(res)).toContain(
+      `Conflicting resource provider uuid: ${existing.uuid}, name: dup-both already exists.`,
+    );
   });
 
   it.each([
@@ -96,7 +101,11 @@ describe('POST /resource_providers', () => {
     ['a name over 200 characters', { name: 'x'.repeat(201) }, 'is too long'],
     ['a name that is not a string', { name: 42 }, "42 is not of type 'string'"],
     ['a malformed uuid', { name: 'bad-uuid', uuid: 'this is not a uuid' }, "'this is not a uuid' is not a 'uuid'"],
-    ['an extra property', { name: 'extra', generation: 1 }, "Additional properties are not allowed ('generation' was unexpected)"],
+    [
+      'an extra property',
+      { name: 'extra', generation: 1 },
+      "Additional properties are not allowed ('generation' was unexpected)",
+    ],
     ['a body that is not an object', ['x'], "['x'] is not of type 'object'"],
   ])('refuses %s with 400 JSON does not validate', async (_label, body, message) => {
     const res = await latest.post('/resource_providers', body);
@@ -118,7 +127,9 @@ describe('POST /resource_providers', () => {
 
   it('refuses parent_provider_uuid before 1.14', async () => {
     const parent = await createProvider();
-    const res = await api.at('1.13').post('/resource_providers', { name: 'early-child', parent_provider_uuid: parent.uuid });
+    const res = await api
+      .at('1.13')
+      .post('/resource_providers', { name: 'early-child', parent_provider_uuid: parent.uuid });
     expect(res.status).toBe(400);
     expect(detail(res)).toContain("Additional properties are not allowed ('parent_provider_uuid' was unexpected)");
   });
@@ -135,7 +146,9 @@ describe('POST /resource_providers', () => {
     const uuid = randomUUID();
     const res = await latest.post('/resource_providers', { name: 'orphan', uuid, parent_provider_uuid: randomUUID() });
     expect(res.status).toBe(400);
-    expect(detail(res)).toContain(`Unable to create resource provider "orphan", ${uuid}: Object action create failed because: parent provider UUID does not exist.`);
+    expect(detail(res)).toContain(
+      `Unable to create resource provider "orphan", ${uuid}: Object action create failed because: parent provider UUID does not exist.`,
+    );
     expect(await api.database.db('resource_providers').where({ uuid }).first()).toBeUndefined();
   });
 
@@ -224,8 +237,16 @@ describe('PUT /resource_providers/{uuid}', () => {
     ['a missing name', {}, "'name' is a required property"],
     ['a name over 200 characters', { name: 'y'.repeat(201) }, 'is too long'],
     ['a uuid', { name: 'x', uuid: randomUUID() }, "Additional properties are not allowed ('uuid' was unexpected)"],
-    ['a generation', { name: 'x', generation: 0 }, "Additional properties are not allowed ('generation' was unexpected)"],
-    ['a root provider uuid', { name: 'x', root_provider_uuid: randomUUID() }, "Additional properties are not allowed ('root_provider_uuid' was unexpected)"],
+    [
+      'a generation',
+      { name: 'x', generation: 0 },
+      "Additional properties are not allowed ('generation' was unexpected)",
+    ],
+    [
+      'a root provider uuid',
+      { name: 'x', root_provider_uuid: randomUUID() },
+      "Additional properties are not allowed ('root_provider_uuid' was unexpected)",
+    ],
     ['a name of the wrong type', { name: ['x'] }, "['x'] is not of type 'string'"],
   ])('refuses %s with 400', async (_label, body, message) => {
     const rp = await createProvider();
@@ -236,7 +257,9 @@ describe('PUT /resource_providers/{uuid}', () => {
 
   it('refuses parent_provider_uuid before 1.14', async () => {
     const [parent, rp] = [await createProvider(), await createProvider()];
-    const res = await api.at('1.13').put(`/resource_providers/${rp.uuid}`, { name: rp.name, parent_provider_uuid: parent.uuid });
+    const res = await api
+      .at('1.13')
+      .put(`/resource_providers/${rp.uuid}`, { name: rp.name, parent_provider_uuid: parent.uuid });
     expect(res.status).toBe(400);
     expect(detail(res)).toContain('JSON does not validate');
   });
@@ -254,7 +277,9 @@ describe('PUT /resource_providers/{uuid}', () => {
     const oldRoot = await createProvider();
     const child = await createProvider(undefined, oldRoot.uuid);
     const grandchild = await createProvider(undefined, child.uuid);
-    const res = await api.at('1.14').put(`/resource_providers/${oldRoot.uuid}`, { name: oldRoot.name, parent_provider_uuid: newRoot.uuid });
+    const res = await api
+      .at('1.14')
+      .put(`/resource_providers/${oldRoot.uuid}`, { name: oldRoot.name, parent_provider_uuid: newRoot.uuid });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ parent_provider_uuid: newRoot.uuid, root_provider_uuid: newRoot.uuid });
     for (const rp of [child, grandchild]) {
@@ -267,7 +292,9 @@ describe('PUT /resource_providers/{uuid}', () => {
   it('accepts naming the current parent again at any version', async () => {
     const parent = await createProvider();
     const child = await createProvider(undefined, parent.uuid);
-    const res = await api.at('1.14').put(`/resource_providers/${child.uuid}`, { name: child.name, parent_provider_uuid: parent.uuid });
+    const res = await api
+      .at('1.14')
+      .put(`/resource_providers/${child.uuid}`, { name: child.name, parent_provider_uuid: parent.uuid });
     expect(res.status).toBe(200);
   });
 
@@ -275,12 +302,16 @@ describe('PUT /resource_providers/{uuid}', () => {
     const [a, b] = [await createProvider(), await createProvider()];
     const child = await createProvider(undefined, a.uuid);
     const grandchild = await createProvider(undefined, child.uuid);
-    const early = await api.at('1.36').put(`/resource_providers/${child.uuid}`, { name: child.name, parent_provider_uuid: b.uuid });
+    const early = await api
+      .at('1.36')
+      .put(`/resource_providers/${child.uuid}`, { name: child.name, parent_provider_uuid: b.uuid });
     expect(early.status).toBe(400);
     expect(detail(early)).toContain(
       `Unable to save resource provider ${child.uuid}: Object action update failed because: re-parenting a provider is not currently allowed.`,
     );
-    const res = await api.at('1.37').put(`/resource_providers/${child.uuid}`, { name: child.name, parent_provider_uuid: b.uuid });
+    const res = await api
+      .at('1.37')
+      .put(`/resource_providers/${child.uuid}`, { name: child.name, parent_provider_uuid: b.uuid });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ parent_provider_uuid: b.uuid, root_provider_uuid: b.uuid });
     expect((await latest.get(`/resource_providers/${grandchild.uuid}`)).body.root_provider_uuid).toBe(b.uuid);
@@ -290,10 +321,14 @@ describe('PUT /resource_providers/{uuid}', () => {
     const root = await createProvider();
     const child = await createProvider(undefined, root.uuid);
     const grandchild = await createProvider(undefined, child.uuid);
-    const early = await api.at('1.36').put(`/resource_providers/${child.uuid}`, { name: child.name, parent_provider_uuid: null });
+    const early = await api
+      .at('1.36')
+      .put(`/resource_providers/${child.uuid}`, { name: child.name, parent_provider_uuid: null });
     expect(early.status).toBe(400);
     expect(detail(early)).toContain('un-parenting a provider is not currently allowed.');
-    const res = await api.at('1.37').put(`/resource_providers/${child.uuid}`, { name: child.name, parent_provider_uuid: null });
+    const res = await api
+      .at('1.37')
+      .put(`/resource_providers/${child.uuid}`, { name: child.name, parent_provider_uuid: null });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ parent_provider_uuid: null, root_provider_uuid: child.uuid });
     expect((await latest.get(`/resource_providers/${grandchild.uuid}`)).body.root_provider_uuid).toBe(child.uuid);
@@ -302,7 +337,9 @@ describe('PUT /resource_providers/{uuid}', () => {
 
   it('accepts a null parent for a root at any version from 1.14', async () => {
     const rp = await createProvider();
-    const res = await api.at('1.14').put(`/resource_providers/${rp.uuid}`, { name: rp.name, parent_provider_uuid: null });
+    const res = await api
+      .at('1.14')
+      .put(`/resource_providers/${rp.uuid}`, { name: rp.name, parent_provider_uuid: null });
     expect(res.status).toBe(200);
   });
 
@@ -310,10 +347,16 @@ describe('PUT /resource_providers/{uuid}', () => {
     const root = await createProvider();
     const child = await createProvider(undefined, root.uuid);
     const grandchild = await createProvider(undefined, child.uuid);
-    const self = await latest.put(`/resource_providers/${root.uuid}`, { name: root.name, parent_provider_uuid: root.uuid });
+    const self = await latest.put(`/resource_providers/${root.uuid}`, {
+      name: root.name,
+      parent_provider_uuid: root.uuid,
+    });
     expect(self.status).toBe(400);
     expect(detail(self)).toContain('creating loop in the provider tree is not allowed.');
-    const below = await latest.put(`/resource_providers/${child.uuid}`, { name: child.name, parent_provider_uuid: grandchild.uuid });
+    const below = await latest.put(`/resource_providers/${child.uuid}`, {
+      name: child.name,
+      parent_provider_uuid: grandchild.uuid,
+    });
     expect(below.status).toBe(400);
     expect(detail(below)).toContain('creating loop in the provider tree is not allowed.');
     expect((await latest.get(`/resource_providers/${child.uuid}`)).body.parent_provider_uuid).toBe(root.uuid);
@@ -321,7 +364,10 @@ describe('PUT /resource_providers/{uuid}', () => {
 
   it('refuses an unknown parent with 400', async () => {
     const rp = await createProvider();
-    const res = await latest.put(`/resource_providers/${rp.uuid}`, { name: rp.name, parent_provider_uuid: randomUUID() });
+    const res = await latest.put(`/resource_providers/${rp.uuid}`, {
+      name: rp.name,
+      parent_provider_uuid: randomUUID(),
+    });
     expect(res.status).toBe(400);
     expect(detail(res)).toContain('parent provider UUID does not exist.');
   });
@@ -335,7 +381,9 @@ describe('PUT /resource_providers/{uuid}', () => {
       ]);
       // The second move, run after the first under the tree locks, would make a loop.
       expect(results.map((r) => r.status).sort()).toEqual([200, 400]);
-      expect(detail(results.find((r) => r.status === 400)!)).toContain('creating loop in the provider tree is not allowed.');
+      expect(detail(results.find((r) => r.status === 400)!)).toContain(
+        'creating loop in the provider tree is not allowed.',
+      );
       const rows = await api.database.db('resource_providers').whereIn('id', [a.id, b.id]);
       const roots = rows.filter((row) => row.parent_provider_id === null);
       expect(roots).toHaveLength(1);
@@ -374,7 +422,9 @@ describe('DELETE /resource_providers/{uuid}', () => {
     const res = await latest.delete(`/resource_providers/${parent.uuid}`);
     expect(res.status).toBe(409);
     expect(res.body.errors[0].code).toBe('placement.resource_provider.cannot_delete_parent');
-    expect(detail(res)).toContain(`Unable to delete parent resource provider ${parent.uuid}: It has child resource providers.`);
+    expect(detail(res)).toContain(
+      `Unable to delete parent resource provider ${parent.uuid}: It has child resource providers.`,
+    );
   });
 
   it('refuses a provider with allocations with 409 placement.resource_provider.inuse', async () => {
@@ -412,7 +462,10 @@ describe('GET /resource_providers', () => {
     const lone = await createProvider('list-lone');
     world = { cn1, numa1, cn2, lone };
     worldUuids = new Set(Object.values(world).map((rp) => rp.uuid));
-    await seedInventory(db, cn1, { VCPU: 8, MEMORY_MB: { total: 4096, min_unit: 512, max_unit: 2048, step_size: 512 } });
+    await seedInventory(db, cn1, {
+      VCPU: 8,
+      MEMORY_MB: { total: 4096, min_unit: 512, max_unit: 2048, step_size: 512 },
+    });
     await seedInventory(db, numa1, { VCPU: 4 });
     await seedInventory(db, cn2, { VCPU: { total: 4, reserved: 1, allocation_ratio: 2, max_unit: 8 } });
     await seedAllocation(db, { [cn1.uuid]: { VCPU: 6 } });
@@ -459,7 +512,10 @@ describe('GET /resource_providers', () => {
     expect(res.body.resource_providers[0].links).toHaveLength(3);
     expect(res.body.resource_providers[0]).not.toHaveProperty('root_provider_uuid');
     const nested = await api.at('1.14').get(`/resource_providers?uuid=${world.numa1.uuid}`);
-    expect(nested.body.resource_providers[0]).toMatchObject({ parent_provider_uuid: world.cn1.uuid, root_provider_uuid: world.cn1.uuid });
+    expect(nested.body.resource_providers[0]).toMatchObject({
+      parent_provider_uuid: world.cn1.uuid,
+      root_provider_uuid: world.cn1.uuid,
+    });
   });
 
   it('filters by name and uuid; empty name means no filter', async () => {
@@ -472,7 +528,9 @@ describe('GET /resource_providers', () => {
 
   it('refuses a malformed uuid and unknown parameters with Invalid query string parameters', async () => {
     expect(await refused('?uuid=spameggs')).toContain("Invalid query string parameters: 'spameggs' is not a 'uuid'");
-    expect(await refused('?spam=eggs')).toContain("Invalid query string parameters: Additional properties are not allowed ('spam' was unexpected)");
+    expect(await refused('?spam=eggs')).toContain(
+      "Invalid query string parameters: Additional properties are not allowed ('spam' was unexpected)",
+    );
   });
 
   it('introduces each filter at its microversion', async () => {
@@ -504,7 +562,9 @@ describe('GET /resource_providers', () => {
     });
 
     it('refuses a repeated member_of before 1.24 and ANDs repeats from 1.24', async () => {
-      expect(await refused(`?member_of=${AGG_A}&member_of=${AGG_B}`, '1.23')).toContain('Multiple member_of parameters are not supported');
+      expect(await refused(`?member_of=${AGG_A}&member_of=${AGG_B}`, '1.23')).toContain(
+        'Multiple member_of parameters are not supported',
+      );
       expect(await listed(`?member_of=${AGG_A}&member_of=${AGG_B}`, '1.24')).toEqual(['cn1']);
       expect(await listed(`?member_of=${AGG_B}&member_of=in:${AGG_A},${AGG_C}`, '1.24')).toEqual(['cn1']);
     });
@@ -513,12 +573,16 @@ describe('GET /resource_providers', () => {
       expect(await refused(`?member_of=!${AGG_A}`, '1.31')).toContain(
         'Forbidden member_of parameters are not supported in the specified microversion',
       );
-      expect(await refused(`?member_of=!in:${AGG_A},${AGG_C}`, '1.31')).toContain('Forbidden member_of parameters are not supported');
+      expect(await refused(`?member_of=!in:${AGG_A},${AGG_C}`, '1.31')).toContain(
+        'Forbidden member_of parameters are not supported',
+      );
       expect(await listed(`?member_of=!${AGG_A}`, '1.32')).toEqual(['cn2', 'lone', 'numa1']);
       expect(await listed(`?member_of=!in:${AGG_A},${AGG_C}`, '1.32')).toEqual(['cn2', 'numa1']);
       expect(await listed(`?member_of=!${AGG_A}&member_of=${AGG_B}`, '1.32')).toEqual(['cn2']);
       expect(await listed(`?member_of=!${randomUUID()}`, '1.32')).toEqual(['cn1', 'cn2', 'lone', 'numa1']);
-      expect(await refused(`?member_of=in:${AGG_A},!${AGG_B}`, '1.32')).toContain("Expected 'member_of' parameter to contain valid UUID(s).");
+      expect(await refused(`?member_of=in:${AGG_A},!${AGG_B}`, '1.32')).toContain(
+        "Expected 'member_of' parameter to contain valid UUID(s).",
+      );
     });
   });
 
@@ -546,7 +610,9 @@ describe('GET /resource_providers', () => {
       );
       expect(await refused('?resources=VCPU')).toContain('Got: VCPU.');
       expect(await refused('?resources=DISK_GB:500,')).toContain('Badly formed resources parameter');
-      expect(await refused('?resources=VCPU:fred')).toContain('Requested resource VCPU expected positive integer amount. Got: fred.');
+      expect(await refused('?resources=VCPU:fred')).toContain(
+        'Requested resource VCPU expected positive integer amount. Got: fred.',
+      );
       expect(await refused('?resources=VCPU:-2')).toContain('Requested resource VCPU requires amount >= 1. Got: -2.');
       expect(await refused('?resources=VCPU:0')).toContain('Requested resource VCPU requires amount >= 1. Got: 0.');
     });
@@ -567,7 +633,9 @@ describe('GET /resource_providers', () => {
     });
 
     it('refuses a malformed uuid', async () => {
-      expect(await refused('?in_tree=not-a-uuid')).toContain("Invalid query string parameters: 'not-a-uuid' is not a 'uuid'");
+      expect(await refused('?in_tree=not-a-uuid')).toContain(
+        "Invalid query string parameters: 'not-a-uuid' is not a 'uuid'",
+      );
     });
 
     it('combines with the other filters', async () => {
@@ -594,12 +662,18 @@ describe('GET /resource_providers', () => {
       expect(await refused('?required=')).toContain(
         "Invalid query string parameters: Expected 'required' parameter value of the form: HW_CPU_X86_VMX,!CUSTOM_MAGIC. Got an empty trait in: ",
       );
-      expect(await refused('?required=', '1.21')).toContain("parameter value of the form: HW_CPU_X86_VMX,CUSTOM_MAGIC. Got an empty trait in: ");
-      expect(await refused('?required=CUSTOM_GOLD,,CUSTOM_SILVER')).toContain('Got an empty trait in: CUSTOM_GOLD,,CUSTOM_SILVER');
+      expect(await refused('?required=', '1.21')).toContain(
+        'parameter value of the form: HW_CPU_X86_VMX,CUSTOM_MAGIC. Got an empty trait in: ',
+      );
+      expect(await refused('?required=CUSTOM_GOLD,,CUSTOM_SILVER')).toContain(
+        'Got an empty trait in: CUSTOM_GOLD,,CUSTOM_SILVER',
+      );
     });
 
     it('refuses unknown traits, required or forbidden', async () => {
-      expect(await refused('?required=CUSTOM_GOLD,BOGUS_TRAIT')).toContain('Invalid trait(s) in "required" parameter: No such trait(s): BOGUS_TRAIT.');
+      expect(await refused('?required=CUSTOM_GOLD,BOGUS_TRAIT')).toContain(
+        'Invalid trait(s) in "required" parameter: No such trait(s): BOGUS_TRAIT.',
+      );
       expect(await refused('?required=!BOGUS_TRAIT')).toContain('No such trait(s): BOGUS_TRAIT.');
     });
 

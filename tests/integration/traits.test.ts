@@ -27,8 +27,12 @@ async function generationOf(rp: SeedProvider): Promise<number> {
 }
 
 async function linkedTraits(rp: SeedProvider): Promise<string[]> {
-  return api.database.db('resource_provider_traits as rpt').join('traits as t', 't.id', 'rpt.trait_id')
-    .where('rpt.resource_provider_id', rp.id).orderBy('t.name').pluck('t.name');
+  return api.database
+    .db('resource_provider_traits as rpt')
+    .join('traits as t', 't.id', 'rpt.trait_id')
+    .where('rpt.resource_provider_id', rp.id)
+    .orderBy('t.name')
+    .pluck('t.name');
 }
 
 describe('custom traits under /traits/{name}', () => {
@@ -70,7 +74,10 @@ describe('custom traits under /traits/{name}', () => {
 
   it('sends cache headers on show and create from 1.15 only', async () => {
     await api.at('1.6').put('/traits/CUSTOM_CACHED');
-    for (const call of [(v: string) => api.at(v).get('/traits/CUSTOM_CACHED'), (v: string) => api.at(v).put('/traits/CUSTOM_CACHED')]) {
+    for (const call of [
+      (v: string) => api.at(v).get('/traits/CUSTOM_CACHED'),
+      (v: string) => api.at(v).put('/traits/CUSTOM_CACHED'),
+    ]) {
       const old = await call('1.14');
       expect(old.headers.get('last-modified')).toBeNull();
       expect(old.headers.get('cache-control')).toBeNull();
@@ -120,7 +127,8 @@ describe('custom traits under /traits/{name}', () => {
 
 describe('listing traits', () => {
   beforeAll(async () => {
-    for (const name of ['CUSTOM_LIST_1', 'CUSTOM_LIST_2', 'CUSTOM_LISTED_X', 'CUSTOM_LISTXY']) await api.at('1.6').put(`/traits/${name}`);
+    for (const name of ['CUSTOM_LIST_1', 'CUSTOM_LIST_2', 'CUSTOM_LISTED_X', 'CUSTOM_LISTXY'])
+      await api.at('1.6').put(`/traits/${name}`);
     const rp = await seedProvider(api.database.db);
     await seedTraits(api.database.db, rp, ['CUSTOM_LIST_1', 'HW_CPU_X86_AVX2']);
   });
@@ -186,7 +194,9 @@ describe('traits of a provider', () => {
     const rp = await seedProvider(api.database.db);
     await seedTraits(api.database.db, rp, ['HW_CPU_X86_SSE']);
     await api.at('1.6').put('/traits/CUSTOM_RP_1');
-    const res = await api.at('1.6').put(path(rp), { traits: ['CUSTOM_RP_1', 'HW_CPU_X86_AVX2', 'CUSTOM_RP_1'], resource_provider_generation: 1 });
+    const res = await api
+      .at('1.6')
+      .put(path(rp), { traits: ['CUSTOM_RP_1', 'HW_CPU_X86_AVX2', 'CUSTOM_RP_1'], resource_provider_generation: 1 });
     expect(res.status).toBe(200);
     expect(res.body.resource_provider_generation).toBe(2);
     expect(res.body.traits.sort()).toEqual(['CUSTOM_RP_1', 'HW_CPU_X86_AVX2']);
@@ -202,7 +212,9 @@ describe('traits of a provider', () => {
     const res = await api.at('1.23').put(path(rp), { traits: ['HW_CPU_X86_AVX2'], resource_provider_generation: 5 });
     expect(res.status).toBe(409);
     expect(res.body.errors[0].code).toBe('placement.concurrent_update');
-    expect(detail(res)).toContain("Resource provider's generation already changed. Please update the generation and try again.");
+    expect(detail(res)).toContain(
+      "Resource provider's generation already changed. Please update the generation and try again.",
+    );
     expect(await linkedTraits(rp)).toEqual(['HW_CPU_X86_SSE']);
     expect(await generationOf(rp)).toBe(1);
   });
@@ -222,7 +234,10 @@ describe('traits of a provider', () => {
   it.each([
     [{ traits: ['CUSTOM_TRAIT_1'] }, "'resource_provider_generation' is a required property"],
     [{ resource_provider_generation: 0 }, "'traits' is a required property"],
-    [{ traits: ['HW_CPU_X86_SSE'], resource_provider_generation: 'invalid_generation' }, "'invalid_generation' is not of type 'integer'"],
+    [
+      { traits: ['HW_CPU_X86_SSE'], resource_provider_generation: 'invalid_generation' },
+      "'invalid_generation' is not of type 'integer'",
+    ],
     [{ traits: 'invalid_type', resource_provider_generation: 0 }, "'invalid_type' is not of type 'array'"],
     [{ traits: [''], resource_provider_generation: 0 }, "'' is too short"],
     [{ traits: [1], resource_provider_generation: 0 }, "1 is not of type 'string'"],
@@ -243,7 +258,9 @@ describe('traits of a provider', () => {
     const uuid = randomUUID();
     const get = await api.at('1.6').get(path({ uuid }));
     expect(get.status).toBe(404);
-    expect(detail(get)).toContain(`No resource provider with uuid ${uuid} found: No resource provider with uuid ${uuid} found`);
+    expect(detail(get)).toContain(
+      `No resource provider with uuid ${uuid} found: No resource provider with uuid ${uuid} found`,
+    );
     expect((await api.at('1.6').delete(path({ uuid }))).status).toBe(404);
   });
 

@@ -12,8 +12,18 @@ afterAll(async () => {
 
 const detail = (res: { body: any }) => String(res.body?.errors?.[0]?.detail ?? '');
 
-async function claim(version: string, provider: SeedProvider, resources: Record<string, number>, who: { project: string; user: string; type?: string }) {
-  const body: Record<string, unknown> = { allocations: { [provider.uuid]: { resources } }, project_id: who.project, user_id: who.user, consumer_generation: null };
+async function claim(
+  version: string,
+  provider: SeedProvider,
+  resources: Record<string, number>,
+  who: { project: string; user: string; type?: string },
+) {
+  const body: Record<string, unknown> = {
+    allocations: { [provider.uuid]: { resources } },
+    project_id: who.project,
+    user_id: who.user,
+    consumer_generation: null,
+  };
   if (who.type) body.consumer_type = who.type;
   const res = await api.at(version).put(`/allocations/${randomUUID()}`, body);
   expect(res.status).toBe(204);
@@ -29,7 +39,10 @@ describe('GET /resource_providers/{uuid}/usages', () => {
 
   it('lists every inventoried class, zero when unused, with the generation; cache headers from 1.15', async () => {
     const rp = await seedProvider(api.database.db);
-    expect((await api.at('1.0').get(`/resource_providers/${rp.uuid}/usages`)).body).toEqual({ resource_provider_generation: 0, usages: {} });
+    expect((await api.at('1.0').get(`/resource_providers/${rp.uuid}/usages`)).body).toEqual({
+      resource_provider_generation: 0,
+      usages: {},
+    });
     await seedInventory(api.database.db, rp, { VCPU: 8, DISK_GB: 100 });
     await claim('1.28', rp, { VCPU: 2 }, { project: 'p', user: 'u' });
     const res = await api.at('1.14').get(`/resource_providers/${rp.uuid}/usages`);
@@ -46,7 +59,10 @@ describe('GET /usages', () => {
   const project = `proj-${randomUUID()}`;
   beforeAll(async () => {
     rp = await seedProvider(api.database.db);
-    await seedInventory(api.database.db, rp, { VCPU: { total: 100, max_unit: 100 }, DISK_GB: { total: 5000, max_unit: 5000 } });
+    await seedInventory(api.database.db, rp, {
+      VCPU: { total: 100, max_unit: 100 },
+      DISK_GB: { total: 5000, max_unit: 5000 },
+    });
     // Two untyped consumers (written before 1.38), one INSTANCE, one PONY; one user differs.
     await claim('1.28', rp, { VCPU: 3, DISK_GB: 1000 }, { project, user: 'alice' });
     await claim('1.28', rp, { VCPU: 4, DISK_GB: 20 }, { project, user: 'bob' });
@@ -77,8 +93,12 @@ describe('GET /usages', () => {
   });
 
   it('sums per class for a project, or a project and user (1.9-1.37)', async () => {
-    expect((await api.at('1.9').get(`/usages?project_id=${project}`)).body).toEqual({ usages: { VCPU: 8, DISK_GB: 1040 } });
-    expect((await api.at('1.37').get(`/usages?project_id=${project}&user_id=bob`)).body).toEqual({ usages: { VCPU: 4, DISK_GB: 20 } });
+    expect((await api.at('1.9').get(`/usages?project_id=${project}`)).body).toEqual({
+      usages: { VCPU: 8, DISK_GB: 1040 },
+    });
+    expect((await api.at('1.37').get(`/usages?project_id=${project}&user_id=bob`)).body).toEqual({
+      usages: { VCPU: 4, DISK_GB: 20 },
+    });
     expect((await api.at('1.9').get('/usages?project_id=nobody')).body).toEqual({ usages: {} });
     expect((await api.at('1.9').get(`/usages?project_id=${project}&user_id=nobody`)).body).toEqual({ usages: {} });
   });
@@ -101,7 +121,8 @@ describe('GET /usages', () => {
   });
 
   it('filters by a type name, by all, and by unknown; ALL and UNKNOWN are just names', async () => {
-    const get = async (type: string) => (await api.at('1.38').get(`/usages?project_id=${project}&consumer_type=${type}`)).body.usages;
+    const get = async (type: string) =>
+      (await api.at('1.38').get(`/usages?project_id=${project}&consumer_type=${type}`)).body.usages;
     expect(await get('PONY')).toEqual({ PONY: { consumer_count: 1, DISK_GB: 10, VCPU: 1 } });
     expect(await get('COW')).toEqual({});
     expect(await get('all')).toEqual({ all: { consumer_count: 4, DISK_GB: 1040, VCPU: 8 } });

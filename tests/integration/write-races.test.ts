@@ -39,7 +39,10 @@ function expectPlacementError(res: ApiResponse, status: number, code?: string): 
  * Start two requests a few random milliseconds apart, either one first, so that over the rounds the
  * race lands at every point of the other's transaction.
  */
-async function together(first: () => Promise<ApiResponse>, second: () => Promise<ApiResponse>): Promise<[ApiResponse, ApiResponse]> {
+async function together(
+  first: () => Promise<ApiResponse>,
+  second: () => Promise<ApiResponse>,
+): Promise<[ApiResponse, ApiResponse]> {
   const offset = Math.random() * 16 - 8;
   return Promise.all([pause(Math.max(0, offset)).then(first), pause(Math.max(0, -offset)).then(second)]);
 }
@@ -57,11 +60,19 @@ describe('deleting a trait while a provider is given it', () => {
       expect((await client.put(`/traits/${trait}`)).status).toBe(201);
       const [del, put] = await together(
         () => client.delete(`/traits/${trait}`),
-        () => client.put(`/resource_providers/${provider.uuid}/traits`, { traits: [trait], resource_provider_generation: provider.generation }),
+        () =>
+          client.put(`/resource_providers/${provider.uuid}/traits`, {
+            traits: [trait],
+            resource_provider_generation: provider.generation,
+          }),
       );
       return { trait, provider, del, put };
     });
-    expect(outcomes.map(({ del, put }) => `${del.status}/${put.status}`).filter((pair) => pair !== '204/400' && pair !== '409/200')).toEqual([]);
+    expect(
+      outcomes
+        .map(({ del, put }) => `${del.status}/${put.status}`)
+        .filter((pair) => pair !== '204/400' && pair !== '409/200'),
+    ).toEqual([]);
     for (const { trait, provider, del, put } of outcomes) {
       const traits = (await client.get(`/resource_providers/${provider.uuid}/traits`)).body.traits;
       if (del.status === 204) {
@@ -82,12 +93,26 @@ describe('deleting a trait while a provider is given it', () => {
 describe('deleting a resource class while inventory of it is written', () => {
   const writers: Record<string, (uuid: string, generation: number, rc: string) => Promise<ApiResponse>> = {
     'PUT inventories': (uuid, generation, rc) =>
-      client.put(`/resource_providers/${uuid}/inventories`, { resource_provider_generation: generation, inventories: { [rc]: { total: 4 } } }),
+      client.put(`/resource_providers/${uuid}/inventories`, {
+        resource_provider_generation: generation,
+        inventories: { [rc]: { total: 4 } },
+      }),
     'POST inventories': (uuid, generation, rc) =>
-      client.post(`/resource_providers/${uuid}/inventories`, { resource_class: rc, total: 4, resource_provider_generation: generation }),
+      client.post(`/resource_providers/${uuid}/inventories`, {
+        resource_class: rc,
+        total: 4,
+        resource_provider_generation: generation,
+      }),
     // The reshaper is service-only; it resolves the class once up front and again when it writes the inventory.
     'POST reshaper': (uuid, generation, rc) =>
-      client.post('/reshaper', { inventories: { [uuid]: { resource_provider_generation: generation, inventories: { [rc]: { total: 4 } } } }, allocations: {} }, SERVICE),
+      client.post(
+        '/reshaper',
+        {
+          inventories: { [uuid]: { resource_provider_generation: generation, inventories: { [rc]: { total: 4 } } } },
+          allocations: {},
+        },
+        SERVICE,
+      ),
   };
   const created: Record<string, number> = { 'PUT inventories': 200, 'POST inventories': 201, 'POST reshaper': 204 };
 
@@ -97,11 +122,16 @@ describe('deleting a resource class while inventory of it is written', () => {
         const rc = `CUSTOM_RACE_${label.replace(/\W/g, '_').toUpperCase()}_${i}`;
         const provider = await createProvider();
         expect((await client.put(`/resource_classes/${rc}`)).status).toBe(201);
-        const [del, put] = await together(() => client.delete(`/resource_classes/${rc}`), () => write(provider.uuid, provider.generation, rc));
+        const [del, put] = await together(
+          () => client.delete(`/resource_classes/${rc}`),
+          () => write(provider.uuid, provider.generation, rc),
+        );
         return { rc, provider, del, put };
       });
       const expected = [`204/400`, `409/${created[label]}`];
-      expect(outcomes.map(({ del, put }) => `${del.status}/${put.status}`).filter((pair) => !expected.includes(pair))).toEqual([]);
+      expect(
+        outcomes.map(({ del, put }) => `${del.status}/${put.status}`).filter((pair) => !expected.includes(pair)),
+      ).toEqual([]);
       for (const { rc, provider, del, put } of outcomes) {
         const inventories = (await client.get(`/resource_providers/${provider.uuid}/inventories`)).body.inventories;
         if (del.status === 204) {
@@ -111,7 +141,9 @@ describe('deleting a resource class while inventory of it is written', () => {
           expect(inventories).toEqual({});
         } else {
           expectPlacementError(del, 409);
-          expect(del.body.errors[0].detail).toContain(`Cannot delete resource class ${rc}. Class is in use in inventory.`);
+          expect(del.body.errors[0].detail).toContain(
+            `Cannot delete resource class ${rc}. Class is in use in inventory.`,
+          );
           expect((await client.get(`/resource_classes/${rc}`)).status).toBe(200);
           expect(Object.keys(inventories)).toEqual([rc]);
         }
@@ -128,14 +160,20 @@ describe('setting aggregates while the provider is deleted', () => {
       const outcomes = await race(async () => {
         const provider = await createProvider();
         const aggregates = [randomUUID(), randomUUID()];
-        const body = version === '1.18' ? aggregates : { aggregates, resource_provider_generation: provider.generation };
-        const [del, put] = await together(() => at.delete(`/resource_providers/${provider.uuid}`), () => at.put(`/resource_providers/${provider.uuid}/aggregates`, body));
+        const body =
+          version === '1.18' ? aggregates : { aggregates, resource_provider_generation: provider.generation };
+        const [del, put] = await together(
+          () => at.delete(`/resource_providers/${provider.uuid}`),
+          () => at.put(`/resource_providers/${provider.uuid}/aggregates`, body),
+        );
         return { provider, del, put };
       });
       const allowed = version === '1.18' ? [200, 404] : [200, 404, 409];
-      expect(outcomes.map(({ del, put }) => `${del.status}/${put.status}`).filter(
-        (pair) => !allowed.some((status) => pair === `204/${status}`),
-      )).toEqual([]);
+      expect(
+        outcomes
+          .map(({ del, put }) => `${del.status}/${put.status}`)
+          .filter((pair) => !allowed.some((status) => pair === `204/${status}`)),
+      ).toEqual([]);
       for (const { provider, put } of outcomes) {
         // No error codes before 1.23: the detail says what happened.
         if (put.status === 404) {
@@ -196,14 +234,16 @@ describe('claims racing an inventory that shrinks', () => {
           return;
         }
         expectPlacementError(res, 409, 'placement.concurrent_update');
-        generation = (await client.get(`/resource_providers/${provider.uuid}/inventories`)).body.resource_provider_generation;
+        generation = (await client.get(`/resource_providers/${provider.uuid}/inventories`)).body
+          .resource_provider_generation;
       }
     };
     // Five waves, each one shrink racing four claims. From the third on, the total drops below usage:
     // claims that land before the shrink fit the old total, claims after it must be refused.
     const claims: ApiResponse[] = [];
     for (const total of [18, 14, 6, 5, 3]) {
-      const generation = (await client.get(`/resource_providers/${provider.uuid}/inventories`)).body.resource_provider_generation;
+      const generation = (await client.get(`/resource_providers/${provider.uuid}/inventories`)).body
+        .resource_provider_generation;
       const [, ...wave] = await Promise.all([shrink(total, generation), claim(), claim(), claim(), claim()]);
       claims.push(...wave);
     }

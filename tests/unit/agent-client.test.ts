@@ -1,6 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { backoffDelay, parseRetryAfter, PlacementClient, PlacementError, ServiceUnavailableError } from '../../src/agent/client';
+import {
+  backoffDelay,
+  parseRetryAfter,
+  PlacementClient,
+  PlacementError,
+  ServiceUnavailableError,
+} from '../../src/agent/client';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 let server: Server;
@@ -26,8 +32,14 @@ beforeEach(() => {
 
 const client = (sleeps: number[], retries = 3) =>
   new PlacementClient({
-    url, token: () => 'secret', retries, backoffBaseMs: 100, backoffCapMs: 1000, timeoutMs: 2000,
-    sleep: async (ms) => void sleeps.push(ms), random: () => 1,
+    url,
+    token: () => 'secret',
+    retries,
+    backoffBaseMs: 100,
+    backoffCapMs: 1000,
+    timeoutMs: 2000,
+    sleep: async (ms) => void sleeps.push(ms),
+    random: () => 1,
   });
 
 const json = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
@@ -51,7 +63,8 @@ describe('backoff', () => {
 
 describe('placement client', () => {
   it('sends the microversion and token, and returns 4xx answers without retrying', async () => {
-    handler = (_req, res) => json(res, 404, { errors: [{ code: 'placement.resource_provider.not_found', detail: 'nope' }] });
+    handler = (_req, res) =>
+      json(res, 404, { errors: [{ code: 'placement.resource_provider.not_found', detail: 'nope' }] });
     const sleeps: number[] = [];
     const reply = await client(sleeps).send('GET', '/resource_providers/x');
     expect(reply.status).toBe(404);
@@ -64,7 +77,15 @@ describe('placement client', () => {
 
   it('sends its roles as X-Roles when it has some (noauth2)', async () => {
     handler = (_req, res) => json(res, 200, {});
-    const withRoles = new PlacementClient({ url, token: () => 'secret', roles: ['admin', 'service'], retries: 0, backoffBaseMs: 1, backoffCapMs: 1, timeoutMs: 2000 });
+    const withRoles = new PlacementClient({
+      url,
+      token: () => 'secret',
+      roles: ['admin', 'service'],
+      retries: 0,
+      backoffBaseMs: 1,
+      backoffCapMs: 1,
+      timeoutMs: 2000,
+    });
     await withRoles.send('GET', '/');
     expect(seen[0].headers['x-roles']).toBe('admin,service');
   });
@@ -101,13 +122,24 @@ describe('placement client', () => {
   });
 
   it('treats a refused connection as transient', async () => {
-    const dead = new PlacementClient({ url: 'http://127.0.0.1:1', token: () => 't', retries: 1, backoffBaseMs: 1, backoffCapMs: 1, timeoutMs: 500, sleep: async () => undefined });
+    const dead = new PlacementClient({
+      url: 'http://127.0.0.1:1',
+      token: () => 't',
+      retries: 1,
+      backoffBaseMs: 1,
+      backoffCapMs: 1,
+      timeoutMs: 500,
+      sleep: async () => undefined,
+    });
     await expect(dead.send('GET', '/')).rejects.toThrow(/ECONNREFUSED|fetch failed/);
   });
 
   it("turns unexpected 4xx into a PlacementError with Placement's code", async () => {
-    handler = (_req, res) => json(res, 409, { errors: [{ code: 'placement.concurrent_update', detail: 'generation conflict' }] });
-    await expect(client([]).setTraits('u', 1, [])).rejects.toEqual(expect.objectContaining({ status: 409, code: 'placement.concurrent_update' }));
+    handler = (_req, res) =>
+      json(res, 409, { errors: [{ code: 'placement.concurrent_update', detail: 'generation conflict' }] });
+    await expect(client([]).setTraits('u', 1, [])).rejects.toEqual(
+      expect.objectContaining({ status: 409, code: 'placement.concurrent_update' }),
+    );
     await expect(client([]).setTraits('u', 1, [])).rejects.toBeInstanceOf(PlacementError);
   });
 });

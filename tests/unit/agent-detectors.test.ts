@@ -22,7 +22,12 @@ const configFor = (name: string, extra: Partial<AgentConfig> = {}): AgentConfig 
 
 describe('kvm_amd module parameters', () => {
   it.each([
-    ['1', true], ['0', false], ['Y', true], ['N', false], ['y\n', true], ['maybe', 'unknown'],
+    ['1', true],
+    ['0', false],
+    ['Y', true],
+    ['N', false],
+    ['y\n', true],
+    ['maybe', 'unknown'],
   ])('reads %j as %j', (text, expected) => {
     expect(parseModuleFlag(text)).toBe(expected);
   });
@@ -76,23 +81,37 @@ describe('misc cgroup capacity', () => {
 
 describe('libvirt domain capabilities', () => {
   it('reads maxGuests, maxESGuests and SNP from launchSecurity', () => {
-    const result = readDomainCapabilities(host('sev-domcaps'), { domcapsFile: '/domcapabilities.xml', useVirsh: false });
+    const result = readDomainCapabilities(host('sev-domcaps'), {
+      domcapsFile: '/domcapabilities.xml',
+      useVirsh: false,
+    });
     expect(result).toMatchObject({ source: 'libvirt', sev: 15, es: 494, snp: true });
   });
 
   it('cannot answer the capacity question without maxGuests', () => {
-    const result = readDomainCapabilities(host('sev-domcaps-nocount-oldlog'), { domcapsFile: '/domcapabilities.xml', useVirsh: false });
+    const result = readDomainCapabilities(host('sev-domcaps-nocount-oldlog'), {
+      domcapsFile: '/domcapabilities.xml',
+      useVirsh: false,
+    });
     expect(result).toMatchObject({ source: 'libvirt', status: 'absent' });
   });
 
   it("reads supported='no' as no slots", () => {
-    expect(parseDomainCapabilities("<domainCapabilities><features><sev supported='no'/></features></domainCapabilities>"))
-      .toMatchObject({ sev: 0, es: 0 });
+    expect(
+      parseDomainCapabilities("<domainCapabilities><features><sev supported='no'/></features></domainCapabilities>"),
+    ).toMatchObject({ sev: 0, es: 0 });
   });
 
   it('takes maxGuests alone when maxESGuests is missing', () => {
-    const xml = '<domainCapabilities><features><sev supported="yes"><maxGuests>7</maxGuests></sev></features></domainCapabilities>';
-    expect(parseDomainCapabilities(xml)).toEqual({ source: 'libvirt', sev: 7, es: undefined, snp: undefined, detail: 'domain capabilities' });
+    const xml =
+      '<domainCapabilities><features><sev supported="yes"><maxGuests>7</maxGuests></sev></features></domainCapabilities>';
+    expect(parseDomainCapabilities(xml)).toEqual({
+      source: 'libvirt',
+      sev: 7,
+      es: undefined,
+      snp: undefined,
+      detail: 'domain capabilities',
+    });
   });
 
   it('is absent when no file is configured and virsh is off', () => {
@@ -131,11 +150,17 @@ describe('CPUID leaf 0x8000001F', () => {
 
 describe('kernel log', () => {
   it('reads the older "SEV enabled (ASIDs a - b)" format', () => {
-    expect(parseKernelLog('kvm_amd: SEV enabled (ASIDs 100 - 509)\nkvm_amd: SEV-ES enabled (ASIDs 1 - 99)\n')).toEqual({ sev: 410, es: 99 });
+    expect(parseKernelLog('kvm_amd: SEV enabled (ASIDs 100 - 509)\nkvm_amd: SEV-ES enabled (ASIDs 1 - 99)\n')).toEqual({
+      sev: 410,
+      es: 99,
+    });
   });
 
   it('reads the newer "SEV supported: N ASIDs" format', () => {
-    expect(parseKernelLog('kvm_amd: SEV supported: 410 ASIDs\nkvm_amd: SEV-ES supported: 99 ASIDs\n')).toEqual({ sev: 410, es: 99 });
+    expect(parseKernelLog('kvm_amd: SEV supported: 410 ASIDs\nkvm_amd: SEV-ES supported: 99 ASIDs\n')).toEqual({
+      sev: 410,
+      es: 99,
+    });
   });
 
   it('takes the last boot when the log spans several', () => {
@@ -143,8 +168,17 @@ describe('kernel log', () => {
   });
 
   it('finds the first configured file with SEV lines', () => {
-    expect(readKernelLog(host('sev-newlog'), AGENT_DEFAULTS.kernelLogFiles)).toMatchObject({ source: 'kernel-log', sev: 410, es: 99, detail: '/var/log/dmesg' });
-    expect(readKernelLog(host('sev-domcaps-nocount-oldlog'), AGENT_DEFAULTS.kernelLogFiles)).toMatchObject({ sev: 410, es: 99, detail: '/var/log/kern.log' });
+    expect(readKernelLog(host('sev-newlog'), AGENT_DEFAULTS.kernelLogFiles)).toMatchObject({
+      source: 'kernel-log',
+      sev: 410,
+      es: 99,
+      detail: '/var/log/dmesg',
+    });
+    expect(readKernelLog(host('sev-domcaps-nocount-oldlog'), AGENT_DEFAULTS.kernelLogFiles)).toMatchObject({
+      sev: 410,
+      es: 99,
+      detail: '/var/log/kern.log',
+    });
   });
 });
 
@@ -173,7 +207,10 @@ describe('combining key-slot sources', () => {
   });
 
   it('leaves a pool unknown when no source reports it', () => {
-    expect(resolvePools([{ source: 'libvirt', sev: 7 }], () => ({ source: 'kernel-log', status: 'absent', detail: '' })).pools).toEqual({ sev: 7, es: 'unknown' });
+    expect(
+      resolvePools([{ source: 'libvirt', sev: 7 }], () => ({ source: 'kernel-log', status: 'absent', detail: '' }))
+        .pools,
+    ).toEqual({ sev: 7, es: 'unknown' });
   });
 });
 

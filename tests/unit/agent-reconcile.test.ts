@@ -7,12 +7,27 @@ const present = (slots: number): ModelState => ({ state: 'present', slots, reaso
 const absent: ModelState = { state: 'absent', slots: 0, reason: '' };
 const unknown: ModelState = { state: 'unknown', slots: 0, reason: '' };
 const inv = (total: number, extra: Partial<InventoryRecord> = {}): InventoryRecord => ({
-  total, reserved: 0, min_unit: 1, max_unit: 1, step_size: 1, allocation_ratio: 1.0, ...extra,
+  total,
+  reserved: 0,
+  min_unit: 1,
+  max_unit: 1,
+  step_size: 1,
+  allocation_ratio: 1.0,
+  ...extra,
 });
 const provider = (extra: Partial<ReportedProvider> = {}): ReportedProvider => ({
-  uuid: ROOT, name: 'host1', generation: 3, parentUuid: null, inventories: {}, traits: [], usages: {}, ...extra,
+  uuid: ROOT,
+  name: 'host1',
+  generation: 3,
+  parentUuid: null,
+  inventories: {},
+  traits: [],
+  usages: {},
+  ...extra,
 });
-const input = (extra: Omit<Partial<PlanInput>, 'models'> & { models?: Partial<Record<ModelName, ModelState>> } = {}): PlanInput => ({
+const input = (
+  extra: Omit<Partial<PlanInput>, 'models'> & { models?: Partial<Record<ModelName, ModelState>> } = {},
+): PlanInput => ({
   layout: 'root',
   root: { uuid: ROOT, name: 'host1' },
   reported: { root: provider(), children: [] },
@@ -43,19 +58,34 @@ describe('root layout', () => {
     });
     const plan = planCycle(input({ models: { sev: present(300) }, reported: { root, children: [] } }));
     expect(plan.ops).toEqual([
-      { op: 'setInventories', uuid: ROOT, inventories: { [MEC]: inv(300, { reserved: 4, allocation_ratio: 1.5 }), VGPU: inv(2) } },
-      { op: 'setTraits', uuid: ROOT, traits: ['COMPUTE_STATUS_DISABLED', 'CUSTOM_RACK_A', 'HW_CPU_AMD_SEV', 'HW_CPU_X86_AMD_SEV'] },
+      {
+        op: 'setInventories',
+        uuid: ROOT,
+        inventories: { [MEC]: inv(300, { reserved: 4, allocation_ratio: 1.5 }), VGPU: inv(2) },
+      },
+      {
+        op: 'setTraits',
+        uuid: ROOT,
+        traits: ['COMPUTE_STATUS_DISABLED', 'CUSTOM_RACK_A', 'HW_CPU_AMD_SEV', 'HW_CPU_X86_AMD_SEV'],
+      },
     ]);
   });
 
   it('sets reserved slots when configured', () => {
     const root = provider({ inventories: { [MEC]: inv(509) } });
     const plan = planCycle(input({ models: { sev: present(509) }, mecReserved: 9, reported: { root, children: [] } }));
-    expect(plan.ops[0]).toEqual({ op: 'setInventories', uuid: ROOT, inventories: { [MEC]: inv(509, { reserved: 9 }) } });
+    expect(plan.ops[0]).toEqual({
+      op: 'setInventories',
+      uuid: ROOT,
+      inventories: { [MEC]: inv(509, { reserved: 9 }) },
+    });
   });
 
   it('deletes the inventory and traits when SEV is gone and nothing is allocated', () => {
-    const root = provider({ inventories: { [MEC]: inv(15), VCPU: inv(8) }, traits: ['HW_CPU_X86_AMD_SEV', 'HW_CPU_AMD_SEV', 'CUSTOM_X'] });
+    const root = provider({
+      inventories: { [MEC]: inv(15), VCPU: inv(8) },
+      traits: ['HW_CPU_X86_AMD_SEV', 'HW_CPU_AMD_SEV', 'CUSTOM_X'],
+    });
     const plan = planCycle(input({ reported: { root, children: [] } }));
     expect(plan.ops).toEqual([
       { op: 'setInventories', uuid: ROOT, inventories: { VCPU: inv(8) } },
@@ -64,9 +94,17 @@ describe('root layout', () => {
   });
 
   it('drains instead of deleting while slots are allocated, then deletes at zero usage', () => {
-    const root = provider({ inventories: { [MEC]: inv(15) }, usages: { [MEC]: 2 }, traits: ['HW_CPU_X86_AMD_SEV', 'HW_CPU_AMD_SEV'] });
+    const root = provider({
+      inventories: { [MEC]: inv(15) },
+      usages: { [MEC]: 2 },
+      traits: ['HW_CPU_X86_AMD_SEV', 'HW_CPU_AMD_SEV'],
+    });
     const first = planCycle(input({ reported: { root, children: [] } }));
-    expect(first.ops[0]).toEqual({ op: 'setInventories', uuid: ROOT, inventories: { [MEC]: inv(15, { reserved: 15 }) } });
+    expect(first.ops[0]).toEqual({
+      op: 'setInventories',
+      uuid: ROOT,
+      inventories: { [MEC]: inv(15, { reserved: 15 }) },
+    });
     expect(first.draining).toEqual([`${ROOT}:${MEC}`]);
     expect(first.warnings.join()).toMatch(/draining/);
 
@@ -81,13 +119,19 @@ describe('root layout', () => {
 
   it('lifts its own drain when the capability returns', () => {
     const root = provider({ inventories: { [MEC]: inv(15, { reserved: 15 }) }, usages: { [MEC]: 2 } });
-    const plan = planCycle(input({ models: { sev: present(15) }, reported: { root, children: [] }, draining: [`${ROOT}:${MEC}`] }));
+    const plan = planCycle(
+      input({ models: { sev: present(15) }, reported: { root, children: [] }, draining: [`${ROOT}:${MEC}`] }),
+    );
     expect(plan.ops[0]).toEqual({ op: 'setInventories', uuid: ROOT, inventories: { [MEC]: inv(15) } });
     expect(plan.draining).toEqual([]);
   });
 
   it('writes a total below usage with a warning and evicts nothing', () => {
-    const root = provider({ inventories: { [MEC]: inv(15) }, usages: { [MEC]: 10 }, traits: ['HW_CPU_AMD_SEV', 'HW_CPU_X86_AMD_SEV'] });
+    const root = provider({
+      inventories: { [MEC]: inv(15) },
+      usages: { [MEC]: 10 },
+      traits: ['HW_CPU_AMD_SEV', 'HW_CPU_X86_AMD_SEV'],
+    });
     const plan = planCycle(input({ models: { sev: present(8) }, reported: { root, children: [] } }));
     expect(plan.ops).toEqual([{ op: 'setInventories', uuid: ROOT, inventories: { [MEC]: inv(8) } }]);
     expect(plan.warnings.join()).toMatch(/below usage 10/);
@@ -100,19 +144,27 @@ describe('root layout', () => {
 
   it('reports host resources with configured tuning and keeps them on unknown reads', () => {
     const root = provider({ inventories: { MEMORY_MB: inv(1000, { max_unit: 1000, allocation_ratio: 1.5 }) } });
-    const plan = planCycle(input({
-      reported: { root, children: [] },
-      hostResources: { VCPU: { total: 16, allocationRatio: 4 }, MEMORY_MB: { total: 'unknown' }, DISK_GB: { total: 100, reserved: 10 } },
-    }));
-    expect(plan.ops).toEqual([{
-      op: 'setInventories',
-      uuid: ROOT,
-      inventories: {
-        MEMORY_MB: inv(1000, { max_unit: 1000, allocation_ratio: 1.5 }),
-        VCPU: inv(16, { max_unit: 16, allocation_ratio: 4 }),
-        DISK_GB: inv(100, { max_unit: 100, reserved: 10 }),
+    const plan = planCycle(
+      input({
+        reported: { root, children: [] },
+        hostResources: {
+          VCPU: { total: 16, allocationRatio: 4 },
+          MEMORY_MB: { total: 'unknown' },
+          DISK_GB: { total: 100, reserved: 10 },
+        },
+      }),
+    );
+    expect(plan.ops).toEqual([
+      {
+        op: 'setInventories',
+        uuid: ROOT,
+        inventories: {
+          MEMORY_MB: inv(1000, { max_unit: 1000, allocation_ratio: 1.5 }),
+          VCPU: inv(16, { max_unit: 16, allocation_ratio: 4 }),
+          DISK_GB: inv(100, { max_unit: 100, reserved: 10 }),
+        },
       },
-    }]);
+    ]);
   });
 });
 
@@ -140,7 +192,14 @@ describe('nested layout', () => {
 
   it('deletes an idle child whose model is gone and drains a busy one', () => {
     const child = (uuid: string, used: number): ReportedProvider =>
-      provider({ uuid, name: 'c', parentUuid: ROOT, inventories: { [MEC]: inv(10) }, usages: { [MEC]: used }, traits: ['HW_CPU_X86_AMD_SEV_SNP'] });
+      provider({
+        uuid,
+        name: 'c',
+        parentUuid: ROOT,
+        inventories: { [MEC]: inv(10) },
+        usages: { [MEC]: used },
+        traits: ['HW_CPU_X86_AMD_SEV_SNP'],
+      });
     const idle = planCycle(input({ layout: 'nested', reported: { root: provider(), children: [child(snpChild, 0)] } }));
     expect(idle.ops).toEqual([{ op: 'deleteProvider', uuid: snpChild }]);
     const busy = planCycle(input({ layout: 'nested', reported: { root: provider(), children: [child(snpChild, 1)] } }));
@@ -151,15 +210,37 @@ describe('nested layout', () => {
   });
 
   it('moves allocated root inventory to the child in one reshape', () => {
-    const root = provider({ inventories: { [MEC]: inv(15), VCPU: inv(8) }, usages: { [MEC]: 1, VCPU: 2 }, traits: ['HW_CPU_X86_AMD_SEV', 'HW_CPU_AMD_SEV', 'CUSTOM_X'] });
-    const consumer = { allocations: { [ROOT]: { resources: { [MEC]: 1, VCPU: 2 } } }, project_id: 'p', user_id: 'u', consumer_generation: 1, consumer_type: 'INSTANCE' };
-    const plan = planCycle(input({ layout: 'nested', models: { sev: present(15) }, reported: { root, children: [] }, rootConsumers: { c1: consumer } }));
+    const root = provider({
+      inventories: { [MEC]: inv(15), VCPU: inv(8) },
+      usages: { [MEC]: 1, VCPU: 2 },
+      traits: ['HW_CPU_X86_AMD_SEV', 'HW_CPU_AMD_SEV', 'CUSTOM_X'],
+    });
+    const consumer = {
+      allocations: { [ROOT]: { resources: { [MEC]: 1, VCPU: 2 } } },
+      project_id: 'p',
+      user_id: 'u',
+      consumer_generation: 1,
+      consumer_type: 'INSTANCE',
+    };
+    const plan = planCycle(
+      input({
+        layout: 'nested',
+        models: { sev: present(15) },
+        reported: { root, children: [] },
+        rootConsumers: { c1: consumer },
+      }),
+    );
     expect(plan.ops).toEqual([
       { op: 'createProvider', uuid: sevChild, name: 'host1_amd_sev', parentUuid: ROOT },
       {
         op: 'reshape',
         inventories: { [ROOT]: { VCPU: inv(8) }, [sevChild]: { [MEC]: inv(15) } },
-        allocations: { c1: { ...consumer, allocations: { [ROOT]: { resources: { VCPU: 2 } }, [sevChild]: { resources: { [MEC]: 1 } } } } },
+        allocations: {
+          c1: {
+            ...consumer,
+            allocations: { [ROOT]: { resources: { VCPU: 2 } }, [sevChild]: { resources: { [MEC]: 1 } } },
+          },
+        },
       },
       { op: 'setTraits', uuid: ROOT, traits: ['CUSTOM_X'] },
       { op: 'setTraits', uuid: sevChild, traits: ['HW_CPU_X86_AMD_SEV'] },

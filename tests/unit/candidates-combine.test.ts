@@ -1,7 +1,13 @@
 import { candidatesForRoot, type CombineOptions, type RootContext } from '../../src/candidates/combine';
 import type { ProviderRow, ResolvedGroup } from '../../src/candidates/model';
 
-const provider = (id: number, parentId: number | null, rootId: number, inventories: Record<string, [total: number, used: number]>, traits: string[] = []): ProviderRow => ({
+const provider = (
+  id: number,
+  parentId: number | null,
+  rootId: number,
+  inventories: Record<string, [total: number, used: number]>,
+  traits: string[] = [],
+): ProviderRow => ({
   id,
   uuid: `uuid-${id}`,
   parentId,
@@ -16,7 +22,11 @@ const provider = (id: number, parentId: number | null, rootId: number, inventori
   aggregates: new Set(),
 });
 
-const group = (suffix: string, resources: Record<string, number>, extra: Partial<ResolvedGroup> = {}): ResolvedGroup => ({
+const group = (
+  suffix: string,
+  resources: Record<string, number>,
+  extra: Partial<ResolvedGroup> = {},
+): ResolvedGroup => ({
   suffix,
   granular: suffix !== '',
   resources: Object.entries(resources).map(([className, amount], i) => ({ className, classId: i, amount })),
@@ -33,7 +43,12 @@ const group = (suffix: string, resources: Record<string, number>, extra: Partial
 const root = provider(1, null, 1, { VCPU: [8, 0] }, ['HW_CPU_X86_AVX2']);
 const numa0 = provider(2, 1, 1, { MEMORY_MB: [1024, 512] });
 const numa1 = provider(3, 1, 1, { MEMORY_MB: [1024, 0] }, ['CUSTOM_FAST']);
-const ctx: RootContext = { root, tree: [root, numa0, numa1], linkedSharing: [], parentOf: (id) => (id === 1 ? null : 1) };
+const ctx: RootContext = {
+  root,
+  tree: [root, numa0, numa1],
+  linkedSharing: [],
+  parentOf: (id) => (id === 1 ? null : 1),
+};
 const run = (options: Partial<CombineOptions> & { groups: ResolvedGroup[] }) =>
   [...candidatesForRoot(ctx, { nestedAware: true, sameSubtrees: [], ...options })].map((c) =>
     c.allocations.map((a) => `${a.provider.id}:${a.className}=${a.amount}`).join(' '),
@@ -45,13 +60,19 @@ describe('candidates for one root', () => {
   });
 
   it('checks required traits collectively over the providers that serve the group', () => {
-    expect(run({ groups: [group('', { VCPU: 1, MEMORY_MB: 100 }, { requiredTraits: [['CUSTOM_FAST']] })] })).toEqual(['1:VCPU=1 3:MEMORY_MB=100']);
+    expect(run({ groups: [group('', { VCPU: 1, MEMORY_MB: 100 }, { requiredTraits: [['CUSTOM_FAST']] })] })).toEqual([
+      '1:VCPU=1 3:MEMORY_MB=100',
+    ]);
     expect(run({ groups: [group('', { MEMORY_MB: 100 }, { requiredTraits: [['HW_CPU_X86_AVX2']] })] })).toEqual([]);
   });
 
   it('consolidates granular groups on one provider unless isolated, and respects capacity', () => {
     const groups = [group('1', { MEMORY_MB: 400 }), group('2', { MEMORY_MB: 400 })];
-    expect(run({ groups, groupPolicy: 'none' })).toEqual(['2:MEMORY_MB=400 3:MEMORY_MB=400', '2:MEMORY_MB=400 3:MEMORY_MB=400', '3:MEMORY_MB=800']);
+    expect(run({ groups, groupPolicy: 'none' })).toEqual([
+      '2:MEMORY_MB=400 3:MEMORY_MB=400',
+      '2:MEMORY_MB=400 3:MEMORY_MB=400',
+      '3:MEMORY_MB=800',
+    ]);
     expect(run({ groups, groupPolicy: 'isolate' })).toHaveLength(2);
   });
 

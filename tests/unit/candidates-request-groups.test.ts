@@ -1,8 +1,13 @@
 import { HttpError } from '../../src/errors/http-error';
 import { parseCandidatesRequest } from '../../src/candidates/request-groups';
-import { parseMemberOfParam as parseMemberOf, parseResourcesParam as parseResources, parseTraitParam } from '../../src/validation/provider-query';
+import {
+  parseMemberOfParam as parseMemberOf,
+  parseResourcesParam as parseResources,
+  parseTraitParam,
+} from '../../src/validation/provider-query';
 
-const parseTraits = (value: string, allowForbidden: boolean, allowAnyOf: boolean) => parseTraitParam(value, { allowForbidden, allowAnyOf });
+const parseTraits = (value: string, allowForbidden: boolean, allowAnyOf: boolean) =>
+  parseTraitParam(value, { allowForbidden, allowAnyOf });
 import { Microversion } from '../../src/microversion/microversion';
 
 const at = (version: string) => Microversion.fromKnown(version);
@@ -48,13 +53,17 @@ describe('traits', () => {
 
   it('reads in: as one any-of set from 1.39 only', () => {
     expect(parseTraits('in:A,B', true, true)).toEqual({ required: [['A', 'B']], forbidden: [] });
-    expect(failure(() => parseTraits('in:A,B', true, false)).message).toContain('only supported since microversion 1.39');
+    expect(failure(() => parseTraits('in:A,B', true, false)).message).toContain(
+      'only supported since microversion 1.39',
+    );
     expect(failure(() => parseTraits('in:A,!B', true, true)).message).toContain('does not support forbidden traits');
   });
 
   it('rejects forbidden traits before 1.22 and empty names', () => {
     expect(failure(() => parseTraits('!A', false, false)).message).toContain('HW_CPU_X86_VMX,CUSTOM_MAGIC. Got: !A');
-    expect(failure(() => parseTraits(',,', true, false)).message).toContain('HW_CPU_X86_VMX,!CUSTOM_MAGIC. Got an empty trait in: ,,');
+    expect(failure(() => parseTraits(',,', true, false)).message).toContain(
+      'HW_CPU_X86_VMX,!CUSTOM_MAGIC. Got an empty trait in: ,,',
+    );
   });
 
   it('ANDs repeated required params from 1.39 and keeps only the last before', () => {
@@ -67,19 +76,30 @@ describe('member_of', () => {
   const A = '11111111-1111-1111-1111-111111111111';
   const B = '22222222222222222222222222222222';
   it('accepts one uuid, in: lists and forbidden forms, canonicalising uuids', () => {
-    expect(parseMemberOf(`in:${A},${B}`)).toEqual({ required: [A, '22222222-2222-2222-2222-222222222222'], forbidden: [] });
+    expect(parseMemberOf(`in:${A},${B}`)).toEqual({
+      required: [A, '22222222-2222-2222-2222-222222222222'],
+      forbidden: [],
+    });
     expect(parseMemberOf(`!in:${A}`)).toEqual({ required: [], forbidden: [A] });
   });
 
   it('rejects unprefixed lists and non-uuids', () => {
-    expect(failure(() => parseMemberOf(`${A},${B}`)).message).toContain("must be prefixed with the 'in:' or '!in:' keyword");
-    expect(failure(() => parseMemberOf('in:nope')).message).toContain("Expected 'member_of' parameter to contain valid UUID(s). Got: nope");
+    expect(failure(() => parseMemberOf(`${A},${B}`)).message).toContain(
+      "must be prefixed with the 'in:' or '!in:' keyword",
+    );
+    expect(failure(() => parseMemberOf('in:nope')).message).toContain(
+      "Expected 'member_of' parameter to contain valid UUID(s). Got: nope",
+    );
   });
 
   it('allows repeated member_of (AND) from 1.24 and forbidden from 1.32', () => {
-    expect(failure(() => parse(`resources=VCPU:1&member_of=${A}&member_of=${A}`, '1.23')).message).toBe('Multiple member_of parameters are not supported');
+    expect(failure(() => parse(`resources=VCPU:1&member_of=${A}&member_of=${A}`, '1.23')).message).toBe(
+      'Multiple member_of parameters are not supported',
+    );
     expect(parse(`resources=VCPU:1&member_of=${A}&member_of=in:${A},${B}`, '1.24').groups[0].memberOf).toHaveLength(2);
-    expect(failure(() => parse(`resources=VCPU:1&member_of=!${A}`, '1.31')).message).toContain('Forbidden member_of parameters are not supported');
+    expect(failure(() => parse(`resources=VCPU:1&member_of=!${A}`, '1.31')).message).toContain(
+      'Forbidden member_of parameters are not supported',
+    );
   });
 });
 
@@ -88,8 +108,12 @@ describe('query keys by microversion', () => {
     expect(failure(() => parse('', '1.10')).message).toContain("'resources' is a required property");
     expect(failure(() => parse('resources=VCPU:1&limit=5', '1.15')).message).toContain("('limit' was unexpected)");
     expect(failure(() => parse('resources=VCPU:1&required=A', '1.16')).message).toContain("'required' was unexpected");
-    expect(failure(() => parse('resources=VCPU:1&member_of=x', '1.20')).message).toContain("'member_of' was unexpected");
-    expect(failure(() => parse('resources=VCPU:1&resources1=VCPU:1', '1.24')).message).toContain("'resources1' was unexpected");
+    expect(failure(() => parse('resources=VCPU:1&member_of=x', '1.20')).message).toContain(
+      "'member_of' was unexpected",
+    );
+    expect(failure(() => parse('resources=VCPU:1&resources1=VCPU:1', '1.24')).message).toContain(
+      "'resources1' was unexpected",
+    );
   });
 
   it('validates limit against the pattern', () => {
@@ -102,10 +126,14 @@ describe('query keys by microversion', () => {
   });
 
   it('names the regexes for unknown keys from 1.25, with in_tree from 1.31 and verbose suffixes from 1.33', () => {
-    expect(failure(() => parse('resources=VCPU:1&root_required=A', '1.34')).message).toContain("'root_required' does not match any of the regexes");
+    expect(failure(() => parse('resources=VCPU:1&root_required=A', '1.34')).message).toContain(
+      "'root_required' does not match any of the regexes",
+    );
     expect(failure(() => parse('resources_X=VCPU:1', '1.32')).message).toContain('does not match any of the regexes');
     expect(parse('resources_X=VCPU:1', '1.33').groups[0].suffix).toBe('_X');
-    expect(failure(() => parse('resources=VCPU:1&group_policy=bogus', '1.25')).message).toContain("'bogus' is not one of ['none', 'isolate']");
+    expect(failure(() => parse('resources=VCPU:1&group_policy=bogus', '1.25')).message).toContain(
+      "'bogus' is not one of ['none', 'isolate']",
+    );
   });
 });
 
@@ -120,7 +148,9 @@ describe('group checks', () => {
   });
 
   it('from 1.36 allows a resourceless group named by same_subtree, with Placement codes otherwise', () => {
-    expect(parse('resources_A=VCPU:1&required_B=X&same_subtree=_A,_B&group_policy=none').groups.map((g) => g.suffix)).toEqual(['_A', '_B']);
+    expect(
+      parse('resources_A=VCPU:1&required_B=X&same_subtree=_A,_B&group_policy=none').groups.map((g) => g.suffix),
+    ).toEqual(['_A', '_B']);
     expect(failure(() => parse('required_B=X&same_subtree=_B')).code).toBe('placement.query.missing_value');
     expect(failure(() => parse('resources_A=VCPU:1&same_subtree=_A,_C&group_policy=none')).message).toContain(
       "Real suffixes should be specified in `same_subtree`: ['_C'] not found in ['_A'].",
@@ -135,7 +165,10 @@ describe('group checks', () => {
   });
 
   it('parses root_required once, rejecting conflicts', () => {
-    expect(parse('resources=VCPU:1&root_required=A,!B', '1.35')).toMatchObject({ rootRequired: ['A'], rootForbidden: ['B'] });
+    expect(parse('resources=VCPU:1&root_required=A,!B', '1.35')).toMatchObject({
+      rootRequired: ['A'],
+      rootForbidden: ['B'],
+    });
     expect(failure(() => parse('resources=VCPU:1&root_required=A,!A', '1.35')).message).toBe(
       'Conflicting required and forbidden traits found in root_required: A',
     );

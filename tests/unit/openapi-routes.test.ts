@@ -8,7 +8,9 @@ function documentedOperations(): Map<string, string[]> {
   const pathsBlock = generated.split('export interface paths {')[1].split('export type webhooks')[0];
   const operations = new Map<string, string[]>();
   for (const [, route, body] of pathsBlock.matchAll(/"(\/[^"]*)": \{([\s\S]*?)\n {4}\};/g)) {
-    const methods = [...body.matchAll(/^ {8}(get|put|post|delete|patch): operations/gm)].map(([, method]) => method.toUpperCase());
+    const methods = [...body.matchAll(/^ {8}(get|put|post|delete|patch): operations/gm)].map(([, method]) =>
+      method.toUpperCase(),
+    );
     operations.set(route, methods.sort());
   }
   return operations;

@@ -1,8 +1,20 @@
-import { CheckStringError, evaluate, parseCheck, type Check, type Credentials, type Target } from '../../src/policy/check-string';
+import {
+  CheckStringError,
+  evaluate,
+  parseCheck,
+  type Check,
+  type Credentials,
+  type Target,
+} from '../../src/policy/check-string';
 
 const reader: Credentials = { user_id: 'u1', project_id: 'p1', roles: ['reader', 'Member'], system_scope: undefined };
 
-function allows(check: string, credentials: Credentials = reader, target: Target = {}, rules: Record<string, string> = {}): boolean {
+function allows(
+  check: string,
+  credentials: Credentials = reader,
+  target: Target = {},
+  rules: Record<string, string> = {},
+): boolean {
   const parsed = new Map(Object.entries(rules).map(([name, text]) => [name, parseCheck(text)]));
   return evaluate(parseCheck(check), { credentials, target, rule: (name) => parsed.get(name) });
 }
@@ -117,7 +129,16 @@ describe('policy check strings: malformed', () => {
     const tree: Check = parseCheck('role:a or role:b and not rule:c');
     expect(tree).toEqual({
       kind: 'or',
-      checks: [{ kind: 'role', match: 'a' }, { kind: 'and', checks: [{ kind: 'role', match: 'b' }, { kind: 'not', check: { kind: 'rule', name: 'c' } }] }],
+      checks: [
+        { kind: 'role', match: 'a' },
+        {
+          kind: 'and',
+          checks: [
+            { kind: 'role', match: 'b' },
+            { kind: 'not', check: { kind: 'rule', name: 'c' } },
+          ],
+        },
+      ],
     });
   });
 });

@@ -1,11 +1,21 @@
 import { loadConfig, ConfigError } from '../../src/config';
-import { createEnforcer, enforcerFromConfig, type PolicyCredentials, type PolicyOptions } from '../../src/policy/enforcer';
+import {
+  createEnforcer,
+  enforcerFromConfig,
+  type PolicyCredentials,
+  type PolicyOptions,
+} from '../../src/policy/enforcer';
 import { POLICY, POLICY_DEFAULTS, type PolicyName } from '../../src/policy/rules';
 
 const SECURE: PolicyOptions = { enforceNewDefaults: true, enforceScope: true, overrides: {} };
 const LEGACY: PolicyOptions = { ...SECURE, enforceNewDefaults: false };
 
-const caller = (roles: string[], extra: Partial<PolicyCredentials> = {}): PolicyCredentials => ({ userId: 'u', projectId: 'p', roles, ...extra });
+const caller = (roles: string[], extra: Partial<PolicyCredentials> = {}): PolicyCredentials => ({
+  userId: 'u',
+  projectId: 'p',
+  roles,
+  ...extra,
+});
 const admin = caller(['admin', 'member', 'reader']);
 const service = caller(['service']);
 const member = caller(['member', 'reader']);
@@ -15,7 +25,7 @@ const own = { project_id: 'p', user_id: 'u' };
 const ALL = Object.values(POLICY) as PolicyName[];
 
 describe('policy defaults', () => {
-  it("register every Placement action once, with the project scope", () => {
+  it('register every Placement action once, with the project scope', () => {
     const names = POLICY_DEFAULTS.map((rule) => rule.name);
     expect(new Set(names).size).toBe(names.length);
     for (const name of ALL) expect(POLICY_DEFAULTS.find((rule) => rule.name === name)?.scopeTypes).toEqual(['project']);
@@ -45,19 +55,23 @@ describe('policy defaults', () => {
 
   it('refuse a system-scoped token even with the admin role, and allow it when scope is not enforced', () => {
     expect(createEnforcer(SECURE).allows(POLICY.RESOURCE_PROVIDERS_LIST, systemAdmin, {})).toBe(false);
-    expect(createEnforcer({ ...SECURE, enforceScope: false }).allows(POLICY.RESOURCE_PROVIDERS_LIST, systemAdmin, {})).toBe(true);
+    expect(
+      createEnforcer({ ...SECURE, enforceScope: false }).allows(POLICY.RESOURCE_PROVIDERS_LIST, systemAdmin, {}),
+    ).toBe(true);
     // Scope applies whatever the rule says, even an open one.
     const open = createEnforcer({ ...SECURE, overrides: { [POLICY.TRAITS_LIST]: '@' } });
     expect(open.allows(POLICY.TRAITS_LIST, systemAdmin, {})).toBe(false);
   });
 
   it('throw for an action nobody registered (a programming error, not a 403)', () => {
-    expect(() => createEnforcer(SECURE).allows('placement:nothing' as PolicyName, admin, own)).toThrow('not registered');
+    expect(() => createEnforcer(SECURE).allows('placement:nothing' as PolicyName, admin, own)).toThrow(
+      'not registered',
+    );
   });
 });
 
 describe('legacy mode (enforce_new_defaults off)', () => {
-  it("ORs the deprecated role:admin in, so the admin may reshape", () => {
+  it('ORs the deprecated role:admin in, so the admin may reshape', () => {
     const enforcer = createEnforcer(LEGACY);
     expect(enforcer.allows(POLICY.RESHAPE, admin, own)).toBe(true);
     expect(enforcer.allows(POLICY.RESHAPE, service, own)).toBe(true);
@@ -66,7 +80,9 @@ describe('legacy mode (enforce_new_defaults off)', () => {
 
   it('keeps scope enforced unless that is switched off too', () => {
     expect(createEnforcer(LEGACY).allows(POLICY.RESOURCE_PROVIDERS_LIST, systemAdmin, {})).toBe(false);
-    expect(createEnforcer({ ...LEGACY, enforceScope: false }).allows(POLICY.RESOURCE_PROVIDERS_LIST, systemAdmin, {})).toBe(true);
+    expect(
+      createEnforcer({ ...LEGACY, enforceScope: false }).allows(POLICY.RESOURCE_PROVIDERS_LIST, systemAdmin, {}),
+    ).toBe(true);
   });
 
   it('does not OR the deprecated rule into a rule the operator overrode', () => {
@@ -84,19 +100,27 @@ describe('policy overrides', () => {
   });
 
   it('replace a base rule for every action that refers to it', () => {
-    const enforcer = createEnforcer({ ...SECURE, overrides: { admin_or_service_api: 'role:admin or role:service or role:member' } });
+    const enforcer = createEnforcer({
+      ...SECURE,
+      overrides: { admin_or_service_api: 'role:admin or role:service or role:member' },
+    });
     expect(enforcer.allows(POLICY.TRAITS_LIST, member, own)).toBe(true);
     expect(enforcer.allows(POLICY.ALLOCATIONS_DELETE, member, own)).toBe(true);
     expect(enforcer.allows(POLICY.RESHAPE, member, own)).toBe(false);
   });
 
   it('may add helper rules that others refer to', () => {
-    const enforcer = createEnforcer({ ...SECURE, overrides: { operators: 'role:operator', [POLICY.TRAITS_LIST]: 'rule:operators' } });
+    const enforcer = createEnforcer({
+      ...SECURE,
+      overrides: { operators: 'role:operator', [POLICY.TRAITS_LIST]: 'rule:operators' },
+    });
     expect(enforcer.allows(POLICY.TRAITS_LIST, caller(['operator']), own)).toBe(true);
   });
 
   it('refuse to build with a malformed rule', () => {
-    expect(() => createEnforcer({ ...SECURE, overrides: { [POLICY.TRAITS_LIST]: 'role:admin or' } })).toThrow('invalid check string');
+    expect(() => createEnforcer({ ...SECURE, overrides: { [POLICY.TRAITS_LIST]: 'role:admin or' } })).toThrow(
+      'invalid check string',
+    );
   });
 });
 
@@ -130,7 +154,11 @@ describe('enforcerFromConfig', () => {
   it('stops the start with a ConfigError for a missing or malformed file', () => {
     expect(() => build({ EMPLACE_POLICY_FILE: '/nowhere.json' })).toThrow(ConfigError);
     expect(() => build({ EMPLACE_POLICY_FILE: '/nowhere.json' })).toThrow('cannot read policy file /nowhere.json');
-    expect(() => build({ EMPLACE_POLICY_FILE: '/etc/emplace/bad.json' })).toThrow(/EMPLACE_POLICY_FILE: invalid check string/);
-    expect(() => loadConfig({ EMPLACE_POLICY_ENFORCE_SCOPE: 'maybe' })).toThrow('EMPLACE_POLICY_ENFORCE_SCOPE must be true or false');
+    expect(() => build({ EMPLACE_POLICY_FILE: '/etc/emplace/bad.json' })).toThrow(
+      /EMPLACE_POLICY_FILE: invalid check string/,
+    );
+    expect(() => loadConfig({ EMPLACE_POLICY_ENFORCE_SCOPE: 'maybe' })).toThrow(
+      'EMPLACE_POLICY_ENFORCE_SCOPE must be true or false',
+    );
   });
 });

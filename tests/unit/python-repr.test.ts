@@ -36,10 +36,16 @@ describe('python-jsonschema wording', () => {
 
 describe('keys that must match patternProperties', () => {
   it('names the patterns, as python-jsonschema does', () => {
-    const validate = compileSchema({ type: 'object', patternProperties: { '^[A-Z0-9_]+$': { type: 'integer' } }, additionalProperties: false });
+    const validate = compileSchema({
+      type: 'object',
+      patternProperties: { '^[A-Z0-9_]+$': { type: 'integer' } },
+      additionalProperties: false,
+    });
     const body = { vcpu: 1 };
     validate(body);
-    expect(describeFirstError(validate.errors, body, validate.schema)).toBe("'vcpu' does not match any of the regexes: '^[A-Z0-9_]+$'");
+    expect(describeFirstError(validate.errors, body, validate.schema)).toBe(
+      "'vcpu' does not match any of the regexes: '^[A-Z0-9_]+$'",
+    );
   });
 });
 

@@ -33,7 +33,12 @@ export function readCpuidSlots(hostRoot: string): SourceResult {
     const buffer = Buffer.alloc(16);
     const read = readSync(fd, buffer, 0, 16, SEV_LEAF);
     if (read < 16) return { source: 'cpuid', status: 'absent', detail: 'leaf 0x8000001F not readable' };
-    const regs = { eax: buffer.readUInt32LE(0), ebx: buffer.readUInt32LE(4), ecx: buffer.readUInt32LE(8), edx: buffer.readUInt32LE(12) };
+    const regs = {
+      eax: buffer.readUInt32LE(0),
+      ebx: buffer.readUInt32LE(4),
+      ecx: buffer.readUInt32LE(8),
+      edx: buffer.readUInt32LE(12),
+    };
     return { source: 'cpuid', ...slotsFromCpuid(regs), detail: `ecx=${regs.ecx} edx=${regs.edx}` };
   } catch (error) {
     // EIO: the CPU does not implement the leaf (not AMD, or too old).

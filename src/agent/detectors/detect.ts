@@ -46,7 +46,8 @@ export function resolvePools(primary: SourceResult[], fallback: () => SourceResu
     reports = sources.filter((s): s is SlotReport => !isMiss(s));
   }
   const disagreements: string[] = [];
-  const cap = (value: number | Unknown) => (value === UNKNOWN || maxSlots === undefined ? value : Math.min(value, maxSlots));
+  const cap = (value: number | Unknown) =>
+    value === UNKNOWN || maxSlots === undefined ? value : Math.min(value, maxSlots);
   return {
     sources,
     disagreements,
@@ -68,8 +69,10 @@ function model(gate: Tri, devSev: Tri, slots: number | Unknown, name: string): M
 export function decideModels(gates: KvmGates, pools: Detection['pools']): Record<ModelName, ModelState> {
   const snp = model(gates.sevSnp, gates.devSev, pools.es, 'sev_snp');
   let es = model(gates.sevEs, gates.devSev, pools.es, 'sev_es');
-  if (es.state !== 'absent' && gates.sevSnp === true) es = { state: 'absent', slots: 0, reason: 'ES pool used by SEV-SNP' };
-  else if (es.state === 'present' && gates.sevSnp === UNKNOWN) es = { state: 'unknown', slots: 0, reason: 'sev_snp unreadable' };
+  if (es.state !== 'absent' && gates.sevSnp === true)
+    es = { state: 'absent', slots: 0, reason: 'ES pool used by SEV-SNP' };
+  else if (es.state === 'present' && gates.sevSnp === UNKNOWN)
+    es = { state: 'unknown', slots: 0, reason: 'sev_snp unreadable' };
   return { sev: model(gates.sev, gates.devSev, pools.sev, 'sev'), sev_es: es, sev_snp: snp };
 }
 

@@ -64,5 +64,10 @@ function diskGb(hostRoot: string, diskPath: string, notes: string[]): number | U
 
 export function readHostResources(hostRoot: string, diskPath: string): HostResources {
   const notes: string[] = [];
-  return { vcpu: vcpus(hostRoot, notes), memoryMb: memoryMb(hostRoot, notes), diskGb: diskGb(hostRoot, diskPath, notes), notes };
+  return {
+    vcpu: vcpus(hostRoot, notes),
+    memoryMb: memoryMb(hostRoot, notes),
+    diskGb: diskGb(hostRoot, diskPath, notes),
+    notes,
+  };
 }

@@ -29,7 +29,8 @@ export function readKernelLog(hostRoot: string, files: string[]): SourceResult {
       continue;
     }
     const parsed = parseKernelLog(text);
-    if (parsed.sev !== undefined || parsed.es !== undefined) return { source: 'kernel-log', ...parsed, detail: absolute };
+    if (parsed.sev !== undefined || parsed.es !== undefined)
+      return { source: 'kernel-log', ...parsed, detail: absolute };
   }
   if (errors.length > 0) return { source: 'kernel-log', status: 'error', detail: errors.join('; ') };
   return { source: 'kernel-log', status: 'absent', detail: 'no SEV ASID line in kernel logs' };

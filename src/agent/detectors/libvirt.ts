@@ -21,9 +21,12 @@ export function parseDomainCapabilities(xml: string): SourceResult {
   const features = element(xml, 'features');
   const sev = features ? element(features.body, 'sev') : undefined;
   const launch = element(xml, 'launchSecurity');
-  const snp = launch ? /<value>\s*sev-snp\s*<\/value>/.test(launch.body) && !/supported=['"]no['"]/.test(launch.attrs) : undefined;
+  const snp = launch
+    ? /<value>\s*sev-snp\s*<\/value>/.test(launch.body) && !/supported=['"]no['"]/.test(launch.attrs)
+    : undefined;
   if (!sev) return { source: 'libvirt', status: 'absent', detail: 'no <sev> feature in domain capabilities' };
-  if (/supported=['"]no['"]/.test(sev.attrs)) return { source: 'libvirt', sev: 0, es: 0, snp: false, detail: "sev supported='no'" };
+  if (/supported=['"]no['"]/.test(sev.attrs))
+    return { source: 'libvirt', sev: 0, es: 0, snp: false, detail: "sev supported='no'" };
   const sevSlots = intChild(sev.body, 'maxGuests');
   const esSlots = intChild(sev.body, 'maxESGuests');
   if (sevSlots === undefined && esSlots === undefined) {
@@ -49,7 +52,11 @@ export function readDomainCapabilities(hostRoot: string, options: DomcapsOptions
     }
   } else if (options.useVirsh && hostRoot === '/') {
     try {
-      xml = execFileSync('virsh', ['-r', 'domcapabilities'], { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'pipe'] });
+      xml = execFileSync('virsh', ['-r', 'domcapabilities'], {
+        encoding: 'utf8',
+        timeout: 10_000,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
     } catch (error) {
       const status = isNotFound(error) ? 'absent' : 'error';
       return { source: 'libvirt', status, detail: `virsh domcapabilities: ${(error as Error).message.split('\n')[0]}` };
