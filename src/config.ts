@@ -28,7 +28,7 @@ export interface Config {
   corsAllowedOrigins: string[];
   corsAllowHeaders: string[];
   corsExposeHeaders: string[];
-  /** Operator policy overrides (oslo's policy file): JSON or `"name": "rule"` lines. */
+  /** Operator policy overrides: oslo.policy's policy.yaml (or JSON), read as oslo.policy reads it. */
   policyFile?: string;
   /** oslo.policy enforce_new_defaults; false also accepts the deprecated admin-only rules. */
   policyEnforceNewDefaults: boolean;
