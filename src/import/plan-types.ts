@@ -3,7 +3,8 @@ export interface ImportPlan {
   /** Created in this order (Placement's id order), so listings ordered by id keep Placement's order. */
   customClasses: Array<{ name: string } & Stamps>;
   customTraits: Array<{ name: string } & Stamps>;
-  /** Standard traits keep Placement's timestamps: a provider's traits list reports them as last-modified. */
+  /** Standard rows keep Placement's timestamps: Placement reports them as last-modified (a class, a provider's traits). */
+  standardClassStamps: Array<{ name: string } & Stamps>;
   standardTraitStamps: Array<{ name: string } & Stamps>;
   /** Parents before children. */
   providers: Array<

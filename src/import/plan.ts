@@ -96,6 +96,7 @@ export function planImport(source: PlacementSnapshot, options: PlanOptions): Imp
   return {
     customClasses: classes.custom.map((row) => ({ name: row.name, ...stamp(row) })),
     customTraits: traits.custom.map((row) => ({ name: row.name, ...stamp(row) })),
+    standardClassStamps: classes.standard.map((row) => ({ name: row.name, ...stamp(row) })),
     standardTraitStamps: traits.standard.map((row) => ({ name: row.name, ...stamp(row) })),
     providers,
     inventories,

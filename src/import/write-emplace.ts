@@ -98,14 +98,18 @@ async function writeCatalogue(tx: Tx, plan: ImportPlan): Promise<void> {
      SELECT * FROM unnest(?::int[], ?::text[], ?::timestamptz[], ?::timestamptz[])`,
     ['id', 'name', 'created_at', 'updated_at'],
   );
-  await update(
-    tx,
-    plan.standardTraitStamps,
-    `UPDATE traits t SET created_at = u.created_at, updated_at = u.updated_at
-       FROM unnest(?::text[], ?::timestamptz[], ?::timestamptz[]) AS u(name, created_at, updated_at)
-      WHERE t.name = u.name`,
-    ['name', 'created_at', 'updated_at'],
-  );
+  for (const [table, rows] of [
+    ['resource_classes', plan.standardClassStamps],
+    ['traits', plan.standardTraitStamps],
+  ] as const)
+    await update(
+      tx,
+      rows,
+      `UPDATE ${table} t SET created_at = u.created_at, updated_at = u.updated_at
+         FROM unnest(?::text[], ?::timestamptz[], ?::timestamptz[]) AS u(name, created_at, updated_at)
+        WHERE t.name = u.name`,
+      ['name', 'created_at', 'updated_at'],
+    );
 }
 
 async function writeProviders(tx: Tx, plan: ImportPlan): Promise<void> {
