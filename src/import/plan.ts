@@ -181,7 +181,7 @@ function planAggregates(
  * Consumers as stored, plus one for every consumer uuid that has allocations but no consumer row
  * (allocations written before 1.8 on a Placement that never ran `placement-manage db
  * online_data_migrations`): exactly what that migration creates — the incomplete project and user,
- * generation 0, no consumer type. See docs/decisions/0550-import-placement-data-migrations.md.
+ * generation 0, no consumer type. See docs/decisions/0550-import-from-placement.md.
  */
 function planConsumers(
   source: PlacementSnapshot,
