@@ -40,28 +40,30 @@ export function planImport(source: PlacementSnapshot, options: PlanOptions): Imp
   const providers = planProviders(source.providers, problems, notes, uuids, stamp, options.now);
   // Against the source rows: a provider refused for its own reasons is not reported again here.
   const providerIds = new Set(source.providers.map((row) => row.id));
-  const hasProvider = (id: number, where: string) => {
-    if (!providerIds.has(id)) problems.push(`${where}: resource provider id ${id} does not exist`);
+  // `where` is a function: these run per row, and the text is only wanted for a problem.
+  const hasProvider = (id: number, where: () => string) => {
+    if (!providerIds.has(id)) problems.push(`${where()}: resource provider id ${id} does not exist`);
   };
-  const className = (id: number, where: string) => {
+  const className = (id: number, where: () => string) => {
     const name = classes.nameById.get(id);
-    if (name === undefined && !classes.known.has(id)) problems.push(`${where}: resource class id ${id} does not exist`);
+    if (name === undefined && !classes.known.has(id))
+      problems.push(`${where()}: resource class id ${id} does not exist`);
     return name ?? '';
   };
 
   const inventories = source.inventories.map((row) => {
-    const where = `inventory id ${row.id}`;
+    const where = () => `inventory id ${row.id}`;
     hasProvider(row.resource_provider_id, where);
     const { created_at, updated_at, resource_class_id, ...rest } = row;
     return { ...rest, resource_class: className(resource_class_id, where), ...stamp({ created_at, updated_at }) };
   });
 
   const providerTraits = source.providerTraits.map((row) => {
-    const where = `resource_provider_traits row (${row.resource_provider_id}, ${row.trait_id})`;
+    const where = () => `resource_provider_traits row (${row.resource_provider_id}, ${row.trait_id})`;
     hasProvider(row.resource_provider_id, where);
     const trait = traits.nameById.get(row.trait_id);
     if (trait === undefined && !traits.known.has(row.trait_id))
-      problems.push(`${where}: trait id ${row.trait_id} does not exist`);
+      problems.push(`${where()}: trait id ${row.trait_id} does not exist`);
     return { resource_provider_id: row.resource_provider_id, trait: trait ?? '' };
   });
 
@@ -70,16 +72,16 @@ export function planImport(source: PlacementSnapshot, options: PlanOptions): Imp
 
   const seenAllocation = new Set<string>();
   const allocations = source.allocations.map((row) => {
-    const where = `allocation id ${row.id} (consumer ${row.consumer_id})`;
+    const where = () => `allocation id ${row.id} (consumer ${row.consumer_id})`;
     hasProvider(row.resource_provider_id, where);
     const resourceClass = className(row.resource_class_id, where);
     if (!Number.isInteger(row.used) || row.used <= 0)
-      problems.push(`${where}: used is ${row.used}; Emplace stores only allocations of at least 1`);
+      problems.push(`${where()}: used is ${row.used}; Emplace stores only allocations of at least 1`);
     const consumerId = consumers.idByUuid.get(canonicalOrSelf(row.consumer_id)) ?? 0;
     const key = `${consumerId}/${row.resource_provider_id}/${row.resource_class_id}`;
     if (seenAllocation.has(key))
       problems.push(
-        `${where}: a second allocation of the same class from the same provider for this consumer (Emplace keeps one per consumer, provider and class)`,
+        `${where()}: a second allocation of the same class from the same provider for this consumer (Emplace keeps one per consumer, provider and class)`,
       );
     seenAllocation.add(key);
     return {
@@ -156,7 +158,7 @@ function planAggregates(
   problems: string[],
   notes: ImportNotes,
   uuids: UuidChecker,
-  hasProvider: (id: number, where: string) => void,
+  hasProvider: (id: number, where: () => string) => void,
 ) {
   const linked = new Set(source.providerAggregates.map((row) => row.aggregate_id));
   const aggregates: ImportPlan['aggregates'] = [];
@@ -170,9 +172,9 @@ function planAggregates(
   }
   const known = new Set(source.aggregates.map((row) => row.id));
   for (const row of source.providerAggregates) {
-    const where = `resource_provider_aggregates row (${row.resource_provider_id}, ${row.aggregate_id})`;
+    const where = () => `resource_provider_aggregates row (${row.resource_provider_id}, ${row.aggregate_id})`;
     hasProvider(row.resource_provider_id, where);
-    if (!known.has(row.aggregate_id)) problems.push(`${where}: aggregate id ${row.aggregate_id} does not exist`);
+    if (!known.has(row.aggregate_id)) problems.push(`${where()}: aggregate id ${row.aggregate_id} does not exist`);
   }
   return { aggregates, providerAggregates: source.providerAggregates.map((row) => ({ ...row })) };
 }
@@ -199,12 +201,12 @@ function planConsumers(
   const idByUuid = new Map<string, number>();
   const rows: ImportPlan['consumers'] = [];
   for (const row of source.consumers) {
-    const where = `consumer id ${row.id} (${row.uuid})`;
+    const where = () => `consumer id ${row.id} (${row.uuid})`;
     const uuid = uuids.check(row.uuid, where, 'consumer');
-    if (!projectIds.has(row.project_id)) problems.push(`${where}: project id ${row.project_id} does not exist`);
-    if (!userIds.has(row.user_id)) problems.push(`${where}: user id ${row.user_id} does not exist`);
+    if (!projectIds.has(row.project_id)) problems.push(`${where()}: project id ${row.project_id} does not exist`);
+    if (!userIds.has(row.user_id)) problems.push(`${where()}: user id ${row.user_id} does not exist`);
     if (row.consumer_type_id !== null && !typeIds.has(row.consumer_type_id))
-      problems.push(`${where}: consumer type id ${row.consumer_type_id} does not exist`);
+      problems.push(`${where()}: consumer type id ${row.consumer_type_id} does not exist`);
     if (!uuid) continue;
     idByUuid.set(uuid, row.id);
     const { created_at, updated_at, ...rest } = row;
@@ -215,9 +217,8 @@ function planConsumers(
   let incompleteProject: number | undefined;
   let incompleteUser: number | undefined;
   for (const allocation of source.allocations) {
-    const where = `allocation id ${allocation.id}`;
     if (!UUID_PATTERN.test(allocation.consumer_id)) {
-      problems.push(`${where}: consumer ${JSON.stringify(allocation.consumer_id)} is not a uuid`);
+      problems.push(`allocation id ${allocation.id}: consumer ${JSON.stringify(allocation.consumer_id)} is not a uuid`);
       continue;
     }
     const uuid = canonicalUuid(allocation.consumer_id);
@@ -260,9 +261,10 @@ export class UuidChecker {
     private readonly notes: ImportNotes,
   ) {}
 
-  check(value: string | null, where: string, kind: string): string | undefined {
+  check(value: string | null, where: string | (() => string), kind: string): string | undefined {
+    const at = () => (typeof where === 'string' ? where : where());
     if (value === null || !UUID_PATTERN.test(value)) {
-      this.problems.push(`${where}: ${JSON.stringify(value)} is not a uuid`);
+      this.problems.push(`${at()}: ${JSON.stringify(value)} is not a uuid`);
       return undefined;
     }
     const canonical = canonicalUuid(value);
@@ -270,7 +272,7 @@ export class UuidChecker {
     const key = `${kind}/${canonical}`;
     const other = this.seen.get(key);
     if (other !== undefined) {
-      this.problems.push(`${where}: ${value} and ${other} are the same ${kind} uuid spelled differently`);
+      this.problems.push(`${at()}: ${value} and ${other} are the same ${kind} uuid spelled differently`);
       return undefined;
     }
     this.seen.set(key, value);
