@@ -9,7 +9,12 @@ describe('agent loop', () => {
     const stateDir = mkdtempSync(path.join(os.tmpdir(), 'agent-loop-'));
     const errors: Array<{ failures: number; nextInMs: number }> = [];
     const quiet = () => undefined;
-    const logger = { debug: quiet, info: quiet, warn: quiet, error: (obj: any) => void errors.push(obj) };
+    const logger = {
+      debug: quiet,
+      info: quiet,
+      warn: quiet,
+      error: (obj: any) => void (obj.failures !== undefined && errors.push(obj)),
+    };
     const agent = new Agent(
       {
         ...AGENT_DEFAULTS,
