@@ -102,6 +102,8 @@ export class Agent {
   readonly client: PlacementClient;
   private readonly store: StateStore;
   private rootUuid?: string;
+  /** Where the root uuid came from: a new one or the state dir means an earlier cycle of this agent chose it. */
+  private rootOrigin?: 'config' | 'state' | 'name' | 'new';
   private readonly rootName: string;
   private readonly sleep: (ms: number) => Promise<void>;
   private ownerTraitKnown = false;
@@ -224,7 +226,12 @@ export class Agent {
   private async resolveRootUuid(state: ReturnType<StateStore['load']>, dryRun: boolean): Promise<string> {
     if (this.rootUuid) return this.rootUuid;
     let uuid = this.config.providerUuid ?? state.providerUuid;
-    if (!uuid) uuid = (await this.client.findProviderByName(this.rootName))?.uuid ?? newProviderUuid();
+    this.rootOrigin = this.config.providerUuid ? 'config' : uuid ? 'state' : undefined;
+    if (!uuid) {
+      const named = await this.client.findProviderByName(this.rootName);
+      this.rootOrigin = named ? 'name' : 'new';
+      uuid = named?.uuid ?? newProviderUuid();
+    }
     if (!dryRun && uuid !== state.providerUuid) this.store.save({ providerUuid: uuid, drains: state.drains });
     this.rootUuid = uuid;
     return uuid;
@@ -249,6 +256,7 @@ export class Agent {
             true,
           );
         this.rootUuid = holder.uuid;
+        this.rootOrigin = 'name';
         if (!dryRun) this.store.save({ providerUuid: holder.uuid, drains: state.drains });
         return this.read(detection, holder.uuid, state, dryRun);
       }
@@ -266,7 +274,8 @@ export class Agent {
       mecReserved: this.config.reservedSlots,
       hostResources: hostResourceWishes(this.config, detection),
       ownership: this.config,
-      rootFromState: !this.config.providerUuid && state.providerUuid === rootUuid,
+      // A root this agent chose (and may have created before a failed cycle set its owner trait) is its own.
+      rootFromState: rootUuid === this.rootUuid && (this.rootOrigin === 'state' || this.rootOrigin === 'new'),
       reported: tree,
       drains: this.store.load().drains,
       ownerTraitExists: this.ownerTraitKnown,

@@ -110,40 +110,74 @@ export function fakeHost(fixture: string): FakeHost {
 export async function seedPlacement(harness: Harness, fixture: string): Promise<Array<{ uuid: string; name: string }>> {
   const file = path.join(FIXTURE_HOSTS, fixture, 'placement.json');
   if (!existsSync(file)) throw new Error(`${fixture} has no placement.json`);
-  const { providers } = JSON.parse(readFileSync(file, 'utf8')) as {
+  const seed = JSON.parse(readFileSync(file, 'utf8')) as {
     providers: Array<{
       uuid: string;
       name: string;
       parent?: string;
       traits?: string[];
-      inventories?: Record<string, unknown>;
+      inventories?: Record<string, { reserved?: number }>;
     }>;
+    /** consumer -> provider -> resources; placed before `reserved` takes effect (a drain came after the claim). */
+    allocations?: Record<string, Record<string, Record<string, number>>>;
   };
-  for (const p of providers) {
-    const created = await harness.api('POST', '/resource_providers', {
-      uuid: p.uuid,
-      name: p.name,
-      ...(p.parent ? { parent_provider_uuid: p.parent } : {}),
-    });
-    if (created.status !== 200) throw new Error(`seeding ${p.name}: ${created.status} ${JSON.stringify(created.body)}`);
-    let generation = created.body.generation as number;
-    if (p.inventories) {
-      const put = await harness.api('PUT', `/resource_providers/${p.uuid}/inventories`, {
-        resource_provider_generation: generation,
-        inventories: p.inventories,
-      });
-      generation = put.body.resource_provider_generation;
-    }
+  const expectOk = (what: string, reply: { status: number; body: unknown }) => {
+    if (reply.status >= 300) throw new Error(`seeding ${what}: ${reply.status} ${JSON.stringify(reply.body)}`);
+    return reply;
+  };
+  const generationOf = async (uuid: string) =>
+    (await harness.api('GET', `/resource_providers/${uuid}`)).body.generation as number;
+  const setInventories = async (uuid: string, inventories: Record<string, unknown>) =>
+    expectOk(
+      `inventories of ${uuid}`,
+      await harness.api('PUT', `/resource_providers/${uuid}/inventories`, {
+        resource_provider_generation: await generationOf(uuid),
+        inventories,
+      }),
+    );
+  for (const p of seed.providers) {
+    expectOk(
+      p.name,
+      await harness.api('POST', '/resource_providers', {
+        uuid: p.uuid,
+        name: p.name,
+        ...(p.parent ? { parent_provider_uuid: p.parent } : {}),
+      }),
+    );
+    if (p.inventories)
+      await setInventories(
+        p.uuid,
+        Object.fromEntries(Object.entries(p.inventories).map(([rc, inv]) => [rc, { ...inv, reserved: 0 }])),
+      );
     if (p.traits?.length) {
       for (const trait of p.traits.filter((t) => t.startsWith('CUSTOM_'))) await harness.api('PUT', `/traits/${trait}`);
-      const put = await harness.api('PUT', `/resource_providers/${p.uuid}/traits`, {
-        resource_provider_generation: generation,
-        traits: p.traits,
-      });
-      if (put.status !== 200) throw new Error(`seeding traits of ${p.name}: ${JSON.stringify(put.body)}`);
+      expectOk(
+        `traits of ${p.name}`,
+        await harness.api('PUT', `/resource_providers/${p.uuid}/traits`, {
+          resource_provider_generation: await generationOf(p.uuid),
+          traits: p.traits,
+        }),
+      );
     }
   }
-  return providers.map(({ uuid, name }) => ({ uuid, name }));
+  for (const [consumer, on] of Object.entries(seed.allocations ?? {})) {
+    const allocations = Object.fromEntries(Object.entries(on).map(([rp, resources]) => [rp, { resources }]));
+    expectOk(
+      `allocations of ${consumer}`,
+      await harness.api('PUT', `/allocations/${consumer}`, {
+        allocations,
+        project_id: 'p',
+        user_id: 'u',
+        consumer_generation: null,
+        consumer_type: 'INSTANCE',
+      }),
+    );
+  }
+  for (const p of seed.providers) {
+    if (p.inventories && Object.values(p.inventories).some((inv) => (inv.reserved ?? 0) > 0))
+      await setInventories(p.uuid, p.inventories);
+  }
+  return seed.providers.map(({ uuid, name }) => ({ uuid, name }));
 }
 
 export interface CapturingLogger extends Logger {
