@@ -1,6 +1,8 @@
 import { AGENT_DEFAULTS, AgentConfigError, loadAgentConfig, redactedConfig } from '../../src/agent/config';
 import { helpText } from '../../src/agent/help';
-import { envName, kebab, OPTIONS } from '../../src/agent/options';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { envName, kebab, OPTIONS, snake } from '../../src/agent/options';
 
 const files = (content: Record<string, unknown>) => () => JSON.stringify(content);
 const load = (argv: string[], env: Record<string, string> = {}, file?: Record<string, unknown>) =>
@@ -151,5 +153,15 @@ describe('--help', () => {
 
   it('shows no default for a secret', () => {
     expect(help).toMatch(/--password PASSWORD[^\n]*\n[^\n]*\[default: none\]/);
+  });
+});
+
+describe('docs/agent.md', () => {
+  it('names every option of the table', () => {
+    const doc = readFileSync(path.join(__dirname, '..', '..', 'docs', 'agent.md'), 'utf8');
+    const missing = OPTIONS.map((o) => snake(o.key).replace(/\./g, '_')).filter(
+      (key) => !doc.includes(key.replace(/^(vcpu|memory_mb|disk_gb)_.*/, '$1')),
+    );
+    expect(missing).toEqual([]);
   });
 });
