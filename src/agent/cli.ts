@@ -51,7 +51,9 @@ export function cycleText(result: CycleResult): string {
   for (const d of result.drift) lines.push(`drift: ${d}`);
   for (const u of result.unknowns) lines.push(`unknown: ${u} (left as it is)`);
   for (const e of result.errors) lines.push(`error: ${e}`);
-  lines.push(`result: ${result.outcome} (exit status ${exitStatusOf(result.outcome)})`);
+  const pending = result.dryRun && result.plan.ops.length > 0 && result.errors.length === 0;
+  const said = pending ? `not in sync: ${result.plan.ops.length} change(s) pending` : result.outcome;
+  lines.push(`result: ${said} (exit status ${exitStatusOf(result.outcome)})`);
   return lines.join('\n') + '\n';
 }
 

@@ -42,6 +42,7 @@ describe('emplace-agent command line', () => {
     expect(code).toBe(2);
     expect(stdout).toMatch(/create provider cli-host\.example\.org/);
     expect(stdout).toMatch(/MEM_ENCRYPTION_CONTEXT=509/);
+    expect(stdout).toMatch(/^result: not in sync: 4 change\(s\) pending \(exit status 2\)$/m);
     expect(writesOf(harness.requests)).toEqual([]);
   });
 
