@@ -24,11 +24,13 @@ export interface Config {
   bodyLimitBytes: number;
   /** Connections in this process's pool. */
   dbPoolSize: number;
+  /** Placement's sync_on_startup: apply pending migrations at start; false refuses to start while any are pending. */
+  migrateOnStart: boolean;
   /** CORS, off unless origins are listed (Placement's [cors] allowed_origin). */
   corsAllowedOrigins: string[];
   corsAllowHeaders: string[];
   corsExposeHeaders: string[];
-  /** Operator policy overrides (oslo's policy file): JSON or `"name": "rule"` lines. */
+  /** Operator policy overrides: oslo.policy's policy.yaml (or JSON), read as oslo.policy reads it. */
   policyFile?: string;
   /** oslo.policy enforce_new_defaults; false also accepts the deprecated admin-only rules. */
   policyEnforceNewDefaults: boolean;
@@ -94,6 +96,7 @@ export function loadConfig(env: Env = process.env): Config {
     incompleteConsumerUserId: env.EMPLACE_INCOMPLETE_CONSUMER_USER_ID || '00000000-0000-0000-0000-000000000000',
     bodyLimitBytes: integer(env, 'EMPLACE_BODY_LIMIT_BYTES', 1024 * 1024, 1),
     dbPoolSize: integer(env, 'EMPLACE_DB_POOL_SIZE', 10, 1),
+    migrateOnStart: boolean(env, 'EMPLACE_MIGRATE_ON_START', true),
     corsAllowedOrigins: list(env, 'EMPLACE_CORS_ALLOWED_ORIGINS', []),
     corsAllowHeaders: list(env, 'EMPLACE_CORS_ALLOW_HEADERS', DEFAULT_CORS_HEADERS),
     corsExposeHeaders: list(env, 'EMPLACE_CORS_EXPOSE_HEADERS', DEFAULT_CORS_HEADERS),

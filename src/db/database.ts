@@ -1,7 +1,7 @@
-import type { Config } from '../config';
+import { ConfigError, type Config } from '../config';
 import { startEmbeddedPostgres, type EmbeddedServer } from './embedded';
 import { createDb, type Db } from './knex';
-import { migrateToLatest } from './migrate';
+import { migrateToLatest, migrationStatus } from './migrate';
 import { syncStandardCatalogue } from '../repo/catalogue-sync';
 
 export interface Database {
@@ -12,10 +12,24 @@ export interface Database {
 const EMBEDDED_DATABASE = 'emplace';
 
 /**
- * Connect to DATABASE_URL, or start the embedded server when it is unset; then migrate and sync
- * the standard catalogue so the service is ready to answer.
+ * What to do about migrations on open: apply the pending ones, refuse while any are pending, or
+ * leave the database untouched (for commands that only report on it).
  */
-export async function openDatabase(config: Config, log: (line: string) => void): Promise<Database> {
+export type MigrationMode = 'apply' | 'require' | 'none';
+
+/** The database is behind this version and the configuration says not to migrate it at start. */
+export class MigrationsPendingError extends ConfigError {}
+
+/**
+ * Connect to DATABASE_URL, or start the embedded server when it is unset; then migrate (or check
+ * that nothing is pending, with EMPLACE_MIGRATE_ON_START=false) and sync the standard catalogue so
+ * the service is ready to answer.
+ */
+export async function openDatabase(
+  config: Config,
+  log: (line: string) => void,
+  migrations: MigrationMode = config.migrateOnStart ? 'apply' : 'require',
+): Promise<Database> {
   let embedded: EmbeddedServer | undefined;
   let url = config.databaseUrl;
   if (!url) {
@@ -25,8 +39,9 @@ export async function openDatabase(config: Config, log: (line: string) => void):
   }
   const db = createDb(url, config.dbPoolSize);
   try {
-    await migrateToLatest(db);
-    await syncStandardCatalogue(db);
+    if (migrations === 'apply') await migrateToLatest(db);
+    if (migrations === 'require') await requireMigrated(db);
+    if (migrations !== 'none') await syncStandardCatalogue(db);
   } catch (error) {
     await db.destroy();
     await embedded?.stop();
@@ -39,6 +54,14 @@ export async function openDatabase(config: Config, log: (line: string) => void):
       await embedded?.stop();
     },
   };
+}
+
+async function requireMigrated(db: Db): Promise<void> {
+  const { pending } = await migrationStatus(db);
+  if (pending.length === 0) return;
+  throw new MigrationsPendingError(
+    `the database has ${pending.length} pending migration(s) (${pending.join(', ')}) and EMPLACE_MIGRATE_ON_START=false: run \`emplace db sync\` first`,
+  );
 }
 
 async function ensureDatabase(adminUrl: string, name: string): Promise<void> {

@@ -26,3 +26,24 @@ export async function migrateToLatest(db: Knex): Promise<void> {
     await lock.end();
   }
 }
+
+export interface MigrationStatus {
+  /** Applied, in the order they ran. */
+  applied: string[];
+  /** Known to this version and not applied yet, in order. */
+  pending: string[];
+  /** Applied but unknown to this version: the database was migrated by a newer release. */
+  unknown: string[];
+}
+
+/** Which migrations the database has, read without changing anything (no lock, no table creation). */
+export async function migrationStatus(db: Knex): Promise<MigrationStatus> {
+  const found = await db.raw("SELECT to_regclass('knex_migrations') IS NOT NULL AS present");
+  const applied: string[] = found.rows[0].present ? await db('knex_migrations').orderBy('id').pluck('name') : [];
+  const known = MIGRATIONS.map(([name]) => name);
+  return {
+    applied,
+    pending: known.filter((name) => !applied.includes(name)),
+    unknown: applied.filter((name) => !known.includes(name)),
+  };
+}

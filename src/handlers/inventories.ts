@@ -5,7 +5,7 @@ import { withTransaction } from '../db/transaction';
 import { CONCURRENT_UPDATE, INVENTORY_INUSE } from '../errors/codes';
 import { badRequest, conflict, HttpError, notFound } from '../errors/http-error';
 import { absoluteUrl, pathParam, segment } from '../http/paths';
-import { newest, sendJson, sendNoContent } from '../http/respond';
+import { NO_LAST_MODIFIED, newest, sendJson, sendNoContent } from '../http/respond';
 import { RESERVED_EQUALS_TOTAL } from '../microversion/versions';
 import {
   assertCapacity,
@@ -46,7 +46,8 @@ function sendInventories(req: Request, res: Response, generation: number, invent
     inventories: Object.fromEntries(inventories.map((inv) => [inv.resource_class, serializeInventory(inv)])),
     resource_provider_generation: generation,
   };
-  sendJson(req, res, 200, body, newest(inventories.map((inv) => inv.updated_at ?? inv.created_at)));
+  const stamps = inventories.map((inv) => inv.updated_at ?? inv.created_at);
+  sendJson(req, res, 200, body, inventories.length === 0 ? NO_LAST_MODIFIED : newest(stamps));
 }
 
 function sendInventory(

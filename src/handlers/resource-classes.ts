@@ -8,7 +8,6 @@ import { RESOURCE_CLASS_PUT_CREATES } from '../microversion/versions';
 import {
   deleteResourceClass as deleteResourceClassRow,
   ensureResourceClass,
-  isStandard,
   listResourceClasses as listResourceClassRows,
   renameResourceClass,
   requireResourceClass,
@@ -24,9 +23,12 @@ function serialize(rc: ResourceClassRow) {
   return { name: rc.name, links: [{ rel: 'self', href: classPath(rc.name) }] };
 }
 
-/** Standard classes have no meaningful change time in Placement (last-modified falls back to now). */
+/**
+ * Standard classes are rows too (since Stein), so their last-modified is when they were synced, as
+ * Placement's pick_last_modified gives it; its comment saying "utcnow" predates those rows.
+ */
 function lastModified(rc: ResourceClassRow): Date | null {
-  return isStandard(rc) ? null : (rc.updated_at ?? rc.created_at);
+  return rc.updated_at ?? rc.created_at;
 }
 
 /** GET /resource_classes (1.2) */

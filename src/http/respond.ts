@@ -1,13 +1,22 @@
 import type { Request, Response } from 'express';
 import { CACHE_HEADERS } from '../microversion/versions';
 
+/** An empty inventory list: Placement then sends cache-control but no last-modified (it has no row to take it from). */
+export const NO_LAST_MODIFIED = Symbol('no last-modified');
+
 /**
  * Send a JSON body. From 1.15 Placement adds `last-modified` (the newest change among what is shown;
  * now, when nothing says otherwise) and `cache-control: no-cache` to GET-style responses.
  */
-export function sendJson(req: Request, res: Response, status: number, body: unknown, lastModified?: Date | null): void {
+export function sendJson(
+  req: Request,
+  res: Response,
+  status: number,
+  body: unknown,
+  lastModified?: Date | null | typeof NO_LAST_MODIFIED,
+): void {
   if (req.mv.has(CACHE_HEADERS) && lastModified !== undefined) {
-    res.setHeader('last-modified', (lastModified ?? new Date()).toUTCString());
+    if (lastModified !== NO_LAST_MODIFIED) res.setHeader('last-modified', (lastModified ?? new Date()).toUTCString());
     res.setHeader('cache-control', 'no-cache');
   }
   writeJson(res, status, body);

@@ -83,6 +83,14 @@ describe('reading inventories', () => {
     }
   });
 
+  it('sends no last-modified for an empty inventory list, as Placement (no row to take it from)', async () => {
+    const rp = await seedProvider(api.database.db);
+    const res = await api.at('1.15').get(inventoriesPath(rp));
+    expect(res.body.inventories).toEqual({});
+    expect(res.headers.get('last-modified')).toBeNull();
+    expect(res.headers.get('cache-control')).toBe('no-cache');
+  });
+
   it('answers 404 for an unknown provider, also for a malformed uuid', async () => {
     const uuid = randomUUID();
     const res = await api.at('1.0').get(`/resource_providers/${uuid}/inventories`);

@@ -1,4 +1,4 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
@@ -124,4 +124,42 @@ it('refuses to start with an unreadable or malformed policy file, before startin
     expect(running.output()).toContain(`emplace failed to start: ${message}`);
   }
   await expect(fs.access(path.join(dataDir, 'never'))).rejects.toThrow();
+}, 60_000);
+
+it('with EMPLACE_MIGRATE_ON_START=false refuses to start while migrations are pending, naming `emplace db sync`', async () => {
+  const adminUrl = process.env.EMPLACE_TEST_ADMIN_URL!;
+  const name = `emplace_unmigrated_${process.pid}`;
+  const admin = new Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  try {
+    const port = await freePort();
+    const env = { DATABASE_URL: url.toString(), EMPLACE_PORT: String(port), EMPLACE_MIGRATE_ON_START: 'false' };
+    const refused = startService(env);
+    expect(await refused.exited).toBe(1);
+    const lines = refused.output().trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      /^emplace failed to start: the database has \d+ pending migration\(s\) \(0001_create_schema, .*\) and EMPLACE_MIGRATE_ON_START=false: run `emplace db sync` first$/,
+    );
+
+    const sync = spawnSync(process.execPath, ['dist/src/cli/emplace.js', 'db', 'sync'], {
+      cwd: root,
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+    });
+    expect(sync.status).toBe(0);
+    const started = startService(env);
+    try {
+      await waitForVersions(port, started);
+    } finally {
+      started.child.kill('SIGTERM');
+      expect(await started.exited).toBe(0);
+    }
+  } finally {
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.end();
+  }
 }, 60_000);
