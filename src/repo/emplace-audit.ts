@@ -39,7 +39,8 @@ export interface OverCapacityItem {
 
 /**
  * Usage beyond capacity by Placement's rule: the inventory shrank (or its reservation grew) below what
- * consumers already hold. Usage of a class with no inventory at all counts, with capacity 0.
+ * consumers already hold. Usage of a class with no inventory at all counts, with capacity 0. A draining
+ * inventory (reserved = total) is listed under `draining` instead: the operator meant it.
  */
 export async function overCapacity(db: Queryable, limit: number): Promise<Section<OverCapacityItem>> {
   const result = await db.raw(
@@ -52,6 +53,7 @@ export async function overCapacity(db: Queryable, limit: number): Promise<Sectio
        JOIN resource_classes rc ON rc.id = u.resource_class_id
        LEFT JOIN inventories i ON i.resource_provider_id = u.resource_provider_id AND i.resource_class_id = u.resource_class_id
       WHERE u.used > COALESCE(${CAPACITY_SQL}, 0)
+        AND NOT COALESCE(${drainingSql('u.used')}, false)
       ORDER BY p.uuid, rc.name
       LIMIT ?`,
     [limit],
