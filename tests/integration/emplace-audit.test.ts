@@ -1,4 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startAppInstance } from '../helpers/app-instance';
 import {
   seedAllocation,
   seedInventory,
@@ -161,6 +165,22 @@ describe('GET /emplace/audit', () => {
     expect(body.over_capacity.items).toHaveLength(1);
     const tooMany = await api.at('1.39').get('/emplace/audit?limit=1001');
     expect(tooMany.status).toBe(400);
+  });
+
+  it('is for admins and the service unless the policy file says otherwise, as Placement’s rules are', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'emplace-policy-'));
+    const file = path.join(dir, 'policy.yaml');
+    writeFileSync(file, '"emplace:audit:show": "role:reader"\n"emplace:capacity:show": "role:admin"\n');
+    const instance = await startAppInstance(api.database, { EMPLACE_POLICY_FILE: file }, 2);
+    try {
+      const reader = { 'x-auth-token': 'user', 'x-roles': 'reader', 'x-project-id': 'p1' };
+      expect((await instance.at('1.39').get('/emplace/audit', undefined, reader)).status).toBe(200);
+      expect((await instance.at('1.39').get('/emplace/capacity', undefined, reader)).status).toBe(403);
+      expect((await api.at('1.39').get('/emplace/capacity', undefined, reader)).status).toBe(200);
+    } finally {
+      await instance.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('is for admins and the service', async () => {
