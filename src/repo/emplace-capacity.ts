@@ -77,13 +77,14 @@ type Bindings = Knex.RawBinding[];
 /** Placement's capacity rule (src/domain/capacity.ts capacityOf) in SQL over inventories `i`: the same double arithmetic, truncated. */
 export const CAPACITY_SQL = 'trunc((i.total - i.reserved) * i.allocation_ratio)::bigint';
 /** Draining: everything reserved (nothing new fits) while consumers still hold some. */
-export const drainingSql = (used: string) => `(i.reserved = i.total AND ${used} > 0)`;
+export const drainingSql = (used: string, inventory = 'i') =>
+  `(${inventory}.reserved = ${inventory}.total AND ${used} > 0)`;
 
 /** The model traits with their ids and rank; a CTE both statements start with. */
 function modelTraitsCte(): { sql: string; bindings: Bindings } {
   const rows = MODELS.flatMap((m, rank) => m.traits.map((name) => [name, m.model, rank] as const));
   return {
-    sql: `model_traits AS (
+    sql: `model_traits AS MATERIALIZED (
       SELECT t.id AS trait_id, t.name, v.model, v.rank
         FROM (VALUES ${rows.map(() => '(?::text, ?::text, ?::int)').join(', ')}) AS v (name, model, rank)
         JOIN traits t ON t.name = v.name)`,
@@ -91,11 +92,11 @@ function modelTraitsCte(): { sql: string; bindings: Bindings } {
   };
 }
 
-/** A provider `p`'s model traits (in model order) and its model, from its own traits only. */
+/** A capacity provider `c`'s model traits (in model order) and its model, from its own traits only. */
 const PROVIDER_TRAITS = `ARRAY(SELECT mt.name FROM resource_provider_traits x JOIN model_traits mt ON mt.trait_id = x.trait_id
-                  WHERE x.resource_provider_id = p.id ORDER BY mt.rank, mt.name)`;
+                  WHERE x.resource_provider_id = c.id ORDER BY mt.rank, mt.name)`;
 const PROVIDER_MODEL = `COALESCE((SELECT mt.model FROM resource_provider_traits x JOIN model_traits mt ON mt.trait_id = x.trait_id
-                  WHERE x.resource_provider_id = p.id ORDER BY mt.rank LIMIT 1), ?::text)`;
+                  WHERE x.resource_provider_id = c.id ORDER BY mt.rank LIMIT 1), ?::text)`;
 
 /** Some provider of root r's tree is linked (through `table`.`column`) to one of the ids. */
 function treeHas(table: string, column: string): string {
@@ -139,7 +140,12 @@ export interface CapacityPageOptions {
   staleAfterSeconds?: number;
 }
 
-/** The statement behind capacityPage (exported so the EXPLAIN in tests and docs shows the real one). */
+/**
+ * The statement behind capacityPage (exported so the plans in docs/emplace-extensions.md show the real one).
+ * The page walks the root-uuid index and stops after `limit + 1` hosts; each host's providers, usage and
+ * model are then index probes (LATERAL; OFFSET 0 keeps PostgreSQL from flattening it into a scan of every
+ * provider), so the cost follows the page size, not the cloud's.
+ */
 export function capacityPageQuery(
   db: Queryable,
   filter: CapacityFilter,
@@ -151,26 +157,32 @@ export function capacityPageQuery(
   const stale = options.staleAfterSeconds ?? null;
   return db.raw(
     `WITH ${models.sql},
-     page AS (
-       SELECT r.id, r.uuid, r.name FROM resource_providers r
+     page AS MATERIALIZED (
+       SELECT r.id, r.uuid, r.name,
+              (SELECT hb.heartbeat_at FROM emplace_heartbeats hb WHERE hb.resource_provider_id = r.id) AS heartbeat_at
+         FROM resource_providers r
         WHERE ${hosts.sql}
           AND (?::uuid IS NULL OR r.uuid > ?::uuid)
         ORDER BY r.uuid
         LIMIT ?)
-     SELECT h.uuid::text AS root_uuid, h.name AS root_name, hb.heartbeat_at,
-            round(EXTRACT(EPOCH FROM now() - hb.heartbeat_at)::numeric, 3) AS heartbeat_age_seconds,
-            COALESCE(hb.heartbeat_at < now() - make_interval(secs => ?::int), false) AS stale,
-            p.uuid::text AS uuid, p.name, pp.uuid::text AS parent_uuid,
-            i.total, i.reserved, i.allocation_ratio, ${CAPACITY_SQL} AS capacity, used.used,
-            ${drainingSql('used.used')} AS draining, ${PROVIDER_TRAITS} AS traits, ${PROVIDER_MODEL} AS model
+     SELECT h.uuid::text AS root_uuid, h.name AS root_name, h.heartbeat_at,
+            round(EXTRACT(EPOCH FROM now() - h.heartbeat_at)::numeric, 3) AS heartbeat_age_seconds,
+            COALESCE(h.heartbeat_at < now() - make_interval(secs => ?::int), false) AS stale,
+            c.uuid::text AS uuid, c.name, pp.uuid::text AS parent_uuid,
+            c.total, c.reserved, c.allocation_ratio, c.capacity, used.used,
+            ${drainingSql('used.used', 'c')} AS draining, ${PROVIDER_TRAITS} AS traits, ${PROVIDER_MODEL} AS model
        FROM page h
-       JOIN resource_providers p ON p.root_provider_id = h.id
-       JOIN inventories i ON i.resource_provider_id = p.id AND i.resource_class_id = ?
-       LEFT JOIN resource_providers pp ON pp.id = p.parent_provider_id
-       CROSS JOIN LATERAL (SELECT COALESCE(SUM(a.used), 0)::bigint AS used FROM allocations a
-                            WHERE a.resource_provider_id = p.id AND a.resource_class_id = i.resource_class_id) used
-       LEFT JOIN emplace_heartbeats hb ON hb.resource_provider_id = h.id
-      ORDER BY h.uuid, p.id`,
+      CROSS JOIN LATERAL (
+            SELECT p.id, p.uuid, p.name, p.parent_provider_id, i.resource_class_id, i.total, i.reserved,
+                   i.allocation_ratio, ${CAPACITY_SQL} AS capacity
+              FROM resource_providers p
+              JOIN inventories i ON i.resource_provider_id = p.id AND i.resource_class_id = ?
+             WHERE p.root_provider_id = h.id
+            OFFSET 0) c
+      CROSS JOIN LATERAL (SELECT COALESCE(SUM(a.used), 0)::bigint AS used FROM allocations a
+                           WHERE a.resource_provider_id = c.id AND a.resource_class_id = c.resource_class_id) used
+       LEFT JOIN resource_providers pp ON pp.id = c.parent_provider_id
+      ORDER BY h.uuid, c.id`,
     [...models.bindings, ...hosts.bindings, marker, marker, options.limit + 1, stale, NO_MODEL, filter.resourceClassId],
   );
 }
@@ -184,7 +196,10 @@ export async function capacityPage(
   return (await capacityPageQuery(db, filter, options)).rows;
 }
 
-/** The statement behind capacityTotals. */
+/**
+ * The statement behind capacityTotals: one pass of hash joins over the class's inventories, its usage and
+ * the model traits (no per-provider subquery), grouped per model and overall.
+ */
 export function capacityTotalsQuery(
   db: Queryable,
   filter: CapacityFilter,
@@ -194,18 +209,24 @@ export function capacityTotalsQuery(
   const hosts = hostsWhere(filter);
   return db.raw(
     `WITH ${models.sql},
-     hosts AS (SELECT r.id FROM resource_providers r WHERE ${hosts.sql}),
+     hosts AS MATERIALIZED (
+       SELECT r.id, COALESCE(hb.heartbeat_at < now() - make_interval(secs => ?::int), false) AS stale
+         FROM resource_providers r LEFT JOIN emplace_heartbeats hb ON hb.resource_provider_id = r.id
+        WHERE ${hosts.sql}),
      usage AS (SELECT a.resource_provider_id, SUM(a.used)::bigint AS used FROM allocations a
                 WHERE a.resource_class_id = ? GROUP BY a.resource_provider_id),
+     ranked AS (SELECT DISTINCT ON (x.resource_provider_id) x.resource_provider_id, mt.model
+                  FROM model_traits mt JOIN resource_provider_traits x ON x.trait_id = mt.trait_id
+                 ORDER BY x.resource_provider_id, mt.rank),
      cap AS (
-       SELECT h.id AS root_id, COALESCE(hb.heartbeat_at < now() - make_interval(secs => ?::int), false) AS stale,
-              i.total, i.reserved, ${CAPACITY_SQL} AS capacity, COALESCE(u.used, 0) AS used,
-              ${drainingSql('COALESCE(u.used, 0)')} AS draining, ${PROVIDER_MODEL} AS model
-         FROM hosts h
-         JOIN resource_providers p ON p.root_provider_id = h.id
-         JOIN inventories i ON i.resource_provider_id = p.id AND i.resource_class_id = ?
-         LEFT JOIN usage u ON u.resource_provider_id = p.id
-         LEFT JOIN emplace_heartbeats hb ON hb.resource_provider_id = h.id)
+       SELECT p.root_provider_id AS root_id, h.stale, i.total, i.reserved, ${CAPACITY_SQL} AS capacity, COALESCE(u.used, 0) AS used,
+              ${drainingSql('COALESCE(u.used, 0)')} AS draining, COALESCE(m.model, ?::text) AS model
+         FROM inventories i
+         JOIN resource_providers p ON p.id = i.resource_provider_id
+         JOIN hosts h ON h.id = p.root_provider_id
+         LEFT JOIN usage u ON u.resource_provider_id = i.resource_provider_id
+         LEFT JOIN ranked m ON m.resource_provider_id = i.resource_provider_id
+        WHERE i.resource_class_id = ?)
      SELECT CASE WHEN GROUPING(model) = 1 THEN NULL ELSE model END AS model,
             count(DISTINCT root_id) AS hosts, count(*) AS providers,
             SUM(total) AS total, SUM(reserved) AS reserved, SUM(capacity) AS capacity, SUM(used) AS used,
@@ -219,9 +240,9 @@ export function capacityTotalsQuery(
       ORDER BY GROUPING(model), model`,
     [
       ...models.bindings,
+      staleAfterSeconds ?? null,
       ...hosts.bindings,
       filter.resourceClassId,
-      staleAfterSeconds ?? null,
       NO_MODEL,
       filter.resourceClassId,
     ],

@@ -87,7 +87,7 @@ describe('the page’s files', () => {
     for (const name of ['nope.html', '..%2Fpackage.json', '.env', 'app.ts']) {
       const res = await fetch(`${api.baseUrl}/emplace/ui/${name}`, { headers: { accept: 'application/json' } });
       expect([name, res.status]).toEqual([name, 404]);
-      expect((await res.json()).errors[0].status).toBe(404);
+      expect(((await res.json()) as any).errors[0].status).toBe(404);
     }
     expect((await fetch(`${api.baseUrl}/emplace/ui/index.html%00`)).status).toBe(400);
     expect((await fetch(`${api.baseUrl}/emplace/capacity`)).status).toBe(401);
@@ -100,8 +100,11 @@ describe('the capacity page in headless chromium', () => {
     await expect(page.textContent('#status')).resolves.toContain('Enter a token');
     await connect('admin');
     const expected = (await api.at('1.39').get('/emplace/capacity?stale_after=600')).body;
-    await page.waitForFunction((n) => document.querySelectorAll('#hosts tbody tr').length === n, expected.hosts.length);
-    const shown = await rows().evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.uuid));
+    await rows()
+      .nth(expected.hosts.length - 1)
+      .waitFor();
+    await expect(rows().count()).resolves.toBe(expected.hosts.length);
+    const shown = await rows().evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-uuid')));
     expect(shown.sort()).toEqual(expected.hosts.map((h: any) => h.uuid).sort());
 
     // Columns for the models the cloud has, in the service's order; TDX host present, no plain model column missing.
@@ -159,11 +162,9 @@ describe('the capacity page in headless chromium', () => {
       consumer_type: 'INSTANCE',
     });
     expect(res.status).toBe(204);
-    await page.waitForFunction(
-      (uuid) => document.querySelector(`tr[data-uuid="${uuid}"] td.model-SEV .free`)?.textContent === '10 free',
-      world.rootSev.uuid,
-      { timeout: 20_000 },
-    );
+    await page
+      .locator(`tr[data-uuid="${world.rootSev.uuid}"] td.model-SEV .free`, { hasText: /^10 free$/ })
+      .waitFor({ timeout: 20_000 });
     await expect(row(world.rootSev.uuid).locator('td.model-SEV .used').textContent()).resolves.toBe('5 used / 15');
   });
 
@@ -172,7 +173,7 @@ describe('the capacity page in headless chromium', () => {
     await expect(rows().count()).resolves.toBe(1);
     await page.fill('#filter', '');
     await page.selectOption('#show', 'stale');
-    await expect(rows().evaluateAll((trs) => trs.map((tr) => (tr as HTMLElement).dataset.uuid))).resolves.toEqual([
+    await expect(rows().evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-uuid')))).resolves.toEqual([
       world.tdx.uuid,
     ]);
     await page.selectOption('#show', 'draining');
@@ -204,7 +205,7 @@ describe('the capacity page in headless chromium', () => {
 
   it('says why when the token may not read capacity', async () => {
     await connect('nobody');
-    await page.waitForFunction(() => document.querySelector('#status')?.className === 'error');
+    await page.locator('#status.error').waitFor();
     await expect(page.textContent('#status')).resolves.toContain(
       'Policy does not allow emplace:capacity:show to be performed.',
     );
