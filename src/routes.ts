@@ -152,6 +152,7 @@ export const ROUTES: RouteTable = {
   '/emplace/heartbeats': { GET: { handler: emplaceHeartbeats.listHeartbeats, policy: POLICY.EMPLACE_HEARTBEATS_LIST } },
   '/emplace/heartbeats/{uuid}': {
     PUT: { handler: emplaceHeartbeats.updateHeartbeat, policy: POLICY.EMPLACE_HEARTBEATS_UPDATE },
+    DELETE: { handler: emplaceHeartbeats.deleteHeartbeat, policy: POLICY.EMPLACE_HEARTBEATS_DELETE },
   },
   '/emplace/audit': { GET: { handler: emplaceAudit.showAudit, policy: POLICY.EMPLACE_AUDIT_SHOW } },
   // The capacity page's files hold no data: public, as the version document is. Its data calls are guarded.

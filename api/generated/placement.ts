@@ -481,7 +481,11 @@ export interface paths {
          */
         put: operations["updateHeartbeat"];
         post?: never;
-        delete?: never;
+        /**
+         * Forget the provider's heartbeat (its reporter was retired); it is then never stale. 204 also when it had none.
+         * @description Policy emplace:heartbeats:delete (admin or service by default).
+         */
+        delete: operations["deleteHeartbeat"];
         options?: never;
         head?: never;
         patch?: never;
@@ -2257,6 +2261,37 @@ export interface operations {
         requestBody?: never;
         responses: {
             /** @description Recorded. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description No resource provider with uuid X found (code placement.resource_provider.not_found). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    deleteHeartbeat: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                uuid: components["parameters"]["ProviderUuid"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Forgotten. */
             204: {
                 headers: {
                     [name: string]: unknown;

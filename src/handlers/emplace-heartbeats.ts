@@ -3,7 +3,7 @@ import { RESOURCE_PROVIDER_NOT_FOUND } from '../errors/codes';
 import { notFound } from '../errors/http-error';
 import { pathParam } from '../http/paths';
 import { sendNoContent, writeJson } from '../http/respond';
-import { listHeartbeats as listHeartbeatRows, recordHeartbeat } from '../repo/emplace-heartbeats';
+import { forgetHeartbeat, listHeartbeats as listHeartbeatRows, recordHeartbeat } from '../repo/emplace-heartbeats';
 import { canonicalUuid, compileSchema, UUID_PATTERN } from '../validation/validator';
 import {
   LIMIT,
@@ -29,11 +29,24 @@ const DEFAULT_LIMIT = 1000;
  * provider itself is untouched (no generation bump), so a heartbeat never conflicts with a writer.
  */
 export async function updateHeartbeat(req: Request, res: Response): Promise<void> {
-  const uuid = pathParam(req, 'uuid');
-  // A segment that is no uuid names no provider: 404, as Placement's provider routes answer.
-  const found = UUID_PATTERN.test(uuid) && (await recordHeartbeat(req.deps.db, canonicalUuid(uuid)));
-  if (!found) throw notFound(`No resource provider with uuid ${uuid} found`, RESOURCE_PROVIDER_NOT_FOUND);
+  await withProvider(req, recordHeartbeat);
   sendNoContent(res);
+}
+
+/**
+ * DELETE /emplace/heartbeats/{uuid}: the provider's reporter was retired on purpose; from now on the host is
+ * judged as one that never sent a heartbeat (never stale). 204, also when it had none.
+ */
+export async function deleteHeartbeat(req: Request, res: Response): Promise<void> {
+  await withProvider(req, forgetHeartbeat);
+  sendNoContent(res);
+}
+
+/** Run `work` on the `{uuid}` provider; 404 as Placement's provider routes answer (a non-uuid names no provider). */
+async function withProvider(req: Request, work: (db: Request['deps']['db'], uuid: string) => Promise<boolean>) {
+  const uuid = pathParam(req, 'uuid');
+  const found = UUID_PATTERN.test(uuid) && (await work(req.deps.db, canonicalUuid(uuid)));
+  if (!found) throw notFound(`No resource provider with uuid ${uuid} found`, RESOURCE_PROVIDER_NOT_FOUND);
 }
 
 /**

@@ -54,6 +54,7 @@ export const POLICY = {
   EMPLACE_CAPACITY_SHOW: 'emplace:capacity:show',
   EMPLACE_HEARTBEATS_UPDATE: 'emplace:heartbeats:update',
   EMPLACE_HEARTBEATS_LIST: 'emplace:heartbeats:list',
+  EMPLACE_HEARTBEATS_DELETE: 'emplace:heartbeats:delete',
   EMPLACE_AUDIT_SHOW: 'emplace:audit:show',
 } as const;
 

@@ -28,6 +28,20 @@ export async function recordHeartbeat(db: Queryable, uuid: string): Promise<bool
   }
 }
 
+/**
+ * Forget the provider's heartbeat (its reporter was retired: the host is judged as one that never sent any).
+ * False when no provider has the uuid; forgetting a heartbeat that does not exist is not an error.
+ */
+export async function forgetHeartbeat(db: Queryable, uuid: string): Promise<boolean> {
+  const result = await db.raw(
+    `WITH provider AS (SELECT id FROM resource_providers WHERE uuid = ?),
+          gone AS (DELETE FROM emplace_heartbeats h USING provider p WHERE h.resource_provider_id = p.id)
+     SELECT id FROM provider`,
+    [uuid],
+  );
+  return result.rows.length === 1;
+}
+
 export interface HeartbeatRow {
   uuid: string;
   name: string;

@@ -74,7 +74,7 @@ describe('PUT /emplace/heartbeats/{uuid}', () => {
     expect(detail(res)).toContain(`No resource provider with uuid ${uuid} found`);
     expect((await api.at('1.39').put('/emplace/heartbeats/not-a-uuid')).status).toBe(404);
     const get = await api.at('1.39').get(`/emplace/heartbeats/${uuid}`);
-    expect([get.status, get.headers.get('allow')]).toEqual([405, 'PUT']);
+    expect([get.status, get.headers.get('allow')]).toEqual([405, 'PUT, DELETE']);
   });
 
   it('goes with its provider when the provider is deleted', async () => {
@@ -162,6 +162,21 @@ describe('EMPLACE_STALE_AFTER_SECONDS and allocation candidates', () => {
     // The per-root walk stops after `limit` good roots: silent ones do not use up the limit.
     expect(await candidateRoots(strict, 'resources=VCPU:1&limit=3')).toEqual(['fresh', 'never', 'silentChild']);
     expect(await candidateRoots(api, 'resources=VCPU:1&limit=3')).toEqual(['fresh', 'never', 'silent']);
+  });
+
+  it('on: a host whose heartbeat is forgotten (its agent retired) is judged as never heard of', async () => {
+    const retired = await seedProvider(api.database.db, { name: 'retired' });
+    p.retired = retired;
+    await seedInventory(api.database.db, retired, { VCPU: 4 });
+    await setHeartbeatAge(api.database.db, retired, 3600);
+    expect(await candidateRoots(strict)).not.toContain('retired');
+    const generation = (await api.at('1.39').get(`/resource_providers/${retired.uuid}`)).body.generation;
+    expect((await strict.at('1.39').delete(`/emplace/heartbeats/${retired.uuid}`)).status).toBe(204);
+    expect((await strict.at('1.39').delete(`/emplace/heartbeats/${retired.uuid}`)).status).toBe(204);
+    expect(await candidateRoots(strict)).toContain('retired');
+    expect((await api.at('1.39').get(`/resource_providers/${retired.uuid}`)).body.generation).toBe(generation);
+    const unknown = await strict.at('1.39').delete(`/emplace/heartbeats/${randomUUID()}`);
+    expect([unknown.status, unknown.body.errors[0].code]).toEqual([404, 'placement.resource_provider.not_found']);
   });
 
   it('on: a host that speaks again is a candidate again', async () => {
