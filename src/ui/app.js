@@ -3,6 +3,8 @@
 'use strict';
 
 const REFRESH_MS = 5000;
+/** A big cloud takes longer to read: wait at least this many times the last load, so one tab keeps the service busy <= 20%. */
+const BACKOFF_FACTOR = 4;
 const TIMEOUT_MS = 10000;
 const PAGE_LIMIT = 1000;
 const MAX_PAGES = 50;
@@ -92,6 +94,8 @@ async function refresh() {
   }
   if (state.loading) return;
   state.loading = true;
+  const started = Date.now();
+  let wait = REFRESH_MS;
   try {
     let data = await loadCapacity();
     if (data.stale_after_seconds === null && state.staleAfter === undefined) {
@@ -101,10 +105,11 @@ async function refresh() {
     }
     state.data = data;
     render();
+    wait = Math.max(REFRESH_MS, (Date.now() - started) * BACKOFF_FACTOR);
     const clock = new Date().toLocaleTimeString();
     setStatus(
       `Updated ${clock} · ${data.hosts.length} hosts${data.truncated ? ' (first ones only)' : ''} · ` +
-        `stale after ${data.stale_after_seconds} s · refreshing every ${REFRESH_MS / 1000} s`,
+        `stale after ${data.stale_after_seconds} s · refreshing every ${Math.round(wait / 1000)} s`,
       'ok',
     );
   } catch (error) {
@@ -113,7 +118,7 @@ async function refresh() {
     if (error.status === 401) sessionStorage.removeItem(TOKEN_KEY);
   } finally {
     state.loading = false;
-    if (token()) state.timer = setTimeout(refresh, REFRESH_MS);
+    if (token()) state.timer = setTimeout(refresh, wait);
   }
 }
 
