@@ -20,11 +20,6 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
   {
-    // The agent's API client still reads untyped JSON; tightened with the agent work (issue 11).
-    files: ['src/agent/**'],
-    rules: { '@typescript-eslint/no-explicit-any': 'warn' },
-  },
-  {
     // The capacity page's script runs in the browser as a classic script (src/handlers/emplace-ui.ts serves it).
     files: ['src/ui/**/*.js'],
     languageOptions: {

@@ -1,61 +1,118 @@
 #!/usr/bin/env node
-import pino from 'pino';
-import { AgentConfigError, loadAgentConfig, type AgentConfig } from './config';
-import { detect } from './detectors/detect';
-import { Agent, describe } from './loop';
+import { describe } from './apply';
+import { AgentConfigError, authMode, loadAgentConfig, redactedConfig, type AgentConfig } from './config';
+import { detect, type Detection } from './detectors/detect';
+import { EXIT_CONFIG, EXIT_IN_SYNC, EXIT_INTERNAL, EXIT_UNKNOWN, exitStatusOf } from './exit-codes';
+import { helpText } from './help';
+import { jsonLogger, levelKnown } from './log';
+import { Agent, type CycleResult } from './loop';
+import { MODEL_LABEL, MODELS } from './model';
+import { readStatus, renderStatusTable } from './status';
+import { agentVersion } from './version';
 
-const USAGE = `usage: emplace-agent [--config FILE] [--url URL] [--token TOKEN | --token-file FILE] [--roles ROLE,...]
-                     [--host-root DIR] [--state-dir DIR] [--layout root|nested] [--once] [--dry-run] [--print-detection]
-Every setting is also a config file key (camelCase or snake_case) and an EMPLACE_* environment variable
-(EMPLACE_HOST_ROOT, EMPLACE_LAYOUT, ...); precedence: defaults < file < flags < env.
-Exit status with --once / --dry-run: 0 in sync, 2 not in sync (or the cycle failed), 1 bad configuration.`;
+export { EXIT_CONFIG, EXIT_IN_SYNC, EXIT_NOT_IN_SYNC, EXIT_UNKNOWN } from './exit-codes';
 
-export const EXIT_IN_SYNC = 0;
-export const EXIT_CONFIG = 1;
-export const EXIT_NOT_IN_SYNC = 2;
+type Out = (text: string) => void;
 
-function printDetection(config: AgentConfig): number {
-  process.stdout.write(JSON.stringify(detect(config), null, 2) + '\n');
-  return EXIT_IN_SYNC;
+/** The detection, one line per model and source, as --once and --dry-run print it. */
+export function detectionText(detection: Detection): string {
+  const lines = ['detection:'];
+  for (const m of MODELS) {
+    const s = detection.models[m];
+    lines.push(
+      `  ${MODEL_LABEL[m].padEnd(8)} ${s.state.padEnd(8)} ${s.state === 'present' ? `${s.slots} slot(s): ` : ''}${s.reason}`,
+    );
+  }
+  for (const source of detection.sources) {
+    const said = 'status' in source ? `${source.status}: ${source.detail}` : sourceFigures(source);
+    lines.push(`  source ${source.source}: ${said}`);
+  }
+  if (detection.qemuVersion) lines.push(`  QEMU ${detection.qemuVersion}`);
+  for (const d of detection.disagreements) lines.push(`  disagreement: ${d}`);
+  for (const w of detection.warnings) lines.push(`  warning: ${w}`);
+  return lines.join('\n') + '\n';
 }
 
-async function runOnce(agent: Agent, dryRun: boolean): Promise<number> {
+function sourceFigures(source: { sev?: number; es?: number; tdx?: number; detail?: string }): string {
+  const figures = (['sev', 'es', 'tdx'] as const)
+    .filter((k) => source[k] !== undefined)
+    .map((k) => `${k}=${source[k]}`);
+  return `${figures.join(' ') || 'no figures'}${source.detail ? ` (${source.detail})` : ''}`;
+}
+
+/** What --once and --dry-run print after the detection: changes, warnings, errors and the outcome. */
+export function cycleText(result: CycleResult): string {
+  const lines: string[] = [`host ${result.rootName} (${result.rootUuid ?? 'uuid not known'})`];
+  const ops = result.dryRun ? result.plan.ops : result.applied;
+  const verb = result.dryRun ? 'plan' : 'applied';
+  if (ops.length === 0) lines.push(result.dryRun ? 'in sync: nothing to change' : 'no changes');
+  else lines.push(`${verb} (${ops.length} change(s)):`, ...ops.map((op) => `  ${describe(op)}`));
+  for (const w of result.plan.warnings) lines.push(`warning: ${w}`);
+  for (const d of result.drift) lines.push(`drift: ${d}`);
+  for (const u of result.unknowns) lines.push(`unknown: ${u} (left as it is)`);
+  for (const e of result.errors) lines.push(`error: ${e}`);
+  const pending = result.dryRun && result.plan.ops.length > 0 && result.errors.length === 0;
+  const said = pending ? `not in sync: ${result.plan.ops.length} change(s) pending` : result.outcome;
+  lines.push(`result: ${said} (exit status ${exitStatusOf(result.outcome)})`);
+  return lines.join('\n') + '\n';
+}
+
+async function runOnce(agent: Agent, config: AgentConfig, out: Out): Promise<number> {
   const started = Date.now();
-  try {
-    const result = await agent.runCycle({ dryRun });
-    if (dryRun) {
-      const lines = result.plan.ops.map((op) => `  ${describe(op)}`);
-      process.stdout.write(
-        `${lines.length === 0 ? 'in sync: nothing to change' : `plan (${lines.length} change(s)):\n${lines.join('\n')}`}\n`,
-      );
-      for (const warning of result.plan.warnings) process.stdout.write(`warning: ${warning}\n`);
-    }
-    agent.logSummary(result, Date.now() - started);
-    return result.inSync ? EXIT_IN_SYNC : EXIT_NOT_IN_SYNC;
-  } catch (error) {
-    process.stderr.write(`emplace-agent: cycle failed: ${(error as Error).message}\n`);
-    return EXIT_NOT_IN_SYNC;
-  }
+  const result = await agent.runCycle({ dryRun: config.dryRun });
+  out(detectionText(result.detection));
+  out(cycleText(result));
+  agent.logSummary(result, Date.now() - started);
+  return exitStatusOf(result.outcome);
 }
 
-export async function main(argv: string[], env: Record<string, string | undefined> = process.env): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(USAGE + '\n');
-    return EXIT_IN_SYNC;
+function status(config: AgentConfig, out: Out, err: Out): number {
+  const file = config.statusFile!;
+  const current = readStatus(file);
+  if (!current) {
+    err(`emplace-agent: no status in ${file} yet (has the agent run a cycle?)\n`);
+    return EXIT_UNKNOWN;
   }
-  let config: AgentConfig;
+  out(renderStatusTable(current));
+  return exitStatusOf(current.lastCycle.outcome);
+}
+
+export interface MainIo {
+  out?: Out;
+  err?: Out;
+}
+
+export async function main(
+  argv: string[],
+  env: Record<string, string | undefined> = process.env,
+  io: MainIo = {},
+): Promise<number> {
+  const out = io.out ?? ((text: string) => void process.stdout.write(text));
+  const err = io.err ?? ((text: string) => void process.stderr.write(text));
+  let loaded;
   try {
-    config = loadAgentConfig({ argv, env });
+    loaded = loadAgentConfig({ argv, env });
   } catch (error) {
     if (!(error instanceof AgentConfigError)) throw error;
-    process.stderr.write(`emplace-agent: ${error.message}\n${USAGE}\n`);
+    err(`emplace-agent: ${error.message}\nTry 'emplace-agent --help'.\n`);
     return EXIT_CONFIG;
   }
-  if (config.printDetection) return printDetection(config);
-  // Logs go to stderr so --dry-run output on stdout stays clean.
-  const logger = pino({ level: config.logLevel, base: { service: 'emplace-agent' } }, pino.destination(2));
+  if (loaded.help) return (out(helpText()), EXIT_IN_SYNC);
+  if (loaded.version) return (out(`emplace-agent ${agentVersion()}\n`), EXIT_IN_SYNC);
+  const { config } = loaded;
+  if (!levelKnown(config.logLevel)) {
+    err(`emplace-agent: logLevel must be debug, info, warn, error or silent, got ${JSON.stringify(config.logLevel)}\n`);
+    return EXIT_CONFIG;
+  }
+  if (loaded.command === 'status') return status(config, out, err);
+  if (config.printConfig) return (out(JSON.stringify(redactedConfig(config), null, 2) + '\n'), EXIT_IN_SYNC);
+  if (config.printDetection) return (out(JSON.stringify(detect(config), replacer, 2) + '\n'), EXIT_IN_SYNC);
+  // Logs go to stderr so the output on stdout stays clean.
+  const logger = jsonLogger(config.logLevel, err);
+  for (const note of loaded.overrides) logger.info({ setting: note }, note);
+  for (const warning of loaded.warnings) logger.warn({ warning }, warning);
   const agent = new Agent(config, logger);
-  if (config.once || config.dryRun) return runOnce(agent, config.dryRun);
+  if (config.once || config.dryRun) return runOnce(agent, config, out);
   const controller = new AbortController();
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
@@ -64,11 +121,23 @@ export async function main(argv: string[], env: Record<string, string | undefine
     });
   }
   logger.info(
-    { url: config.url, layout: config.layout, hostRoot: config.hostRoot, intervalSeconds: config.intervalSeconds },
+    {
+      version: agentVersion(),
+      url: config.url,
+      auth: authMode(config),
+      layout: config.layout,
+      hostRoot: config.hostRoot,
+      intervalSeconds: config.intervalSeconds,
+    },
     'emplace-agent starting',
   );
   await agent.run(controller.signal);
   return EXIT_IN_SYNC;
+}
+
+/** Sets print as lists in --print-detection. */
+function replacer(_key: string, value: unknown): unknown {
+  return value instanceof Set ? [...value] : value;
 }
 
 if (require.main === module) {
@@ -76,7 +145,7 @@ if (require.main === module) {
     (code) => process.exit(code),
     (error: unknown) => {
       process.stderr.write(`emplace-agent: ${(error as Error)?.stack ?? String(error)}\n`);
-      process.exit(EXIT_CONFIG);
+      process.exit(EXIT_INTERNAL);
     },
   );
 }

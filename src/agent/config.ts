@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { envName, kebab, OPTIONS, SECRET_KEYS, snake, type OptionKind, type OptionSpec } from './options';
 
 export type Layout = 'root' | 'nested';
 
@@ -8,7 +10,7 @@ export interface ResourceTuning {
   allocationRatio?: number;
 }
 
-/** The agent's configuration, resolved once at start (defaults < file < flags < env). */
+/** The agent's configuration, resolved once at start (defaults < file < environment < flags). */
 export interface AgentConfig {
   url: string;
   token?: string;
@@ -18,35 +20,63 @@ export interface AgentConfig {
    * let the service role do all the agent does, including POST /reshaper, which the admin role may not.
    */
   roles: string[];
+  authUrl?: string;
+  username?: string;
+  password?: string;
+  passwordFile?: string;
+  userDomainName: string;
+  projectName?: string;
+  projectDomainName: string;
+  applicationCredentialId?: string;
+  applicationCredentialSecret?: string;
+  applicationCredentialSecretFile?: string;
+  caFile?: string;
   hostRoot: string;
   stateDir: string;
+  /** Defaults to `<stateDir>/status.json`. */
+  statusFile?: string;
+  metricsFile?: string;
   layout: Layout;
   once: boolean;
   dryRun: boolean;
   printDetection: boolean;
+  printConfig: boolean;
   /** Provider name; the host FQDN when unset. */
   providerName?: string;
   /** Provider uuid; created once and kept in stateDir when unset. */
   providerUuid?: string;
+  /** The SEV traits of an existing root the agent did not create are the agent's to set. */
+  ownRoot: boolean;
+  /** MEM_ENCRYPTION_CONTEXT and host classes may be written on a root carrying OWNER_NOVA or COMPUTE_NODE. */
+  writeNovaRoot: boolean;
+  /** A provider with a child's name but another uuid is taken over instead of being a clash. */
+  adoptByName: boolean;
   intervalSeconds: number;
   /** Fraction of the interval added or removed at random so hosts do not beat in step. */
   jitter: number;
-  /** Operator cap on key slots per pool. */
-  maxSlots?: number;
+  maxSlotsSev?: number;
+  maxSlotsEs?: number;
+  maxSlotsSnp?: number;
+  maxSlotsTdx?: number;
   /** Reserved MEM_ENCRYPTION_CONTEXT; owned by the agent only when set. */
   reservedSlots?: number;
-  /** Report VCPU, MEMORY_MB and DISK_GB (off where nova-compute owns them). */
-  reportHostResources: boolean;
+  /** VCPU, MEMORY_MB and DISK_GB: auto reports them only on a root the agent created. */
+  reportHostResources: boolean | 'auto';
   diskPath: string;
   vcpu: ResourceTuning;
   memoryMb: ResourceTuning;
   diskGb: ResourceTuning;
   /** A file holding `virsh domcapabilities` output; read before running virsh. */
   domcapsFile?: string;
-  /** Run `virsh domcapabilities` when no file is given (only when hostRoot is /). */
+  /** A file holding `virsh version` output; read before running virsh. */
+  qemuVersionFile?: string;
+  /** Run virsh when no file is given (only when hostRoot is /). */
   useVirsh: boolean;
   /** Kernel log files, relative to hostRoot. */
   kernelLogFiles: string[];
+  /** A file holding `journalctl -k -o json` output; read before running journalctl. */
+  journalFile?: string;
+  useJournal: boolean;
   logLevel: string;
   /** Per-request retries on 5xx / network errors inside one cycle. */
   requestRetries: number;
@@ -62,21 +92,28 @@ export class AgentConfigError extends Error {}
 export const AGENT_DEFAULTS: AgentConfig = {
   url: 'http://127.0.0.1:8778',
   roles: ['service'],
+  userDomainName: 'Default',
+  projectDomainName: 'Default',
   hostRoot: '/',
   stateDir: '/var/lib/emplace-agent',
   layout: 'root',
   once: false,
   dryRun: false,
   printDetection: false,
+  printConfig: false,
+  ownRoot: false,
+  writeNovaRoot: false,
+  adoptByName: false,
   intervalSeconds: 60,
   jitter: 0.1,
-  reportHostResources: true,
+  reportHostResources: 'auto',
   diskPath: '/var/lib',
   vcpu: {},
   memoryMb: {},
   diskGb: {},
   useVirsh: true,
-  kernelLogFiles: ['/var/log/dmesg', '/var/log/kern.log'],
+  kernelLogFiles: ['/var/log/kern.log', '/var/log/dmesg'],
+  useJournal: true,
   logLevel: 'info',
   requestRetries: 4,
   conflictRetries: 5,
@@ -85,52 +122,21 @@ export const AGENT_DEFAULTS: AgentConfig = {
   requestTimeoutMs: 30_000,
 };
 
-type Kind = 'string' | 'int' | 'number' | 'bool' | 'list' | 'layout';
-/** One row per setting: config key (camelCase; snake_case also accepted in files), flag, env var. */
-const KEYS: Array<[keyof AgentConfig | `${'vcpu' | 'memoryMb' | 'diskGb'}.${keyof ResourceTuning}`, Kind]> = [
-  ['url', 'string'],
-  ['token', 'string'],
-  ['tokenFile', 'string'],
-  ['roles', 'list'],
-  ['hostRoot', 'string'],
-  ['stateDir', 'string'],
-  ['layout', 'layout'],
-  ['once', 'bool'],
-  ['dryRun', 'bool'],
-  ['printDetection', 'bool'],
-  ['providerName', 'string'],
-  ['providerUuid', 'string'],
-  ['intervalSeconds', 'number'],
-  ['jitter', 'number'],
-  ['maxSlots', 'int'],
-  ['reservedSlots', 'int'],
-  ['reportHostResources', 'bool'],
-  ['diskPath', 'string'],
-  ['domcapsFile', 'string'],
-  ['useVirsh', 'bool'],
-  ['kernelLogFiles', 'list'],
-  ['logLevel', 'string'],
-  ['requestRetries', 'int'],
-  ['conflictRetries', 'int'],
-  ['backoffBaseMs', 'int'],
-  ['backoffCapMs', 'int'],
-  ['requestTimeoutMs', 'int'],
-  ['vcpu.reserved', 'int'],
-  ['vcpu.allocationRatio', 'number'],
-  ['memoryMb.reserved', 'int'],
-  ['memoryMb.allocationRatio', 'number'],
-  ['diskGb.reserved', 'int'],
-  ['diskGb.allocationRatio', 'number'],
-];
+/** Keys a former version took, with the reason they went; named in the error instead of "unknown key". */
+const REPLACED: Record<string, string> = {
+  maxSlots: 'maxSlots was replaced by the per-model caps maxSlotsSev, maxSlotsEs, maxSlotsSnp and maxSlotsTdx',
+};
 
-const kebab = (key: string) => key.replace(/\./g, '-').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-const snake = (key: string) => key.replace(/\./g, '_').replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-const envName = (key: string) => `EMPLACE_${snake(key).toUpperCase()}`;
-
-function coerce(key: string, kind: Kind, raw: unknown, where: string): unknown {
+function coerce(spec: OptionSpec, raw: unknown, where: string): unknown {
   const fail = (what: string): never => {
-    throw new AgentConfigError(`${where}: ${key} must be ${what}, got ${JSON.stringify(raw)}`);
+    // A secret's value is never echoed, not even a wrong one: it may be the real secret in the wrong place.
+    const got = spec.secret ? 'a value of another type' : JSON.stringify(raw);
+    throw new AgentConfigError(`${where}: ${spec.key} must be ${what}, got ${got}`);
   };
+  return coerceKind(spec.kind, raw, fail);
+}
+
+function coerceKind(kind: OptionKind, raw: unknown, fail: (what: string) => never): unknown {
   switch (kind) {
     case 'string':
       return typeof raw === 'string' ? raw : fail('a string');
@@ -144,6 +150,9 @@ function coerce(key: string, kind: Kind, raw: unknown, where: string): unknown {
             .map((s) => s.trim())
             .filter(Boolean)
         : fail('a list of strings');
+    case 'auto-bool':
+      if (raw === 'auto') return 'auto';
+      return coerceKind('bool', raw, () => fail('auto, true or false'));
     case 'bool': {
       if (typeof raw === 'boolean') return raw;
       const text = String(raw).toLowerCase();
@@ -163,63 +172,82 @@ function coerce(key: string, kind: Kind, raw: unknown, where: string): unknown {
 }
 
 function assign(config: AgentConfig, key: string, value: unknown): void {
+  const target = config as unknown as Record<string, unknown>;
   const [head, tail] = key.split('.');
-  if (tail === undefined) (config as unknown as Record<string, unknown>)[head] = value;
-  else
-    (config as unknown as Record<string, Record<string, unknown>>)[head] = { ...(config as any)[head], [tail]: value };
+  if (tail === undefined) target[head] = value;
+  else target[head] = { ...(target[head] as Record<string, unknown>), [tail]: value };
 }
 
-function fromFile(config: AgentConfig, file: string, read: (path: string) => string): void {
-  let data: Record<string, unknown>;
+const byKey = new Map(OPTIONS.flatMap((o) => [[o.key, o] as const, [snake(o.key), o] as const]));
+const byFlag = new Map(OPTIONS.map((o) => [kebab(o.key), o] as const));
+
+function fromFile(config: AgentConfig, file: string, read: (path: string) => string, set: Set<string>): void {
+  let data: unknown;
   try {
     data = JSON.parse(read(file));
   } catch (error) {
     throw new AgentConfigError(`config file ${file}: ${(error as Error).message}`);
   }
+  if (!data || typeof data !== 'object' || Array.isArray(data))
+    throw new AgentConfigError(`config file ${file}: must hold a JSON object`);
   const flat: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(data)) {
     if (value && typeof value === 'object' && !Array.isArray(value)) {
       for (const [inner, v] of Object.entries(value)) flat[`${name}.${inner}`] = v;
     } else flat[name] = value;
   }
-  const known = new Map(
-    KEYS.flatMap(
-      ([key, kind]) =>
-        [
-          [key as string, [key, kind]],
-          [snake(key), [key, kind]],
-        ] as const,
-    ),
-  );
   for (const [name, value] of Object.entries(flat)) {
-    const entry = known.get(name) ?? known.get(name.replace(/\./g, '_'));
-    if (!entry) throw new AgentConfigError(`config file ${file}: unknown key '${name}'`);
-    assign(config, entry[0], coerce(entry[0], entry[1] as Kind, value, `config file ${file}`));
+    const spec = byKey.get(name) ?? byKey.get(name.replace(/\./g, '_'));
+    if (!spec) {
+      const replaced = REPLACED[name] ?? REPLACED[name.replace(/_([a-z])/g, (_m, c: string) => c.toUpperCase())];
+      throw new AgentConfigError(`config file ${file}: ${replaced ?? `unknown key '${name}'`}`);
+    }
+    assign(config, spec.key, coerce(spec, value, `config file ${file}`));
+    set.add(spec.key);
   }
 }
 
-export function parseFlags(argv: string[]): { config?: string; values: Map<string, string | boolean> } {
-  const values = new Map<string, string | boolean>();
-  let configFile: string | undefined;
-  const byFlag = new Map(KEYS.map(([key, kind]) => [kebab(key), [key, kind] as const]));
+export interface ParsedArgs {
+  /** The first bare word: `status`, or `run` (the default). */
+  command: 'run' | 'status';
+  config?: string;
+  help: boolean;
+  version: boolean;
+  values: Map<string, string | boolean>;
+}
+
+export function parseArgs(argv: string[]): ParsedArgs {
+  const parsed: ParsedArgs = { command: 'run', help: false, version: false, values: new Map() };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    if (!arg.startsWith('--')) throw new AgentConfigError(`unexpected argument '${arg}'`);
-    const [name, inline] = arg.slice(2).split(/=(.*)/s, 2);
-    if (name === 'config') {
-      configFile = inline ?? argv[++i];
+    if (i === 0 && (arg === 'status' || arg === 'run')) {
+      parsed.command = arg;
       continue;
     }
-    const entry = byFlag.get(name);
-    if (!entry) throw new AgentConfigError(`unknown flag --${name}`);
-    if (entry[1] === 'bool' && inline === undefined) values.set(entry[0], true);
+    if (arg === '-h' || arg === '--help') parsed.help = true;
+    else if (arg === '--version') parsed.version = true;
+    else if (!arg.startsWith('--')) throw new AgentConfigError(`unexpected argument '${arg}'`);
     else {
-      const value = inline ?? argv[++i];
-      if (value === undefined) throw new AgentConfigError(`--${name} needs a value`);
-      values.set(entry[0], value);
+      const [name, inline] = arg.slice(2).split(/=(.*)/s, 2);
+      if (name === 'config') {
+        parsed.config = inline ?? argv[++i];
+        if (parsed.config === undefined) throw new AgentConfigError('--config needs a value');
+        continue;
+      }
+      const spec = byFlag.get(name);
+      if (!spec) {
+        const replaced = REPLACED[name.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase())];
+        throw new AgentConfigError(replaced ? `--${name}: ${replaced}` : `unknown flag --${name}`);
+      }
+      if (spec.kind === 'bool' && inline === undefined) parsed.values.set(spec.key, true);
+      else {
+        const value = inline ?? argv[++i];
+        if (value === undefined) throw new AgentConfigError(`--${name} needs a value`);
+        parsed.values.set(spec.key, value);
+      }
     }
   }
-  return { config: configFile, values };
+  return parsed;
 }
 
 export interface LoadOptions {
@@ -228,32 +256,110 @@ export interface LoadOptions {
   readFile?: (path: string) => string;
 }
 
-/** defaults < config file (JSON) < flags < EMPLACE_* env vars. */
-export function loadAgentConfig(options: LoadOptions = {}): AgentConfig {
-  const env = options.env ?? process.env;
-  const read = options.readFile ?? ((path: string) => readFileSync(path, 'utf8'));
-  const config: AgentConfig = structuredClone(AGENT_DEFAULTS);
-  const flags = parseFlags(options.argv ?? []);
-  const file = env.EMPLACE_CONFIG || flags.config;
-  if (file) fromFile(config, file, read);
-  const kinds = new Map(KEYS);
-  for (const [key, raw] of flags.values)
-    assign(config, key, coerce(key, kinds.get(key as any)!, raw, `--${kebab(key)}`));
-  for (const [key, kind] of KEYS) {
-    const raw = env[envName(key)];
-    if (raw !== undefined && raw !== '') assign(config, key, coerce(key, kind, raw, envName(key)));
-  }
-  if (config.token !== undefined && config.tokenFile !== undefined) {
-    throw new AgentConfigError('give either token or tokenFile, not both');
-  }
-  return config;
+export interface LoadedConfig {
+  config: AgentConfig;
+  command: ParsedArgs['command'];
+  help: boolean;
+  version: boolean;
+  /** `--flag overrides EMPLACE_X` notes, so an operator sees which of two settings won. */
+  overrides: string[];
+  /** Things worth a warning at start (a secret on the command line). */
+  warnings: string[];
 }
 
-/** The token to send: from tokenFile (re-read each cycle so rotation works), else token, else noauth2's admin. */
-export function resolveToken(
+/** defaults < config file (JSON) < EMPLACE_* environment < command-line flags. */
+export function loadAgentConfig(options: LoadOptions = {}): LoadedConfig {
+  const env = options.env ?? process.env;
+  const read = options.readFile ?? ((file: string) => readFileSync(file, 'utf8'));
+  const config: AgentConfig = structuredClone(AGENT_DEFAULTS);
+  const args = parseArgs(options.argv ?? []);
+  const result: LoadedConfig = {
+    config,
+    command: args.command,
+    help: args.help,
+    version: args.version,
+    overrides: [],
+    warnings: [],
+  };
+  if (args.help || args.version) return result;
+  const file = args.config ?? (env.EMPLACE_CONFIG || undefined);
+  const set = new Set<string>();
+  if (file) fromFile(config, file, read, set);
+  const fromEnv = new Set<string>();
+  for (const spec of OPTIONS) {
+    const raw = env[envName(spec.key)];
+    if (raw === undefined || raw === '') continue;
+    assign(config, spec.key, coerce(spec, raw, envName(spec.key)));
+    fromEnv.add(spec.key);
+    set.add(spec.key);
+  }
+  for (const [key, raw] of args.values) {
+    const spec = byKey.get(key)!;
+    assign(config, key, coerce(spec, raw, `--${kebab(key)}`));
+    if (fromEnv.has(key)) result.overrides.push(`--${kebab(key)} overrides ${envName(key)}`);
+    if (spec.secret) result.warnings.push(`--${kebab(key)} on the command line is visible to other users (ps)`);
+    set.add(key);
+  }
+  validate(config, set);
+  return result;
+}
+
+function validate(config: AgentConfig, set: Set<string>): void {
+  const given = (...keys: string[]) => keys.filter((k) => set.has(k));
+  const tokenKeys = given('token', 'tokenFile');
+  const keystoneKeys = given(
+    'authUrl',
+    'username',
+    'password',
+    'passwordFile',
+    'projectName',
+    'applicationCredentialId',
+    'applicationCredentialSecret',
+    'applicationCredentialSecretFile',
+  );
+  if (tokenKeys.length > 1) throw new AgentConfigError('give either token or tokenFile, not both');
+  if (tokenKeys.length > 0 && keystoneKeys.length > 0)
+    throw new AgentConfigError(`give either a token (${tokenKeys.join()}) or Keystone credentials, not both`);
+  if (keystoneKeys.length > 0) validateKeystone(config);
+  if (config.statusFile === undefined) config.statusFile = path.join(config.stateDir, 'status.json');
+}
+
+function validateKeystone(config: AgentConfig): void {
+  const fail = (message: string): never => {
+    throw new AgentConfigError(`Keystone login: ${message}`);
+  };
+  if (!config.authUrl) fail('authUrl is required');
+  if (config.password !== undefined && config.passwordFile !== undefined)
+    fail('give either password or passwordFile, not both');
+  if (config.applicationCredentialSecret !== undefined && config.applicationCredentialSecretFile !== undefined)
+    fail('give either applicationCredentialSecret or applicationCredentialSecretFile, not both');
+  const appCred = config.applicationCredentialId !== undefined;
+  const appSecret =
+    config.applicationCredentialSecret !== undefined || config.applicationCredentialSecretFile !== undefined;
+  const password = config.password !== undefined || config.passwordFile !== undefined;
+  if (appCred || appSecret) {
+    if (!appCred || !appSecret) fail('an application credential needs both its id and its secret (or secret file)');
+    if (password || config.username !== undefined) fail('give an application credential or a user, not both');
+    return;
+  }
+  if (config.username === undefined || !password || config.projectName === undefined)
+    fail('a password login needs username, password (or passwordFile) and projectName');
+}
+
+/** The configuration with every secret replaced, for --print-config and logs. */
+export function redactedConfig(config: AgentConfig): Record<string, unknown> {
+  const copy: Record<string, unknown> = { ...config };
+  for (const key of SECRET_KEYS) if (copy[key] !== undefined) copy[key] = '(secret)';
+  return copy;
+}
+
+/** Which secret-free way of authenticating the configuration chose. */
+export function authMode(
   config: AgentConfig,
-  read: (path: string) => string = (p) => readFileSync(p, 'utf8'),
-): string {
-  if (config.tokenFile) return read(config.tokenFile).trim();
-  return config.token ?? 'admin';
+): 'token' | 'token-file' | 'keystone-password' | 'keystone-app-cred' | 'noauth' {
+  if (config.tokenFile) return 'token-file';
+  if (config.token !== undefined) return 'token';
+  if (config.authUrl && config.applicationCredentialId) return 'keystone-app-cred';
+  if (config.authUrl) return 'keystone-password';
+  return 'noauth';
 }

@@ -1,6 +1,10 @@
 import type { Schemas } from '../../api/types';
 import { createHash } from 'node:crypto';
-import type { ModelName } from './detectors/detect';
+
+/** The memory-encryption models the agent reports, each on its own child in the nested layout. */
+export type ModelName = 'sev' | 'sev_es' | 'sev_snp' | 'tdx';
+export const MODELS: ModelName[] = ['sev', 'sev_es', 'sev_snp', 'tdx'];
+export const AMD_MODELS: ModelName[] = ['sev', 'sev_es', 'sev_snp'];
 
 /** An inventory record as Placement sends and takes it (the API's generated wire type). */
 export type InventoryRecord = Schemas['Inventory'];
@@ -22,6 +26,8 @@ export interface ReportedProvider {
   name: string;
   generation: number;
   parentUuid: string | null;
+  /** The root of its tree (itself for a root). */
+  rootUuid?: string;
   inventories: Inventories;
   traits: string[];
   usages: Record<string, number>;
@@ -31,20 +37,35 @@ export const MEC = 'MEM_ENCRYPTION_CONTEXT';
 export const HOST_CLASSES = ['VCPU', 'MEMORY_MB', 'DISK_GB'] as const;
 export type HostClass = (typeof HOST_CLASSES)[number];
 
+/** On everything the agent creates; the agent changes only providers carrying it (see docs/agent.md). */
+export const OWNER_TRAIT = 'CUSTOM_OWNER_EMPLACE_AGENT';
+/** nova-compute's marks on its compute node provider (os-traits OWNER_NOVA, COMPUTE_NODE). */
+export const NOVA_ROOT_TRAITS = ['OWNER_NOVA', 'COMPUTE_NODE'];
+
 export const MODEL_TRAITS: Record<ModelName, string> = {
   sev: 'HW_CPU_X86_AMD_SEV',
   sev_es: 'HW_CPU_X86_AMD_SEV_ES',
   sev_snp: 'HW_CPU_X86_AMD_SEV_SNP',
+  tdx: 'HW_CPU_X86_INTEL_TDX',
 };
 /** The name nova used before the x86 namespace; the root layout sets it too for old flavors. */
 export const LEGACY_SEV_TRAIT = 'HW_CPU_AMD_SEV';
-/** Every trait the agent may add or remove; anything else on a provider belongs to someone else. */
+/** Every capability trait the agent may add or remove; anything else on a provider belongs to someone else. */
 export const OWNED_TRAITS = new Set([...Object.values(MODEL_TRAITS), LEGACY_SEV_TRAIT]);
 
 export const CHILD_SUFFIX: Record<ModelName, string> = {
   sev: '_amd_sev',
   sev_es: '_amd_sev_es',
   sev_snp: '_amd_sev_snp',
+  tdx: '_intel_tdx',
+};
+
+/** Human names, for messages and the status table. */
+export const MODEL_LABEL: Record<ModelName, string> = {
+  sev: 'SEV',
+  sev_es: 'SEV-ES',
+  sev_snp: 'SEV-SNP',
+  tdx: 'TDX',
 };
 
 /** RFC 4122 version 5 (SHA-1, name-based) UUID. */
@@ -63,3 +84,5 @@ export function uuidV5(name: string, namespace: string): string {
 export function childUuid(rootUuid: string, model: ModelName): string {
   return uuidV5(`emplace-agent/${model}`, rootUuid);
 }
+
+export const childName = (rootName: string, model: ModelName): string => `${rootName}${CHILD_SUFFIX[model]}`;

@@ -1,22 +1,27 @@
 import type { Layout } from './config';
-import { MODELS, type ModelName, type ModelState } from './detectors/detect';
+import type { ModelState } from './detectors/decide';
 import { UNKNOWN, type Unknown } from './detectors/types';
+import { drainKey, KEEP, mergeInventories, sameInventories, type ClassWish, type Drains } from './inventory-merge';
 import {
-  CHILD_SUFFIX,
-  childUuid,
+  AMD_MODELS,
   LEGACY_SEV_TRAIT,
   MEC,
+  MODEL_LABEL,
   MODEL_TRAITS,
+  MODELS,
   OWNED_TRAITS,
+  OWNER_TRAIT,
   type ConsumerAllocations,
   type HostClass,
   type Inventories,
-  type InventoryRecord,
+  type ModelName,
   type ReportedProvider,
 } from './model';
+import { resolveChild, rootAccess, type ChildResolution, type OwnershipConfig, type RootAccess } from './ownership';
 
 /** The API operations a cycle may send, in the order they must go. Generations are filled in when sent. */
 export type Operation =
+  | { op: 'createTrait'; name: string }
   | { op: 'createProvider'; uuid: string; name: string; parentUuid?: string }
   | { op: 'reshape'; inventories: Record<string, Inventories>; allocations: Record<string, ConsumerAllocations> }
   | { op: 'setInventories'; uuid: string; inventories: Inventories }
@@ -29,261 +34,244 @@ export interface HostClassWish {
   allocationRatio?: number;
 }
 
+export interface ReportedTree {
+  root?: ReportedProvider;
+  children: ReportedProvider[];
+  /** Providers found by a child's name outside the tree read (names are unique service-wide). */
+  byName?: Record<string, ReportedProvider | undefined>;
+}
+
 export interface PlanInput {
   layout: Layout;
   root: { uuid: string; name: string };
   models: Record<ModelName, ModelState>;
   /** Configured reserved slots; unset leaves the reported value alone. */
   mecReserved?: number;
-  /** Host classes the agent owns (absent when another reporter owns them). */
+  /** What the host offers of VCPU, MEMORY_MB, DISK_GB (written only where ownership allows). */
   hostResources?: Partial<Record<HostClass, HostClassWish>>;
-  reported: { root?: ReportedProvider; children: ReportedProvider[] };
+  ownership: OwnershipConfig;
+  /** The root uuid came from the agent's state dir. */
+  rootFromState?: boolean;
+  reported: ReportedTree;
   /** Allocations of consumers holding MEM_ENCRYPTION_CONTEXT on the root (needed to reshape). */
   rootConsumers?: Record<string, ConsumerAllocations>;
-  /** `${uuid}:${class}` pairs the agent drained by setting reserved = total (kept in the state dir). */
-  draining: string[];
+  /** The drains the agent made (kept in the state dir). */
+  drains: Drains;
+  /** CUSTOM_OWNER_EMPLACE_AGENT exists in the service. */
+  ownerTraitExists: boolean;
 }
 
 export interface Plan {
   ops: Operation[];
   warnings: string[];
-  draining: string[];
+  /** Wanted changes the agent may not or cannot make: the host is not in sync. */
+  errors: string[];
+  /** Another reporter's provider stands where the agent's must go: the cycle writes nothing at all. */
+  clashes: string[];
+  drains: Drains;
+  /** The provider holding each model's slots (for status and drift); undefined where there is none. */
+  holders: Partial<Record<ModelName, { uuid: string; name: string }>>;
 }
 
-type ClassWish = 'keep' | 'absent' | { total: number; maxUnit: number; reserved?: number; allocationRatio?: number };
-
-const drainKey = (uuid: string, rc: string) => `${uuid}:${rc}`;
-
-function sameInventory(a: InventoryRecord | undefined, b: InventoryRecord | undefined): boolean {
-  if (!a || !b) return a === b;
-  return (Object.keys(b) as Array<keyof InventoryRecord>).every((k) => a[k] === b[k]);
-}
-
-export function sameInventories(a: Inventories, b: Inventories): boolean {
-  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-  return [...keys].every((rc) => sameInventory(a[rc], b[rc]));
-}
-
-/** Apply the agent's wishes for the classes it owns; every other class and unowned field passes through. */
-function mergeInventories(
-  uuid: string,
-  reported: ReportedProvider | undefined,
-  wishes: Record<string, ClassWish>,
-  draining: Set<string>,
-  warnings: string[],
-): Inventories {
-  const result: Inventories = { ...(reported?.inventories ?? {}) };
-  for (const [rc, wish] of Object.entries(wishes)) {
-    const current = result[rc];
-    const used = reported?.usages[rc] ?? 0;
-    const key = drainKey(uuid, rc);
-    if (wish === 'keep') continue;
-    if (wish === 'absent') {
-      if (!current) {
-        draining.delete(key);
-      } else if (used > 0) {
-        // Deleting would fail with placement.inventory.inuse; stop new claims and wait for usage to reach 0.
-        result[rc] = { ...current, reserved: current.total };
-        draining.add(key);
-        warnings.push(`${rc} on ${uuid} is gone but ${used} still allocated: draining (reserved = total)`);
-      } else {
-        delete result[rc];
-        draining.delete(key);
-      }
-      continue;
-    }
-    const base = current ?? { total: 0, reserved: 0, min_unit: 1, max_unit: 1, step_size: 1, allocation_ratio: 1.0 };
-    let reserved = wish.reserved ?? (draining.has(key) ? 0 : base.reserved);
-    reserved = Math.min(reserved, wish.total);
-    const next: InventoryRecord = {
-      ...base,
-      total: wish.total,
-      reserved,
-      min_unit: 1,
-      max_unit: wish.maxUnit,
-      step_size: 1,
-      allocation_ratio: wish.allocationRatio ?? base.allocation_ratio,
-    };
-    draining.delete(key);
-    if (used > wish.total)
-      warnings.push(`${rc} on ${uuid} shrank to ${wish.total} below usage ${used}: evicting nothing`);
-    result[rc] = next;
-  }
-  return result;
-}
-
-function mecWish(model: ModelState | undefined, reserved: number | undefined): ClassWish {
-  if (!model || model.state === 'absent') return 'absent';
-  if (model.state === 'unknown') return 'keep';
-  // One guest, one slot; a new inventory starts at allocation_ratio 1.0, an operator's later choice is kept.
-  return { total: model.slots, maxUnit: 1, reserved };
-}
-
-function hostWishes(input: PlanInput): Record<string, ClassWish> {
-  const wishes: Record<string, ClassWish> = {};
-  for (const [rc, wish] of Object.entries(input.hostResources ?? {})) {
-    if (!wish) continue;
-    wishes[rc] =
-      wish.total === UNKNOWN
-        ? 'keep'
-        : { total: wish.total, maxUnit: wish.total, reserved: wish.reserved, allocationRatio: wish.allocationRatio };
-  }
-  return wishes;
-}
-
-/** Owned traits the provider should carry; `undefined` means unknown: leave owned traits as they are. */
-function mergeTraits(current: string[], wanted: string[] | undefined): string[] {
-  if (wanted === undefined) return current;
-  return [...new Set([...current.filter((t) => !OWNED_TRAITS.has(t)), ...wanted])].sort();
+interface Work {
+  input: PlanInput;
+  access: RootAccess;
+  resolutions: Record<ModelName, ChildResolution>;
+  drains: Drains;
+  warnings: string[];
+  errors: string[];
 }
 
 const sameSet = (a: string[], b: string[]) => a.length === b.length && new Set([...a, ...b]).size === a.length;
 
-function rootTraitWish(input: PlanInput): string[] | undefined {
-  if (input.layout === 'nested') return [];
-  const sev = input.models.sev.state;
-  if (sev === 'unknown') return undefined;
-  return sev === 'present' ? [MODEL_TRAITS.sev, LEGACY_SEV_TRAIT] : [];
+/** Keep every trait the agent does not own; replace the owned ones with `wanted` (undefined: keep them too). */
+function mergeTraits(reported: string[], wanted: string[] | undefined, owner: boolean): string[] {
+  const kept = wanted === undefined ? reported : reported.filter((t) => !OWNED_TRAITS.has(t));
+  const all = new Set([...kept, ...(wanted ?? [])]);
+  if (owner) all.add(OWNER_TRAIT);
+  return [...all].sort();
 }
 
-/** The child that takes the root's MEM_ENCRYPTION_CONTEXT allocations when moving to the nested layout. */
-function reshapeTarget(input: PlanInput): ModelName | undefined {
-  return (['sev', 'sev_snp', 'sev_es'] as ModelName[]).find((m) => input.models[m].state === 'present');
-}
+/** TDX always has its own child; the AMD models only in the nested layout. */
+const wantsChild = (layout: Layout, model: ModelName) => model === 'tdx' || layout === 'nested';
 
 /**
- * One cycle's operations, in the order they must go: create the root, create children, then either one
+ * One cycle's operations, in the order they must go: create the owner trait and providers, then either one
  * reshape or the inventories that changed, then traits, then delete children no longer wanted.
  */
 export function planCycle(input: PlanInput): Plan {
-  const warnings: string[] = [];
-  const draining = new Set(input.draining);
-  const reportedRoot = input.reported.root;
-  const wishes = rootWishes(input, warnings);
-  const children = planChildren(input, draining, warnings);
-  const rootInventory = mergeInventories(input.root.uuid, reportedRoot, wishes, draining, warnings);
-  const reshape = planReshape(input, rootInventory, children.inventories, draining, warnings);
+  const work: Work = {
+    input,
+    access: rootAccess(input.reported.root, input.ownership, input.rootFromState ?? false),
+    resolutions: Object.fromEntries(
+      MODELS.map((m) => [
+        m,
+        resolveChild(input.root, m, input.reported.children, input.reported.byName ?? {}, input.ownership.adoptByName),
+      ]),
+    ) as Record<ModelName, ChildResolution>,
+    drains: { ...input.drains },
+    warnings: [],
+    errors: [],
+  };
+  const clashes = findClashes(work);
+  if (clashes.length > 0) return { ops: [], warnings: [], errors: [], clashes, drains: input.drains, holders: {} };
+  const children = planChildren(work);
+  const reshape = planReshape(work, children.inventories);
+  const rootInventory = planRootInventory(work, reshape);
+  const rootTraits = planRootTraits(work, reshape);
+  const root = input.reported.root;
   const ops: Operation[] = [];
-  if (!reportedRoot) ops.push({ op: 'createProvider', uuid: input.root.uuid, name: input.root.name });
-  ops.push(
-    ...children.createOps,
-    ...(reshape ? [reshape] : inventoryOps(input, rootInventory, children.inventories)),
-    ...rootTraitOps(input),
-    ...children.traitOps,
-    ...children.deleteOps,
-  );
-  return { ops, warnings, draining: [...draining].sort() };
-}
-
-/** The root's class wishes: the host classes, and MEM_ENCRYPTION_CONTEXT only in the root layout. */
-function rootWishes(input: PlanInput, warnings: string[]): Record<string, ClassWish> {
-  const wishes = hostWishes(input);
-  wishes[MEC] = input.layout === 'root' ? mecWish(input.models.sev, input.mecReserved) : 'absent';
-  if (input.layout === 'root') {
-    for (const m of ['sev_es', 'sev_snp'] as ModelName[]) {
-      if (input.models[m].state === 'present')
-        warnings.push(`${m} is available but only the nested layout can offer it`);
+  if (work.access.created) {
+    const useful =
+      Object.keys(rootInventory).length > 0 ||
+      rootTraits.some((t) => t !== OWNER_TRAIT) ||
+      children.createOps.length > 0;
+    if (!useful)
+      return { ops: [], warnings: work.warnings, errors: work.errors, clashes, drains: work.drains, holders: {} };
+    ops.push({ op: 'createProvider', uuid: input.root.uuid, name: input.root.name });
+  }
+  ops.push(...children.createOps);
+  if (reshape.op) ops.push(reshape.op);
+  else {
+    if (!sameInventories(rootInventory, root?.inventories ?? {}))
+      ops.push({ op: 'setInventories', uuid: input.root.uuid, inventories: rootInventory });
+    for (const [uuid, inventories] of children.inventories) {
+      const reported = work.input.reported.children.find((c) => c.uuid === uuid);
+      if (!sameInventories(inventories, reported?.inventories ?? {}))
+        ops.push({ op: 'setInventories', uuid, inventories });
     }
   }
-  return wishes;
+  if (!sameSet(rootTraits, root?.traits ?? []))
+    ops.push({ op: 'setTraits', uuid: input.root.uuid, traits: rootTraits });
+  ops.push(...children.traitOps, ...children.deleteOps);
+  const needsOwner = ops.some((op) => op.op === 'setTraits' && op.traits.includes(OWNER_TRAIT));
+  if (needsOwner && !input.ownerTraitExists) ops.unshift({ op: 'createTrait', name: OWNER_TRAIT });
+  const holders = { ...children.holders };
+  if (input.layout === 'root') holders.sev = { uuid: input.root.uuid, name: input.root.name };
+  return { ops, warnings: work.warnings, errors: work.errors, clashes, drains: work.drains, holders };
 }
 
-/** What the cycle does to the per-model children; `inventories` holds every child that stays. */
+function findClashes(work: Work): string[] {
+  const { input, access } = work;
+  const clashes: string[] = [];
+  for (const model of MODELS) {
+    const resolution = work.resolutions[model];
+    if (resolution.kind === 'clash' && wantsChild(input.layout, model) && input.models[model].state === 'present')
+      clashes.push(resolution.message);
+  }
+  const root = input.reported.root;
+  // A root the agent may not change that offers SEV slots itself (nova before 2025.2): a child would count them twice.
+  if (input.layout === 'nested' && root?.inventories[MEC] && !access.inventory && input.models.sev.state === 'present')
+    clashes.push(
+      `the root ${root.uuid} already offers ${MEC} and is not the agent's to change (${access.refusal}); ` +
+        `a ${MODEL_LABEL.sev} child would count the SEV slots twice: nothing written`,
+    );
+  return clashes;
+}
+
 interface ChildrenPlan {
   createOps: Operation[];
+  /** Every child that stays, with its new inventory. */
   inventories: Map<string, Inventories>;
   traitOps: Operation[];
   deleteOps: Operation[];
+  holders: Partial<Record<ModelName, { uuid: string; name: string }>>;
 }
 
-/** Children the agent manages: derived uuids, wanted ones for models present (nested layout only). */
-function planChildren(input: PlanInput, draining: Set<string>, warnings: string[]): ChildrenPlan {
-  const plan: ChildrenPlan = { createOps: [], inventories: new Map(), traitOps: [], deleteOps: [] };
-  for (const model of MODELS) planChild(input, model, plan, draining, warnings);
+function planChildren(work: Work): ChildrenPlan {
+  const plan: ChildrenPlan = { createOps: [], inventories: new Map(), traitOps: [], deleteOps: [], holders: {} };
+  for (const model of MODELS) planChild(work, model, plan);
+  if (work.input.layout === 'root') {
+    for (const m of ['sev_es', 'sev_snp'] as ModelName[])
+      if (work.input.models[m].state === 'present')
+        work.warnings.push(`${MODEL_LABEL[m]} is available but only the nested layout can offer it`);
+  }
   return plan;
 }
 
+/** A model's MEM_ENCRYPTION_CONTEXT on its child: the slots, less what a model sharing its ASIDs still holds. */
+function childWish(work: Work, model: ModelName, state: ModelState | undefined): ClassWish {
+  if (!state) return { kind: 'absent', why: 'the root layout keeps SEV on the root' };
+  if (state.state !== 'present') return state.state === 'unknown' ? KEEP : { kind: 'absent', why: state.reason };
+  let total = state.slots;
+  const sharesWith = state.sharesWith;
+  if (sharesWith) {
+    const partner = work.resolutions[sharesWith];
+    const holder = partner.kind === 'ours' ? partner.reported : partner.other;
+    const used = holder?.usages[MEC] ?? 0;
+    if (used > 0) {
+      total = Math.min(total, state.pool - used);
+      work.warnings.push(
+        `${MODEL_LABEL[model]} shares ${state.pool} ASIDs with ${MODEL_LABEL[sharesWith]}, whose guests still ` +
+          `hold ${used}: offering ${Math.max(0, total)}`,
+      );
+      if (total <= 0) return { kind: 'absent', why: `every shared ASID is still used by ${MODEL_LABEL[sharesWith]}` };
+    }
+  }
+  return { kind: 'set', total, maxUnit: 1, reserved: work.input.mecReserved };
+}
+
 /** A child without usage whose model is gone is deleted; one still in use is drained by mergeInventories. */
-function planChild(
-  input: PlanInput,
-  model: ModelName,
-  plan: ChildrenPlan,
-  draining: Set<string>,
-  warnings: string[],
-): void {
-  const uuid = childUuid(input.root.uuid, model);
-  const reported = input.reported.children.find((c) => c.uuid === uuid);
-  const state = input.layout === 'nested' ? input.models[model] : undefined;
-  const wish = mecWish(state, input.mecReserved);
-  if (!reported && (wish === 'absent' || wish === 'keep')) return;
-  if (!reported)
-    plan.createOps.push({
-      op: 'createProvider',
-      uuid,
-      name: `${input.root.name}${CHILD_SUFFIX[model]}`,
-      parentUuid: input.root.uuid,
-    });
-  const merged = mergeInventories(uuid, reported, { [MEC]: wish }, draining, warnings);
+function planChild(work: Work, model: ModelName, plan: ChildrenPlan): void {
+  const { input } = work;
+  const resolution = work.resolutions[model];
+  if (resolution.kind === 'clash') return;
+  const state = wantsChild(input.layout, model) ? input.models[model] : undefined;
+  const reported = resolution.reported;
+  const wish = childWish(work, model, state);
+  if (!reported && wish.kind !== 'set') return;
+  const { uuid, name } = resolution;
+  if (!reported) plan.createOps.push({ op: 'createProvider', uuid, name, parentUuid: input.root.uuid });
+  if (resolution.adopted) work.warnings.push(`adopting provider "${name}" (${uuid}) by name (--adopt-by-name)`);
+  const label = `${name} (${uuid})`;
+  const merged = mergeInventories({ drains: work.drains, warnings: work.warnings, label }, uuid, reported, {
+    [MEC]: wish,
+  });
   const totalUsage = Object.values(reported?.usages ?? {}).reduce((a, b) => a + b, 0);
-  if (reported && wish === 'absent' && totalUsage === 0) {
+  if (reported && wish.kind === 'absent' && totalUsage === 0) {
     plan.deleteOps.push({ op: 'deleteProvider', uuid });
     return;
   }
   plan.inventories.set(uuid, merged);
-  const traits = mergeTraits(
-    reported?.traits ?? [],
-    state?.state === 'unknown' ? undefined : wish === 'absent' ? [] : [MODEL_TRAITS[model]],
-  );
+  if (merged[MEC]) plan.holders[model] = { uuid, name };
+  const wanted = state?.state === 'unknown' ? undefined : wish.kind === 'set' ? [MODEL_TRAITS[model]] : [];
+  const traits = mergeTraits(reported?.traits ?? [], wanted, true);
   if (!sameSet(traits, reported?.traits ?? [])) plan.traitOps.push({ op: 'setTraits', uuid, traits });
 }
 
-/** Without a reshape: a PUT for each provider whose inventory differs from the reported one, the root first. */
-function inventoryOps(
-  input: PlanInput,
-  rootInventory: Inventories,
-  childInventories: Map<string, Inventories>,
-): Operation[] {
-  const ops: Operation[] = [];
-  if (!sameInventories(rootInventory, input.reported.root?.inventories ?? {})) {
-    ops.push({ op: 'setInventories', uuid: input.root.uuid, inventories: rootInventory });
-  }
-  for (const [uuid, inventories] of childInventories) {
-    const reported = input.reported.children.find((c) => c.uuid === uuid);
-    if (!sameInventories(inventories, reported?.inventories ?? {}))
-      ops.push({ op: 'setInventories', uuid, inventories });
-  }
-  return ops;
-}
-
-function rootTraitOps(input: PlanInput): Operation[] {
-  const reported = input.reported.root?.traits ?? [];
-  const traits = mergeTraits(reported, rootTraitWish(input));
-  return sameSet(traits, reported) ? [] : [{ op: 'setTraits', uuid: input.root.uuid, traits }];
+interface ReshapePlan {
+  op?: Extract<Operation, { op: 'reshape' }>;
+  /** The root's SEV allocations cannot move: leave the root's SEV inventory and traits alone. */
+  blocked: boolean;
 }
 
 /**
- * Root -> nested with MEM_ENCRYPTION_CONTEXT still allocated on the root: move inventory and allocations to the
- * child in one POST /reshaper, so no guest ever loses its claim and nothing is drained.
+ * Root -> nested with MEM_ENCRYPTION_CONTEXT still allocated on the root: move inventory and allocations to
+ * the plain-SEV child in one POST /reshaper (as nova does), so no guest loses its claim and nothing is drained.
+ * Root-layout guests are plain SEV guests: they never go to the ES or SNP child.
  */
-function planReshape(
-  input: PlanInput,
-  rootInventory: Inventories,
-  childInventories: Map<string, Inventories>,
-  draining: Set<string>,
-  warnings: string[],
-): Operation | undefined {
+function planReshape(work: Work, childInventories: Map<string, Inventories>): ReshapePlan {
+  const { input, access } = work;
   const root = input.reported.root;
   const used = root?.usages[MEC] ?? 0;
-  const target = reshapeTarget(input);
-  if (input.layout !== 'nested' || !root?.inventories[MEC] || used === 0 || !target || !input.rootConsumers)
-    return undefined;
-  const targetUuid = childUuid(input.root.uuid, target);
-  const targetInventory = childInventories.get(targetUuid);
-  if (!targetInventory) return undefined;
-  // mergeInventories drained the root's MEM_ENCRYPTION_CONTEXT; the reshape removes it instead.
-  const newRoot = { ...rootInventory };
-  delete newRoot[MEC];
-  draining.delete(drainKey(root.uuid, MEC));
+  if (input.layout !== 'nested' || !root?.inventories[MEC] || used === 0 || !access.inventory)
+    return { blocked: false };
+  const sev = input.models.sev;
+  if (sev.state === 'unknown') return { blocked: true };
+  const target = work.resolutions.sev;
+  const targetInventory = target.kind === 'ours' ? childInventories.get(target.uuid)?.[MEC] : undefined;
+  const cannot = (why: string): ReshapePlan => {
+    work.errors.push(
+      `cannot move ${used} plain-SEV allocation(s) of ${MEC} from the root to the ${MODEL_LABEL.sev} child: ${why}; ` +
+        `no reshape, the root is left as it is`,
+    );
+    return { blocked: true };
+  };
+  if (sev.state !== 'present' || !targetInventory || target.kind !== 'ours')
+    return cannot(`SEV is ${sev.state} (${sev.reason})`);
+  const free = targetInventory.total - targetInventory.reserved - (target.reported?.usages[MEC] ?? 0);
+  if (free < used) return cannot(`${target.name} offers only ${free} free slot(s)`);
+  if (!input.rootConsumers) return { blocked: true };
   const allocations: Record<string, ConsumerAllocations> = {};
   for (const [consumer, current] of Object.entries(input.rootConsumers)) {
     const moved = structuredClone(current);
@@ -291,12 +279,93 @@ function planReshape(
     if (!amount) continue;
     delete moved.allocations[root.uuid].resources[MEC];
     if (Object.keys(moved.allocations[root.uuid].resources).length === 0) delete moved.allocations[root.uuid];
-    const onTarget = (moved.allocations[targetUuid] ??= { resources: {} });
+    const onTarget = (moved.allocations[target.uuid] ??= { resources: {} });
     onTarget.resources[MEC] = (onTarget.resources[MEC] ?? 0) + amount;
     allocations[consumer] = moved;
   }
-  warnings.push(`moving ${used} ${MEC} allocation(s) from the root to ${target} child by reshaper`);
-  const inventories: Record<string, Inventories> = { [root.uuid]: newRoot };
+  work.warnings.push(`moving ${used} ${MEC} allocation(s) from the root to ${target.name} by reshaper`);
+  const inventories: Record<string, Inventories> = { [root.uuid]: {} };
   for (const [uuid, inv] of childInventories) inventories[uuid] = inv;
-  return { op: 'reshape', inventories, allocations };
+  return { op: { op: 'reshape', inventories, allocations }, blocked: false };
 }
+
+function hostWishes(work: Work): Record<string, ClassWish> {
+  const wishes: Record<string, ClassWish> = {};
+  if (!work.access.hostClassesWanted) return wishes;
+  for (const [rc, wish] of Object.entries(work.input.hostResources ?? {})) {
+    if (!wish) continue;
+    wishes[rc] =
+      wish.total === UNKNOWN
+        ? KEEP
+        : {
+            kind: 'set',
+            total: wish.total,
+            maxUnit: wish.total,
+            reserved: wish.reserved,
+            allocationRatio: wish.allocationRatio,
+          };
+  }
+  return wishes;
+}
+
+function rootMecWish(work: Work, reshape: ReshapePlan): ClassWish {
+  const { input } = work;
+  const sev = input.models.sev;
+  // The reshape moves the slots with their allocations: no drain (and no draining warning) before it.
+  if (sev.state === 'unknown' || reshape.blocked || reshape.op) return KEEP;
+  if (input.layout === 'nested') return { kind: 'absent', why: 'the nested layout keeps SEV on its child' };
+  if (sev.state === 'absent') return { kind: 'absent', why: sev.reason };
+  // One guest, one slot; a new inventory starts at allocation_ratio 1.0, an operator's later choice is kept.
+  return { kind: 'set', total: sev.slots, maxUnit: 1, reserved: input.mecReserved };
+}
+
+/** The root's classes: host classes and (root layout) SEV slots, each only where the agent may write. */
+function planRootInventory(work: Work, reshape: ReshapePlan): Inventories {
+  const { input, access } = work;
+  const root = input.reported.root;
+  const label = `the root ${input.root.name} (${input.root.uuid})`;
+  const wishes: Record<string, ClassWish> = { ...hostWishes(work), [MEC]: rootMecWish(work, reshape) };
+  for (const rc of Object.keys(wishes)) {
+    const allowed = rc === MEC ? access.inventory : access.hostClasses;
+    if (allowed) continue;
+    const scratch = mergeInventories({ drains: { ...work.drains }, warnings: [], label }, input.root.uuid, root, {
+      [rc]: wishes[rc],
+    });
+    if (!sameInventories(scratch, root?.inventories ?? {}))
+      work.errors.push(`not writing ${rc} on the root: ${access.refusal}`);
+    wishes[rc] = KEEP;
+  }
+  const merged = mergeInventories(
+    { drains: work.drains, warnings: work.warnings, label },
+    input.root.uuid,
+    root,
+    wishes,
+  );
+  if (reshape.op) {
+    delete merged[MEC];
+    delete work.drains[drainKey(input.root.uuid, MEC)];
+    reshape.op.inventories[input.root.uuid] = merged;
+  }
+  return merged;
+}
+
+function planRootTraits(work: Work, reshape: ReshapePlan): string[] {
+  const { input, access } = work;
+  const reported = input.reported.root?.traits ?? [];
+  const sev = input.models.sev.state;
+  let wanted: string[] | undefined;
+  if (sev === 'unknown' || reshape.blocked) wanted = undefined;
+  else if (input.layout === 'nested') wanted = [];
+  else wanted = sev === 'present' ? [MODEL_TRAITS.sev, LEGACY_SEV_TRAIT] : [];
+  // The ES/SNP/TDX traits belong on children; on a root they are someone else's (or an operator's).
+  if (wanted !== undefined) wanted = [...wanted, ...reported.filter((t) => OWNED_TRAITS.has(t) && !isSevTrait(t))];
+  if (!access.traits && wanted !== undefined) {
+    const would = mergeTraits(reported, wanted, false);
+    if (!sameSet(would, reported)) work.errors.push(`not changing the SEV traits of the root: ${access.refusal}`);
+    wanted = undefined;
+  }
+  return mergeTraits(reported, wanted, access.ours);
+}
+
+const isSevTrait = (t: string) =>
+  t === MODEL_TRAITS.sev || t === LEGACY_SEV_TRAIT || AMD_MODELS.some((m) => MODEL_TRAITS[m] === t);

@@ -1,6 +1,5 @@
-import { main } from '../../src/agent/cli';
-import { childUuid, MEC } from '../../src/agent/model';
-import { fakeHost, makeAgent, startHarness, writesOf, type Harness } from './agent-harness';
+import { childUuid, MEC, OWNER_TRAIT } from '../../src/agent/model';
+import { fakeHost, makeAgent, runCli as run, startHarness, writesOf, type Harness } from '../helpers/agent-harness';
 
 let harness: Harness;
 const hosts: Array<ReturnType<typeof fakeHost>> = [];
@@ -15,7 +14,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await harness.close();
-  for (const host of hosts) host.remove();
+  for (const host of hosts) host.dispose();
 });
 beforeEach(() => {
   harness.requests.length = 0;
@@ -24,19 +23,7 @@ beforeEach(() => {
 const SEV_QUERY =
   '/allocation_candidates?resources=VCPU:1,MEMORY_MB:512,MEM_ENCRYPTION_CONTEXT:1&required=HW_CPU_X86_AMD_SEV';
 
-async function runCli(args: string[]): Promise<{ code: number; stdout: string }> {
-  let stdout = '';
-  const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: any) => {
-    stdout += String(chunk);
-    return true;
-  });
-  try {
-    const code = await main(args, { EMPLACE_LOG_LEVEL: 'silent' });
-    return { code, stdout };
-  } finally {
-    spy.mockRestore();
-  }
-}
+const runCli = (args: string[]) => run([...args, '--use-virsh=false']);
 
 describe('emplace-agent command line', () => {
   it('--dry-run prints the plan for a fresh service, writes nothing and says the host is not in sync', async () => {
@@ -55,6 +42,7 @@ describe('emplace-agent command line', () => {
     expect(code).toBe(2);
     expect(stdout).toMatch(/create provider cli-host\.example\.org/);
     expect(stdout).toMatch(/MEM_ENCRYPTION_CONTEXT=509/);
+    expect(stdout).toMatch(/^result: not in sync: 4 change\(s\) pending \(exit status 2\)$/m);
     expect(writesOf(harness.requests)).toEqual([]);
   });
 
@@ -102,8 +90,9 @@ describe('emplace-agent command line', () => {
   });
 
   it('exits 1 on a bad flag', async () => {
-    jest.spyOn(process.stderr, 'write').mockImplementationOnce(() => true);
-    expect((await runCli(['--layout', 'flat'])).code).toBe(1);
+    const { code, stderr } = await runCli(['--layout', 'flat']);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/layout must be root or nested/);
   });
 });
 
@@ -122,7 +111,8 @@ describe('nested layout', () => {
     ]);
     const snp = childUuid(root, 'sev_snp');
     expect((await harness.api('GET', `/resource_providers/${snp}/inventories`)).body.inventories[MEC].total).toBe(410);
-    expect((await harness.api('GET', `/resource_providers/${snp}/traits`)).body.traits).toEqual([
+    expect((await harness.api('GET', `/resource_providers/${snp}/traits`)).body.traits.sort()).toEqual([
+      OWNER_TRAIT,
       'HW_CPU_X86_AMD_SEV_SNP',
     ]);
 
@@ -172,10 +162,13 @@ describe('nested layout', () => {
     expect((await harness.api('GET', `/resource_providers/${sevChild}/inventories`)).body.inventories[MEC].total).toBe(
       15,
     );
-    expect((await harness.api('GET', `/resource_providers/${root}/traits`)).body.traits).toEqual([]);
-    expect((await harness.api('GET', `/resource_providers/${sevChild}/traits`)).body.traits).toEqual([
+    expect((await harness.api('GET', `/resource_providers/${root}/traits`)).body.traits).toEqual([OWNER_TRAIT]);
+    expect((await harness.api('GET', `/resource_providers/${sevChild}/traits`)).body.traits.sort()).toEqual([
+      OWNER_TRAIT,
       'HW_CPU_X86_AMD_SEV',
     ]);
+    // The reshaper moved the allocation: no drain came before it, so no draining warning either.
+    expect(result.plan.warnings.join('\n')).not.toMatch(/draining/);
 
     harness.requests.length = 0;
     expect((await nested.runCycle()).applied).toEqual([]);

@@ -1,6 +1,6 @@
-import { MEC } from '../../src/agent/model';
+import { MEC, OWNER_TRAIT } from '../../src/agent/model';
 import type { Agent } from '../../src/agent/loop';
-import { capturingLogger, fakeHost, makeAgent, startHarness, writesOf, type Harness } from './agent-harness';
+import { capturingLogger, fakeHost, makeAgent, startHarness, writesOf, type Harness } from '../helpers/agent-harness';
 
 /**
  * One host through its life against the real service: registration, a quiet second cycle, operator edits,
@@ -27,7 +27,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await harness.close();
-  host.remove();
+  host.dispose();
 });
 beforeEach(() => {
   harness.requests.length = 0;
@@ -54,7 +54,7 @@ describe('agent against the real service', () => {
     expect(inv.VCPU).toMatchObject({ total: 16, max_unit: 16 });
     expect(inv.MEMORY_MB).toMatchObject({ total: 64300 });
     expect(inv.DISK_GB.total).toBeGreaterThan(0);
-    expect((await traits()).sort()).toEqual(['HW_CPU_AMD_SEV', 'HW_CPU_X86_AMD_SEV']);
+    expect((await traits()).sort()).toEqual([OWNER_TRAIT, 'HW_CPU_AMD_SEV', 'HW_CPU_X86_AMD_SEV']);
   });
 
   it('is found by the scheduler query for an SEV guest', async () => {
@@ -80,7 +80,7 @@ describe('agent against the real service', () => {
     const gen = (await provider()).body.generation;
     const put = await harness.api('PUT', `/resource_providers/${rootUuid}/traits`, {
       resource_provider_generation: gen,
-      traits: ['HW_CPU_X86_AMD_SEV', 'CUSTOM_RACK_A', 'COMPUTE_STATUS_DISABLED'],
+      traits: ['HW_CPU_X86_AMD_SEV', 'CUSTOM_RACK_A', 'COMPUTE_STATUS_DISABLED', OWNER_TRAIT],
     });
     expect(put.status).toBe(200);
     const inv = await inventories();
@@ -94,6 +94,7 @@ describe('agent against the real service', () => {
     expect(result.applied.map((op) => op.op)).toEqual(['setTraits']);
     expect((await traits()).sort()).toEqual([
       'COMPUTE_STATUS_DISABLED',
+      OWNER_TRAIT,
       'CUSTOM_RACK_A',
       'HW_CPU_AMD_SEV',
       'HW_CPU_X86_AMD_SEV',
@@ -139,7 +140,7 @@ describe('agent against the real service', () => {
     const gen = (await provider()).body.generation;
     await harness.api('PUT', `/resource_providers/${rootUuid}/traits`, {
       resource_provider_generation: gen,
-      traits: ['HW_CPU_X86_AMD_SEV', 'CUSTOM_RACK_A'],
+      traits: ['HW_CPU_X86_AMD_SEV', 'CUSTOM_RACK_A', OWNER_TRAIT],
     });
     // ...and just before it lands, an operator adds a trait of their own.
     harness.requests.length = 0;
@@ -160,6 +161,7 @@ describe('agent against the real service', () => {
     expect(traitWrites.length).toBe(3); // the operator's, the agent's refused one, the agent's retry
     expect((await traits()).sort()).toEqual([
       'CUSTOM_CONCURRENT',
+      OWNER_TRAIT,
       'CUSTOM_RACK_A',
       'HW_CPU_AMD_SEV',
       'HW_CPU_X86_AMD_SEV',
@@ -188,13 +190,24 @@ describe('agent against the real service', () => {
     await agent.runCycle();
     expect((await inventories())[MEC]).toBeUndefined();
     expect((await inventories()).VCPU).toBeDefined();
-    expect((await traits()).sort()).toEqual(['CUSTOM_CONCURRENT', 'CUSTOM_RACK_A']);
+    expect((await traits()).sort()).toEqual(['CUSTOM_CONCURRENT', OWNER_TRAIT, 'CUSTOM_RACK_A']);
   });
 
-  it('drains instead of deleting while a guest holds a slot, and deletes once usage reaches zero', async () => {
+  const setReserved = async (reserved: number) => {
+    const current = await harness.api('GET', `/resource_providers/${rootUuid}/inventories`);
+    const inv = current.body.inventories;
+    const put = await harness.api('PUT', `/resource_providers/${rootUuid}/inventories`, {
+      resource_provider_generation: current.body.resource_provider_generation,
+      inventories: { ...inv, [MEC]: { ...inv[MEC], reserved } },
+    });
+    expect(put.status).toBe(200);
+  };
+  const consumer = 'c0000000-0000-4000-8000-000000000002';
+
+  it("drains instead of deleting while a guest holds a slot, and remembers the operator's reserved", async () => {
     host.write('sys/module/kvm_amd/parameters/sev', SEV_ON);
     await agent.runCycle();
-    const consumer = 'c0000000-0000-4000-8000-000000000002';
+    await setReserved(2);
     const claim = await harness.api('PUT', `/allocations/${consumer}`, {
       allocations: { [rootUuid]: { resources: { [MEC]: 1, VCPU: 1 } } },
       project_id: 'p',
@@ -206,22 +219,28 @@ describe('agent against the real service', () => {
 
     host.write('sys/module/kvm_amd/parameters/sev', SEV_OFF);
     const draining = await agent.runCycle();
-    expect(draining.plan.draining).toEqual([`${rootUuid}:${MEC}`]);
+    expect(draining.plan.drains).toEqual({ [`${rootUuid}:${MEC}`]: { reserved: 2 } });
     expect((await inventories())[MEC]).toMatchObject({ total: 200, reserved: 200 });
     expect(draining.plan.warnings.join('\n')).toMatch(/draining/);
     harness.requests.length = 0;
     const again = await agent.runCycle();
     expect(again.applied).toEqual([]);
     expect(writesOf(harness.requests)).toEqual([]);
+  });
 
+  it("lifts its own drain when SEV comes back, restoring the operator's reserved", async () => {
+    host.write('sys/module/kvm_amd/parameters/sev', SEV_ON);
+    const lifted = await agent.runCycle();
+    expect(lifted.plan.drains).toEqual({});
+    expect((await inventories())[MEC]).toMatchObject({ total: 200, reserved: 2 });
+  });
+
+  it('deletes the inventory once usage reaches zero', async () => {
+    host.write('sys/module/kvm_amd/parameters/sev', SEV_OFF);
+    await agent.runCycle();
+    expect((await inventories())[MEC]).toMatchObject({ reserved: 200 });
     expect((await harness.api('DELETE', `/allocations/${consumer}`)).status).toBe(204);
     await agent.runCycle();
     expect((await inventories())[MEC]).toBeUndefined();
-  });
-
-  it('lifts its own drain when SEV comes back', async () => {
-    host.write('sys/module/kvm_amd/parameters/sev', SEV_ON);
-    await agent.runCycle();
-    expect((await inventories())[MEC]).toMatchObject({ total: 200, reserved: 0 });
   });
 });

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { staticToken, type TokenSource } from '../../src/agent/auth';
 import {
   backoffDelay,
   parseRetryAfter,
@@ -33,7 +34,7 @@ beforeEach(() => {
 const client = (sleeps: number[], retries = 3) =>
   new PlacementClient({
     url,
-    token: () => 'secret',
+    tokens: staticToken('secret'),
     retries,
     backoffBaseMs: 100,
     backoffCapMs: 1000,
@@ -66,7 +67,7 @@ describe('placement client', () => {
     handler = (_req, res) =>
       json(res, 404, { errors: [{ code: 'placement.resource_provider.not_found', detail: 'nope' }] });
     const sleeps: number[] = [];
-    const reply = await client(sleeps).send('GET', '/resource_providers/x');
+    const reply = await client(sleeps).request('GET', '/resource_providers/x');
     expect(reply.status).toBe(404);
     expect(seen).toHaveLength(1);
     expect(seen[0].headers['openstack-api-version']).toBe('placement 1.39');
@@ -79,14 +80,14 @@ describe('placement client', () => {
     handler = (_req, res) => json(res, 200, {});
     const withRoles = new PlacementClient({
       url,
-      token: () => 'secret',
+      tokens: staticToken('secret'),
       roles: ['admin', 'service'],
       retries: 0,
       backoffBaseMs: 1,
       backoffCapMs: 1,
       timeoutMs: 2000,
     });
-    await withRoles.send('GET', '/');
+    await withRoles.request('GET', '/');
     expect(seen[0].headers['x-roles']).toBe('admin,service');
   });
 
@@ -94,7 +95,7 @@ describe('placement client', () => {
     let calls = 0;
     handler = (_req, res) => (++calls < 3 ? json(res, 502, {}) : json(res, 200, { ok: true }));
     const sleeps: number[] = [];
-    const reply = await client(sleeps).send('GET', '/');
+    const reply = await client(sleeps).request('GET', '/');
     expect(reply.body).toEqual({ ok: true });
     expect(sleeps).toEqual([100, 200]);
   });
@@ -103,19 +104,19 @@ describe('placement client', () => {
     let calls = 0;
     handler = (_req, res) => (++calls === 1 ? json(res, 503, {}, { 'retry-after': '0' }) : json(res, 200, {}));
     const sleeps: number[] = [];
-    await client(sleeps).send('GET', '/');
+    await client(sleeps).request('GET', '/');
     expect(sleeps).toEqual([0]);
     calls = 0;
     handler = (_req, res) => (++calls === 1 ? json(res, 429, {}, { 'retry-after': '120' }) : json(res, 200, {}));
     const capped: number[] = [];
-    await client(capped).send('GET', '/');
+    await client(capped).request('GET', '/');
     expect(capped).toEqual([1000]); // capped at backoffCapMs
   });
 
   it('gives up after the bounded retries with a ServiceUnavailableError carrying Retry-After', async () => {
     handler = (_req, res) => json(res, 503, {}, { 'retry-after': '5' });
     const sleeps: number[] = [];
-    const failure = client(sleeps, 2).send('GET', '/');
+    const failure = client(sleeps, 2).request('GET', '/');
     await expect(failure).rejects.toBeInstanceOf(ServiceUnavailableError);
     await expect(failure).rejects.toMatchObject({ retryAfterMs: 5000 });
     expect(seen).toHaveLength(3);
@@ -124,14 +125,14 @@ describe('placement client', () => {
   it('treats a refused connection as transient', async () => {
     const dead = new PlacementClient({
       url: 'http://127.0.0.1:1',
-      token: () => 't',
+      tokens: staticToken('t'),
       retries: 1,
       backoffBaseMs: 1,
       backoffCapMs: 1,
       timeoutMs: 500,
       sleep: async () => undefined,
     });
-    await expect(dead.send('GET', '/')).rejects.toThrow(/ECONNREFUSED|fetch failed/);
+    await expect(dead.request('GET', '/')).rejects.toThrow(/ECONNREFUSED/);
   });
 
   it("turns unexpected 4xx into a PlacementError with Placement's code", async () => {
@@ -141,5 +142,27 @@ describe('placement client', () => {
       expect.objectContaining({ status: 409, code: 'placement.concurrent_update' }),
     );
     await expect(client([]).setTraits('u', 1, [])).rejects.toBeInstanceOf(PlacementError);
+  });
+
+  it('asks for a fresh token once after a 401, and gives the 401 back if that fails too', async () => {
+    const issued: string[] = [];
+    let invalidations = 0;
+    const tokens: TokenSource = {
+      description: 'test tokens',
+      token: async () => {
+        issued.push(`t${invalidations}`);
+        return `t${invalidations}`;
+      },
+      invalidate: () => void invalidations++,
+    };
+    handler = (req, res) => (req.headers['x-auth-token'] === 't1' ? json(res, 200, { ok: 1 }) : json(res, 401, {}));
+    const c = new PlacementClient({ url, tokens, retries: 0, backoffBaseMs: 1, backoffCapMs: 1, timeoutMs: 2000 });
+    expect((await c.request('GET', '/')).status).toBe(200);
+    expect(seen.map((s) => s.headers['x-auth-token'])).toEqual(['t0', 't1']);
+    seen.length = 0;
+    handler = (_req, res) => json(res, 401, {});
+    expect((await c.request('GET', '/')).status).toBe(401);
+    expect(seen).toHaveLength(2);
+    expect(invalidations).toBe(2);
   });
 });

@@ -9,7 +9,12 @@ describe('agent loop', () => {
     const stateDir = mkdtempSync(path.join(os.tmpdir(), 'agent-loop-'));
     const errors: Array<{ failures: number; nextInMs: number }> = [];
     const quiet = () => undefined;
-    const logger = { debug: quiet, info: quiet, warn: quiet, error: (obj: any) => void errors.push(obj) };
+    const logger = {
+      debug: quiet,
+      info: quiet,
+      warn: quiet,
+      error: (obj: any) => void (obj.failures !== undefined && errors.push(obj)),
+    };
     const agent = new Agent(
       {
         ...AGENT_DEFAULTS,
@@ -33,5 +38,42 @@ describe('agent loop', () => {
     expect(errors.map((e) => e.failures).slice(0, 4)).toEqual([1, 2, 3, 4]);
     expect(Math.max(...errors.map((e) => e.nextInMs))).toBeLessThanOrEqual(16);
     expect(errors[3].nextInMs).toBeGreaterThanOrEqual(8);
+  });
+
+  it('waits the normal interval after a clash or refusal (terminal), not the quick backoff', async () => {
+    const stateDir = mkdtempSync(path.join(os.tmpdir(), 'agent-loop-'));
+    const quiet = () => undefined;
+    const agent = new Agent(
+      {
+        ...AGENT_DEFAULTS,
+        providerName: 'clash.example.org',
+        stateDir,
+        intervalSeconds: 0.05,
+        jitter: 0,
+        backoffBaseMs: 10_000,
+        backoffCapMs: 10_000,
+      },
+      { debug: quiet, info: quiet, warn: quiet, error: quiet },
+    );
+    let cycles = 0;
+    const terminal = { outcome: 'failed', terminal: true, errors: ['clash'], unknowns: [], drift: [] };
+    agent.runCycle = async () => {
+      cycles++;
+      return {
+        ...terminal,
+        applied: [],
+        plan: { ops: [], warnings: [], errors: [], clashes: ['clash'], drains: {}, holders: {} },
+        detection: { models: {}, warnings: [], disagreements: [] },
+      } as never;
+    };
+    agent.logSummary = () => undefined;
+    const controller = new AbortController();
+    const running = agent.run(controller.signal);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    controller.abort();
+    await running;
+    rmSync(stateDir, { recursive: true, force: true });
+    // With the 10 s backoff there would have been one cycle; at the 50 ms interval there are several.
+    expect(cycles).toBeGreaterThanOrEqual(3);
   });
 });

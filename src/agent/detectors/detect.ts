@@ -1,93 +1,113 @@
 import type { AgentConfig } from '../config';
-import { readMiscCapacity } from './cgroup';
+import type { ModelName } from '../model';
+import { miscCapacitySource, readMisc } from './cgroup';
 import { readCpuidSlots } from './cpuid';
+import { readHostCpu, type HostCpu } from './cpuinfo';
+import { decideModels, type ModelState } from './decide';
 import { readHostResources, type HostResources } from './host-resources';
 import { readKernelLog } from './kernel-log';
-import { readKvmGates, type KvmGates } from './kvm';
-import { readDomainCapabilities } from './libvirt';
-import { isMiss, UNKNOWN, type SlotReport, type SourceResult, type Tri, type Unknown } from './types';
+import { AMD_PARAMS, devSevPresent, INTEL_PARAMS, parseModuleFlag, readModule, type ModuleReading } from './kvm';
+import { readDomainCapabilities, readQemuVersion } from './libvirt';
+import { resolvePool, settled, type Pool } from './pools';
+import { UNKNOWN, type SourceResult, type Tri } from './types';
 
-export type ModelName = 'sev' | 'sev_es' | 'sev_snp';
-export const MODELS: ModelName[] = ['sev', 'sev_es', 'sev_snp'];
-
-export interface ModelState {
-  state: 'present' | 'absent' | 'unknown';
-  slots: number;
-  reason: string;
-}
+export type { ModelName } from '../model';
+export { MODELS } from '../model';
+export type { ModelState } from './decide';
 
 export interface Detection {
-  gates: KvmGates;
+  cpu: HostCpu;
+  amd: ModuleReading;
+  intel: ModuleReading;
+  devSev: Tri;
   sources: SourceResult[];
-  /** Slots per pool after taking the minimum over sources and the operator cap. */
-  pools: { sev: number | Unknown; es: number | Unknown };
+  pools: { sev: Pool; es: Pool; tdx: Pool };
+  /** libvirt offers SEV-SNP (undefined: libvirt did not answer). */
+  libvirtSnp?: boolean;
+  qemuVersion?: string;
   disagreements: string[];
+  /** Things an operator should know that change nothing (/dev/sev missing). */
+  warnings: string[];
+  /** misc.current at the cgroup root: slots in use on the host, where the kernel exposes it. */
+  hostUsage?: { sev?: number; es?: number; tdx?: number };
   models: Record<ModelName, ModelState>;
   resources?: HostResources;
 }
 
-function pool(reports: SlotReport[], key: 'sev' | 'es', disagreements: string[]): number | Unknown {
-  const said = reports.filter((r) => r[key] !== undefined);
-  if (said.length === 0) return UNKNOWN;
-  const values = said.map((r) => r[key] as number);
-  const lowest = Math.min(...values);
-  if (values.some((v) => v !== lowest)) {
-    disagreements.push(`${key} slots: ${said.map((r) => `${r.source}=${r[key]}`).join(', ')}; using ${lowest}`);
-  }
-  return lowest;
-}
-
-/** Key-slot sources in order of trust; the kernel log is consulted only when none of the others answers. */
-export function resolvePools(primary: SourceResult[], fallback: () => SourceResult, maxSlots?: number) {
-  const sources = [...primary];
-  let reports = sources.filter((s): s is SlotReport => !isMiss(s));
-  if (!reports.some((r) => r.sev !== undefined || r.es !== undefined)) {
-    sources.push(fallback());
-    reports = sources.filter((s): s is SlotReport => !isMiss(s));
-  }
-  const disagreements: string[] = [];
-  const cap = (value: number | Unknown) =>
-    value === UNKNOWN || maxSlots === undefined ? value : Math.min(value, maxSlots);
-  return {
-    sources,
-    disagreements,
-    pools: { sev: cap(pool(reports, 'sev', disagreements)), es: cap(pool(reports, 'es', disagreements)) },
-  };
-}
-
-function model(gate: Tri, devSev: Tri, slots: number | Unknown, name: string): ModelState {
-  if (gate === false) return { state: 'absent', slots: 0, reason: `kvm_amd ${name} is off` };
-  if (gate === UNKNOWN) return { state: 'unknown', slots: 0, reason: `kvm_amd ${name} unreadable` };
-  if (devSev === false) return { state: 'absent', slots: 0, reason: '/dev/sev missing (firmware not up)' };
-  if (devSev === UNKNOWN) return { state: 'unknown', slots: 0, reason: '/dev/sev unreadable' };
-  if (slots === UNKNOWN) return { state: 'unknown', slots: 0, reason: 'no key-slot source answered' };
-  if (slots <= 0) return { state: 'absent', slots: 0, reason: 'no key slots' };
-  return { state: 'present', slots, reason: 'enabled' };
-}
-
-/** SEV-ES and SEV-SNP share the ES pool; with SNP on, the pool goes to SNP. */
-export function decideModels(gates: KvmGates, pools: Detection['pools']): Record<ModelName, ModelState> {
-  const snp = model(gates.sevSnp, gates.devSev, pools.es, 'sev_snp');
-  let es = model(gates.sevEs, gates.devSev, pools.es, 'sev_es');
-  if (es.state !== 'absent' && gates.sevSnp === true)
-    es = { state: 'absent', slots: 0, reason: 'ES pool used by SEV-SNP' };
-  else if (es.state === 'present' && gates.sevSnp === UNKNOWN)
-    es = { state: 'unknown', slots: 0, reason: 'sev_snp unreadable' };
-  return { sev: model(gates.sev, gates.devSev, pools.sev, 'sev'), sev_es: es, sev_snp: snp };
-}
+const wantsHostResources = (config: AgentConfig) => config.reportHostResources !== false;
 
 export function detect(config: AgentConfig): Detection {
-  const gates = readKvmGates(config.hostRoot);
-  const { sources, pools, disagreements } = resolvePools(
-    [
-      readMiscCapacity(config.hostRoot),
-      readDomainCapabilities(config.hostRoot, { domcapsFile: config.domcapsFile, useVirsh: config.useVirsh }),
-      readCpuidSlots(config.hostRoot),
-    ],
-    () => readKernelLog(config.hostRoot, config.kernelLogFiles),
-    config.maxSlots,
-  );
-  const detection: Detection = { gates, sources, pools, disagreements, models: decideModels(gates, pools) };
-  if (config.reportHostResources) detection.resources = readHostResources(config.hostRoot, config.diskPath);
+  const root = config.hostRoot;
+  const cpu = readHostCpu(root);
+  const amd = readModule(root, 'kvm_amd', AMD_PARAMS);
+  const intel = readModule(root, 'kvm_intel', INTEL_PARAMS);
+  const capacity = readMisc(root, 'misc.capacity');
+  const libvirt = readDomainCapabilities({ hostRoot: root, file: config.domcapsFile, useVirsh: config.useVirsh });
+  const qemu = readQemuVersion({ hostRoot: root, file: config.qemuVersionFile, useVirsh: config.useVirsh });
+  const sources: SourceResult[] = [miscCapacitySource(capacity), libvirt.source, readCpuidSlots(root)];
+  let disagreements: string[] = [];
+  let pools = resolveAll(sources, disagreements);
+  // The kernel log is read only when the live sources leave an SEV pool open: it is the weakest source.
+  if (amd.loaded === true && !settled([pools.sev, pools.es])) {
+    sources.push(
+      readKernelLog({
+        hostRoot: root,
+        files: config.kernelLogFiles,
+        journalFile: config.journalFile,
+        useJournal: config.useJournal,
+      }),
+    );
+    disagreements = [];
+    pools = resolveAll(sources, disagreements);
+  }
+  const devSev = amd.loaded === true ? devSevPresent(root) : UNKNOWN;
+  const warnings = [...cpu.notes, ...amd.notes, ...intel.notes];
+  if (
+    devSev === false &&
+    amd.params.sev !== 'missing' &&
+    amd.params.sev !== UNKNOWN &&
+    parseModuleFlag(amd.params.sev) === true
+  )
+    warnings.push('/dev/sev is missing: the SEV firmware (ccp/PSP) may not be up; slots are still offered');
+  const detection: Detection = {
+    cpu,
+    amd,
+    intel,
+    devSev,
+    sources,
+    pools,
+    libvirtSnp: libvirt.snp,
+    qemuVersion: qemu?.join('.'),
+    disagreements,
+    warnings,
+    models: decideModels({
+      cpu,
+      amd,
+      intel,
+      pools,
+      libvirtSnp: libvirt.snp,
+      qemu,
+      caps: {
+        sev: config.maxSlotsSev,
+        sev_es: config.maxSlotsEs,
+        sev_snp: config.maxSlotsSnp,
+        tdx: config.maxSlotsTdx,
+      },
+    }),
+  };
+  const current = readMisc(root, 'misc.current');
+  if ('values' in current) {
+    const { sev, sev_es: es, tdx } = current.values;
+    detection.hostUsage = { sev, es, tdx };
+  }
+  if (wantsHostResources(config)) detection.resources = readHostResources(root, config.diskPath);
   return detection;
+}
+
+function resolveAll(sources: SourceResult[], disagreements: string[]): Detection['pools'] {
+  return {
+    sev: resolvePool(sources, 'sev', disagreements),
+    es: resolvePool(sources, 'es', disagreements),
+    tdx: resolvePool(sources, 'tdx', disagreements),
+  };
 }
