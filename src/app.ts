@@ -38,7 +38,10 @@ export function createApp(appDeps: AppDeps): Express {
     }),
   );
   app.use(negotiateMicroversion);
-  app.use(noAuth);
+  // The capacity page's files are PUBLIC routes (src/routes.ts): they hold no data, its data calls need a token.
+  app.use((req: Request, res: Response, next: NextFunction) =>
+    req.path === '/emplace/ui' || req.path.startsWith('/emplace/ui/') ? next() : noAuth(req, res, next),
+  );
   app.use(readBody(deps.config.bodyLimitBytes));
   app.use(dispatcher(ROUTES));
   app.use(renderError);

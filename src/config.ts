@@ -36,6 +36,11 @@ export interface Config {
   policyEnforceNewDefaults: boolean;
   /** oslo.policy enforce_scope; false lets system-scoped tokens through to the rule check. */
   policyEnforceScope: boolean;
+  /**
+   * Emplace's opt-in: allocation candidates leave out trees whose root's last heartbeat is older than
+   * this; unset (off) or >= 1. Roots that never sent a heartbeat are never left out.
+   */
+  staleAfterSeconds?: number;
 }
 
 export class ConfigError extends Error {}
@@ -76,6 +81,15 @@ function list(env: Env, name: string, fallback: string[]): string[] {
     .filter(Boolean);
 }
 
+/** EMPLACE_STALE_AFTER_SECONDS: unset or empty is off; else 1 s up to nine digits (what the SQL's int holds). */
+function staleAfterSeconds(env: Env): number | undefined {
+  if (!env.EMPLACE_STALE_AFTER_SECONDS) return undefined;
+  const seconds = integer(env, 'EMPLACE_STALE_AFTER_SECONDS', 0, 1);
+  if (seconds > 999_999_999)
+    throw new ConfigError(`EMPLACE_STALE_AFTER_SECONDS must be at most 999999999, got '${seconds}'`);
+  return seconds;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const strategy = env.EMPLACE_CANDIDATES_STRATEGY ?? 'depth-first';
   if (strategy !== 'depth-first' && strategy !== 'breadth-first') {
@@ -104,5 +118,6 @@ export function loadConfig(env: Env = process.env): Config {
     // Placement's current defaults (oslo.policy >= 4): new rules and scope both enforced.
     policyEnforceNewDefaults: boolean(env, 'EMPLACE_POLICY_ENFORCE_NEW_DEFAULTS', true),
     policyEnforceScope: boolean(env, 'EMPLACE_POLICY_ENFORCE_SCOPE', true),
+    staleAfterSeconds: staleAfterSeconds(env),
   };
 }

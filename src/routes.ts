@@ -1,4 +1,8 @@
 import * as aggregates from './handlers/aggregates';
+import * as emplaceAudit from './handlers/emplace-audit';
+import * as emplaceCapacity from './handlers/emplace-capacity';
+import * as emplaceHeartbeats from './handlers/emplace-heartbeats';
+import * as emplaceUi from './handlers/emplace-ui';
 import * as allocationCandidates from './handlers/allocation-candidates';
 import * as allocations from './handlers/allocations';
 import * as health from './handlers/health';
@@ -143,4 +147,16 @@ export const ROUTES: RouteTable = {
     },
   },
   '/reshaper': { POST: { handler: reshaper.reshape, policy: POLICY.RESHAPE, since: RESHAPER, takesBody: true } },
+  // Emplace's own additions (docs/emplace-extensions.md): no Placement route's behaviour depends on them.
+  '/emplace/capacity': { GET: { handler: emplaceCapacity.showCapacity, policy: POLICY.EMPLACE_CAPACITY_SHOW } },
+  '/emplace/heartbeats': { GET: { handler: emplaceHeartbeats.listHeartbeats, policy: POLICY.EMPLACE_HEARTBEATS_LIST } },
+  '/emplace/heartbeats/{uuid}': {
+    PUT: { handler: emplaceHeartbeats.updateHeartbeat, policy: POLICY.EMPLACE_HEARTBEATS_UPDATE },
+    DELETE: { handler: emplaceHeartbeats.deleteHeartbeat, policy: POLICY.EMPLACE_HEARTBEATS_DELETE },
+  },
+  '/emplace/audit': { GET: { handler: emplaceAudit.showAudit, policy: POLICY.EMPLACE_AUDIT_SHOW } },
+  // The capacity page's files hold no data: public, as the version document is. Its data calls are guarded.
+  '/emplace/ui': { GET: { handler: emplaceUi.redirectToPage, policy: PUBLIC } },
+  '/emplace/ui/': { GET: { handler: emplaceUi.showPage, policy: PUBLIC } },
+  '/emplace/ui/{name}': { GET: { handler: emplaceUi.showAsset, policy: PUBLIC } },
 };

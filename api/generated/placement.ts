@@ -425,6 +425,145 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/emplace/capacity": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Per host, the providers with inventory of one class (model, total, reserved, used, free, draining), and totals per model.
+         * @description Hosts are root providers whose tree has inventory of the class, ordered by root uuid. `member_of` and `required` take Placement's syntax (`in:`, `!`, repeated keys are AND) and hold when some provider of the host's tree meets them. Policy emplace:capacity:show (readers by default).
+         */
+        get: operations["showCapacity"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/emplace/heartbeats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Providers that sent heartbeats, with their last time; with stale_after only those silent for longer.
+         * @description Ordered by provider uuid. Policy emplace:heartbeats:list (admin or service by default).
+         */
+        get: operations["listHeartbeats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/emplace/heartbeats/{uuid}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                uuid: components["parameters"]["ProviderUuid"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * The provider's reporter is alive now (the service's clock). No body; nothing else changes (no generation bump).
+         * @description Policy emplace:heartbeats:update (admin or service by default).
+         */
+        put: operations["updateHeartbeat"];
+        post?: never;
+        /**
+         * Forget the provider's heartbeat (its reporter was retired); it is then never stale. 204 also when it had none.
+         * @description Policy emplace:heartbeats:delete (admin or service by default).
+         */
+        delete: operations["deleteHeartbeat"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/emplace/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Over-capacity and draining inventories, cross-tree and empty consumers, unused custom classes and traits.
+         * @description Each section has the full count and the first `limit` items. Policy emplace:audit:show (admin or service).
+         */
+        get: operations["showAudit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/emplace/ui": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Redirect to the capacity page's folder URL (no authentication). */
+        get: operations["redirectToPage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/emplace/ui/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The capacity page (no authentication; it holds no data and asks for a token to read /emplace/capacity). */
+        get: operations["showPage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/emplace/ui/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: components["parameters"]["Name"];
+            };
+            cookie?: never;
+        };
+        /** One of the page's files, app.js or style.css (no authentication). */
+        get: operations["showAsset"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -716,6 +855,123 @@ export interface components {
                 [key: string]: components["schemas"]["AllocationsDictForm"];
             };
         };
+        /** @description Capacity = int((total - reserved) * allocation_ratio), Placement's rule; free = max(capacity - used, 0). */
+        Amounts: {
+            total: number;
+            reserved: number;
+            capacity: number;
+            used: number;
+            free: number;
+        };
+        CapacityTotals: components["schemas"]["Amounts"] & {
+            hosts: number;
+            providers: number;
+            draining_hosts: number;
+            draining_providers: number;
+            /** @description What draining providers still hold. */
+            draining_used: number;
+            stale_hosts: number;
+        };
+        CapacityTotalsByModel: components["schemas"]["CapacityTotals"] & {
+            /** @description Model -> totals over the providers of that model. */
+            by_model: {
+                [key: string]: components["schemas"]["CapacityTotals"];
+            };
+        };
+        CapacityProvider: components["schemas"]["Amounts"] & {
+            /** Format: uuid */
+            uuid: string;
+            name: string;
+            /** Format: uuid */
+            parent_provider_uuid: string | null;
+            /**
+             * @description The first model whose trait the provider itself has: SEV-SNP (HW_CPU_X86_AMD_SEV_SNP), SEV-ES (HW_CPU_X86_AMD_SEV_ES), SEV (HW_CPU_X86_AMD_SEV or the legacy HW_CPU_AMD_SEV), TDX (HW_CPU_X86_INTEL_TDX); none without any of them.
+             * @enum {string}
+             */
+            model: "SEV-SNP" | "SEV-ES" | "SEV" | "TDX" | "none";
+            /** @description Which of those model traits the provider has. */
+            traits: string[];
+            allocation_ratio: number;
+            /** @description Everything reserved (reserved = total) while used > 0. */
+            draining: boolean;
+        };
+        CapacityHost: components["schemas"]["Amounts"] & {
+            /**
+             * Format: uuid
+             * @description The root provider.
+             */
+            uuid: string;
+            name: string;
+            /**
+             * Format: date-time
+             * @description The root's last heartbeat.
+             */
+            heartbeat_at: string | null;
+            heartbeat_age_seconds: number | null;
+            /** @description The root's heartbeat is older than stale_after_seconds (never for a root without heartbeat). */
+            stale: boolean;
+            /** @description Some provider of the host is draining. */
+            draining: boolean;
+            /** @description Model -> the host's amounts of that model. */
+            by_model: {
+                [key: string]: components["schemas"]["Amounts"];
+            };
+            /** @description The providers of the tree with inventory of the class, by provider id. */
+            providers: components["schemas"]["CapacityProvider"][];
+        };
+        Capacity: {
+            resource_class: string;
+            /** @description Every model name, most specific first. */
+            models: string[];
+            /** @description The threshold `stale` was judged by. */
+            stale_after_seconds: number | null;
+            /** @description Over every host the filters select; on the first page only (no marker). */
+            totals?: components["schemas"]["CapacityTotalsByModel"];
+            hosts: components["schemas"]["CapacityHost"][];
+            /**
+             * Format: uuid
+             * @description Pass as `marker` for the next page.
+             */
+            next_marker: string | null;
+        };
+        Heartbeats: {
+            stale_after_seconds: number | null;
+            heartbeats: {
+                /** Format: uuid */
+                resource_provider_uuid: string;
+                name: string;
+                /** Format: uuid */
+                root_provider_uuid: string;
+                /** Format: date-time */
+                heartbeat_at: string;
+                age_seconds: number;
+            }[];
+            /** Format: uuid */
+            next_marker: string | null;
+        };
+        AuditSection: {
+            /** @description Every match, not only the items shown. */
+            count: number;
+            items: unknown[];
+        };
+        Audit: {
+            limit: number;
+            /** @description Inventories with used > capacity by Placement's rule (usage without inventory counts with capacity 0); items have resource_provider_uuid, name, resource_class, total, reserved, allocation_ratio, capacity, used. Draining inventories are listed under draining instead. */
+            over_capacity: components["schemas"]["AuditSection"];
+            /** @description Inventories with reserved = total and used > 0; items have resource_provider_uuid, name, root_provider_uuid, resource_class, total, reserved, used, consumers. */
+            draining: components["schemas"]["AuditSection"] & {
+                /** @description What all draining inventories still hold. */
+                used: number;
+            };
+            /** @description Consumers whose allocations on providers without MISC_SHARES_VIA_AGGREGATE lie in two or more trees; items have consumer_uuid, root_provider_uuids, resource_provider_uuids. */
+            cross_tree_consumers: components["schemas"]["AuditSection"];
+            /** @description Consumers with no allocation; items have consumer_uuid, project_id, user_id, generation, created_at, updated_at. */
+            empty_consumers: components["schemas"]["AuditSection"];
+            /** @description CUSTOM_ resource classes no inventory or allocation uses; items are names. */
+            unused_resource_classes: components["schemas"]["AuditSection"];
+            /** @description CUSTOM_ traits no provider has; items are names. */
+            unused_traits: components["schemas"]["AuditSection"];
+        };
     };
     responses: {
         /** @description Invalid request (body, query or microversion). */
@@ -798,6 +1054,14 @@ export interface components {
         ResourceClassName: string;
         ConsumerUuid: string;
         Name: string;
+        /** @description Items per page, 1-1000; default 100. */
+        Limit100: string;
+        /** @description The `next_marker` of the previous page. */
+        Marker: string;
+        /** @description Seconds (0-999999999). */
+        StaleAfter: string;
+        /** @description Items per page, 1-1000; default 1000. */
+        Limit1000: string;
     };
     requestBodies: never;
     headers: never;
@@ -1917,6 +2181,225 @@ export interface operations {
             };
             409: components["responses"]["Conflict"];
             415: components["responses"]["UnsupportedMediaType"];
+        };
+    };
+    showCapacity: {
+        parameters: {
+            query?: {
+                /** @description Default MEM_ENCRYPTION_CONTEXT. */
+                resource_class?: string;
+                /** @description Items per page, 1-1000; default 100. */
+                limit?: components["parameters"]["Limit100"];
+                /** @description The `next_marker` of the previous page. */
+                marker?: components["parameters"]["Marker"];
+                /** @description Seconds; a host whose root heartbeat is older is `stale`. Default EMPLACE_STALE_AFTER_SECONDS. */
+                stale_after?: string;
+                /** @description Aggregate uuid, `in:U1,U2`, `!U` or `!in:U1,U2`; may repeat. */
+                member_of?: string;
+                /** @description Traits `A,B,!C` or `in:A,B`; may repeat. */
+                required?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The page of hosts (and, on the first page, the totals). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Capacity"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    listHeartbeats: {
+        parameters: {
+            query?: {
+                /** @description Seconds (0-999999999). */
+                stale_after?: components["parameters"]["StaleAfter"];
+                /** @description Items per page, 1-1000; default 1000. */
+                limit?: components["parameters"]["Limit1000"];
+                /** @description The `next_marker` of the previous page. */
+                marker?: components["parameters"]["Marker"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The heartbeats. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Heartbeats"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    updateHeartbeat: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                uuid: components["parameters"]["ProviderUuid"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Recorded. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description No resource provider with uuid X found (code placement.resource_provider.not_found). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    deleteHeartbeat: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                uuid: components["parameters"]["ProviderUuid"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Forgotten. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description No resource provider with uuid X found (code placement.resource_provider.not_found). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    showAudit: {
+        parameters: {
+            query?: {
+                /** @description Items per page, 1-1000; default 100. */
+                limit?: components["parameters"]["Limit100"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The findings, from one snapshot. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Audit"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    redirectToPage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Location: ui/ */
+            301: {
+                headers: {
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            406: components["responses"]["NotAcceptable"];
+        };
+    };
+    showPage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The page. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                };
+            };
+            406: components["responses"]["NotAcceptable"];
+        };
+    };
+    showAsset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: components["parameters"]["Name"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/javascript": string;
+                    "text/css": string;
+                };
+            };
+            404: components["responses"]["NotFound"];
         };
     };
 }

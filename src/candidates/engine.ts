@@ -15,6 +15,8 @@ export interface EngineOptions {
   nestedAware: boolean;
   /** Largest number of roots fetched per round trip. */
   maxBatch?: number;
+  /** Emplace's EMPLACE_STALE_AFTER_SECONDS: leave out trees whose root's heartbeat is older; unset is off. */
+  staleAfterSeconds?: number;
 }
 
 export interface EngineResult {
@@ -71,6 +73,7 @@ async function run(trx: Knex.Transaction, request: CandidatesRequest, options: E
     sharingTrees,
     () => collector.remaining(),
     options.maxBatch ?? DEFAULT_MAX_BATCH,
+    options.staleAfterSeconds,
   );
   if (options.strategy === 'breadth-first') await breadthFirst(roots, combine, collector);
   else await depthFirst(roots, combine, collector);
@@ -180,6 +183,7 @@ async function* streamRoots(
   sharingTrees: Map<number, ProviderRow[]>,
   remaining: () => number,
   maxBatch: number,
+  staleAfterSeconds: number | undefined,
 ): AsyncGenerator<RootContext> {
   const parents = new Map<number, number | null>();
   for (const provider of [...sharingTrees.values()].flat()) parents.set(provider.id, provider.parentId);
@@ -188,7 +192,7 @@ async function* streamRoots(
     const want = remaining();
     // A little slack: a root that passes the SQL pre-check may still yield nothing (collective traits, isolate).
     const size = Number.isFinite(want) ? Math.min(maxBatch, Math.max(4, Math.ceil(want * 1.25) + 2)) : maxBatch;
-    const trees = await fetchTrees(trx, rootsQuery(trx, resolved, help, cursor, size));
+    const trees = await fetchTrees(trx, rootsQuery(trx, resolved, help, cursor, size, staleAfterSeconds));
     for (const tree of trees.values()) for (const provider of tree) parents.set(provider.id, provider.parentId);
     for (const [rootId, tree] of trees) {
       cursor = rootId;

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { capacityOf } from '../domain/capacity';
+import { whereRootNotSilent } from '../repo/emplace-heartbeats';
 import { applyProviderFilter, type ProviderFilter } from '../repo/provider-filters';
 import { fits, satisfiesSingly } from './combine';
 import type { ProviderRow, ResolvedGroup, ResolvedRequest } from './model';
@@ -53,18 +54,23 @@ export function sharingHelp(request: ResolvedRequest, sharing: ProviderRow[]): S
   return help;
 }
 
-/** Roots after `cursor` (by id) that pass every per-root necessary condition, at most `size` of them. */
+/**
+ * Roots after `cursor` (by id) that pass every per-root necessary condition, at most `size` of them.
+ * With `staleAfterSeconds` (Emplace's EMPLACE_STALE_AFTER_SECONDS) roots silent for longer anchor nothing.
+ */
 export function rootsQuery(
   db: Db,
   request: ResolvedRequest,
   help: SharingHelp,
   cursor: number,
   size: number,
+  staleAfterSeconds?: number,
 ): Knex.QueryBuilder {
   const query = db('resource_providers as r')
     .select('r.id')
     .whereNull('r.parent_provider_id')
     .andWhere('r.id', '>', cursor);
+  whereRootNotSilent(query, 'r', staleAfterSeconds);
   applyProviderFilter(query, 'r', {
     requiredTraitIds: request.rootRequiredIds,
     forbiddenTraitIds: request.rootForbiddenIds,

@@ -22,6 +22,7 @@ export async function listAllocationCandidates(req: Request, res: Response): Pro
     randomize: config.randomizeAllocationCandidates,
     strategy: config.candidatesGenerationStrategy,
     nestedAware: req.mv.has(NESTED_CANDIDATES),
+    staleAfterSeconds: config.staleAfterSeconds,
   });
   const shape: ResponseShape = {
     dictForm: req.mv.has(ALLOCATIONS_DICT_FORM),

@@ -50,6 +50,12 @@ export const POLICY = {
   ALLOCATION_CANDIDATES_LIST: 'placement:allocation_candidates:list',
   TOTAL_USAGES: 'placement:usages',
   RESHAPE: 'placement:reshaper:reshape',
+  // Emplace's own additions under /emplace/... (docs/emplace-extensions.md), overridable like the rest.
+  EMPLACE_CAPACITY_SHOW: 'emplace:capacity:show',
+  EMPLACE_HEARTBEATS_UPDATE: 'emplace:heartbeats:update',
+  EMPLACE_HEARTBEATS_LIST: 'emplace:heartbeats:list',
+  EMPLACE_HEARTBEATS_DELETE: 'emplace:heartbeats:delete',
+  EMPLACE_AUDIT_SHOW: 'emplace:audit:show',
 } as const;
 
 export type PolicyName = (typeof POLICY)[keyof typeof POLICY];
@@ -86,6 +92,8 @@ const ACTION_CHECKS: Record<PolicyName, string> = {
   [POLICY.RESHAPE]: 'rule:service_api',
   // A project's readers may see their own project's totals.
   [POLICY.TOTAL_USAGES]: 'rule:admin_or_project_reader_or_service_api',
+  // The capacity view (and the /emplace/ui/ page built on it) is for readers too: it shows no project's data.
+  [POLICY.EMPLACE_CAPACITY_SHOW]: 'rule:admin_or_project_reader_or_service_api',
 } as Record<PolicyName, string>;
 
 export const ACTION_RULES: PolicyDefault[] = Object.values(POLICY).map((name) => ({

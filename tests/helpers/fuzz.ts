@@ -170,6 +170,16 @@ export function deeplyNested(rng: Rng): string {
   return toJsonText(value);
 }
 
+/**
+ * A nested value for mutations: deep enough to trip a recursive validator, shallow enough that JSON.stringify
+ * and the mutation walk can handle it (the 20,000-deep one exists only as text, from deeplyNested).
+ */
+function nestedValue(rng: Rng): unknown {
+  let value: unknown = rng.pick(HOSTILE_STRINGS);
+  for (let i = rng.pick([40, 99, 100, 101]); i > 0; i--) value = rng.chance(0.5) ? [value] : { a: value };
+  return value;
+}
+
 /** An array with far more items than any request needs (still under the body limit). */
 export function hugeArray(rng: Rng): unknown {
   return Array.from({ length: 150_000 }, (_, i) => (i % 1000 === 999 ? rng.pick(HOSTILE_STRINGS) : 0));
@@ -239,7 +249,7 @@ function mutateAt(rng: Rng, body: unknown, path: Path): unknown {
     case 7:
       return setAt(body, path, typeof current === 'number' ? -Math.abs(current) : String(current));
     case 8:
-      return setAt(body, path, rng.chance(0.2) ? JSON.parse(deeplyNested(rng)) : randomJson(rng, 2));
+      return setAt(body, path, rng.chance(0.2) ? nestedValue(rng) : randomJson(rng, 2));
     default:
       return setAt(
         body,

@@ -63,9 +63,11 @@ describe('policy: secure defaults', () => {
     async (_name, verb, concrete, policy, takesBody) => {
       // GET /usages is open to the member's own project: ask about another one.
       const url = policy === POLICY.TOTAL_USAGES ? `${concrete}?project_id=${randomUUID()}` : concrete;
+      // Emplace's capacity view is open to readers (a member is one): a caller without roles is refused.
+      const who = policy === POLICY.EMPLACE_CAPACITY_SHOW ? AS.noRoles : AS.member;
       const res = await api.request(verb, url, {
         version: LATEST,
-        headers: AS.member,
+        headers: who,
         body: takesBody ? {} : undefined,
       });
       expectRefused(res, policy as string);

@@ -29,7 +29,8 @@ describe('policy defaults', () => {
     const names = POLICY_DEFAULTS.map((rule) => rule.name);
     expect(new Set(names).size).toBe(names.length);
     for (const name of ALL) expect(POLICY_DEFAULTS.find((rule) => rule.name === name)?.scopeTypes).toEqual(['project']);
-    expect(ALL).toHaveLength(33);
+    // Placement's 33 and Emplace's own 5 (emplace:*).
+    expect(ALL).toHaveLength(38);
   });
 
   it('allow admin and service on every action but the reshaper, which is the service only', () => {
@@ -40,10 +41,10 @@ describe('policy defaults', () => {
     }
   });
 
-  it('refuse project members and readers everywhere but their own project total usages', () => {
+  it('refuse project members and readers everywhere but their own project total usages and the capacity view', () => {
     const enforcer = createEnforcer(SECURE);
     for (const action of ALL) {
-      const expected = action === POLICY.TOTAL_USAGES;
+      const expected = action === POLICY.TOTAL_USAGES || action === POLICY.EMPLACE_CAPACITY_SHOW;
       expect(enforcer.allows(action, member, own)).toBe(expected);
       expect(enforcer.allows(action, reader, own)).toBe(expected);
     }

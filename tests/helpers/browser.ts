@@ -1,0 +1,59 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { chromium, type BrowserContext } from 'playwright-core';
+
+/** Debian's chromium, driven headless by playwright-core (which brings no browser of its own). */
+export const CHROMIUM = '/usr/bin/chromium';
+
+/** Install Debian's chromium when it is missing (we are root in CI); other installs may hold the lock a while. */
+export function ensureChromium(): void {
+  if (existsSync(CHROMIUM)) return;
+  const apt = (...args: string[]) =>
+    execFileSync('apt-get', ['-o', 'DPkg::Lock::Timeout=600', ...args], {
+      stdio: 'ignore',
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+      timeout: 15 * 60_000,
+    });
+  apt('update');
+  apt('install', '-y', 'chromium');
+  if (!existsSync(CHROMIUM)) throw new Error(`apt-get install chromium did not provide ${CHROMIUM}`);
+}
+
+export interface TestBrowser {
+  context: BrowserContext;
+  close(): Promise<void>;
+}
+
+/**
+ * A headless chromium with a fresh profile in a temp dir (playwright takes the profile as userDataDir, not as
+ * --user-data-dir) and nothing that phones home; close() removes the profile.
+ */
+export async function launchBrowser(viewport = { width: 1440, height: 900 }): Promise<TestBrowser> {
+  ensureChromium();
+  const profile = mkdtempSync(path.join(tmpdir(), 'emplace-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    viewport,
+    headless: true,
+    timeout: 60_000,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  return {
+    context,
+    close: async () => {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
