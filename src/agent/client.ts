@@ -182,6 +182,17 @@ export class PlacementClient {
     );
   }
 
+  /**
+   * Tell Emplace the host's reporter is alive (PUT /emplace/heartbeats/{root}: no body, no generation bump).
+   * 'unsupported' when the service has no such route (OpenStack Placement answers 404), never thrown for that.
+   */
+  async heartbeat(rootUuid: string): Promise<'sent' | 'unsupported'> {
+    const reply = await this.request('PUT', `/emplace/heartbeats/${rootUuid}`);
+    if (reply.status === 204) return 'sent';
+    if (reply.status === 404) return 'unsupported';
+    throw new PlacementError(reply.status, firstError(reply.body)?.code, `PUT /emplace/heartbeats: ${reply.status}`);
+  }
+
   async findProviderByName(name: string): Promise<Schemas['ResourceProvider'] | undefined> {
     const reply = await this.expect<Schemas['ResourceProviderList']>(
       [200],

@@ -55,6 +55,8 @@ export interface CycleResult {
   retryAfterMs?: number;
   /** A clash or refusal: the next cycle comes at the normal interval, not after a quick backoff. */
   terminal?: boolean;
+  /** The heartbeat after a cycle that kept the host true: 'unsupported' against OpenStack Placement. */
+  heartbeat?: 'sent' | 'unsupported' | 'failed';
 }
 
 export function hostFqdn(): string {
@@ -158,8 +160,24 @@ export class Agent {
     result.outcome = result.errors.length > 0 ? 'failed' : result.unknowns.length > 0 ? 'unknown' : 'in-sync';
     if (dryRun && result.plan.ops.length > 0) result.outcome = 'failed';
     result.inSync = result.outcome === 'in-sync';
+    const root = result.tree?.root?.uuid;
+    if (!dryRun && result.outcome !== 'failed' && root) await this.sendHeartbeat(result, root);
     if (!dryRun) this.report(result);
     return result;
+  }
+
+  /**
+   * Only a cycle that kept the host true (in sync, or unknown evidence left as it was) says the reporter is
+   * alive: a host whose agent keeps failing goes silent, which EMPLACE_STALE_AFTER_SECONDS acts on.
+   * A failed heartbeat is logged and never fails the cycle.
+   */
+  private async sendHeartbeat(result: CycleResult, rootUuid: string): Promise<void> {
+    try {
+      result.heartbeat = await this.client.heartbeat(rootUuid);
+    } catch (error) {
+      result.heartbeat = 'failed';
+      this.logger.warn({ error: (error as Error).message }, 'heartbeat not sent');
+    }
   }
 
   private async reconcile(result: CycleResult, dryRun: boolean): Promise<void> {

@@ -74,6 +74,34 @@ describe('agent against the real service', () => {
     expect((await provider()).body.generation).toBe(before);
   });
 
+  it('sends a heartbeat for its root after a cycle that kept the host true, bumping nothing', async () => {
+    const before = (await provider()).body.generation;
+    const result = await agent.runCycle();
+    expect(result).toMatchObject({ inSync: true, heartbeat: 'sent' });
+    expect(
+      harness.requests.filter((r) => r.method === 'PUT' && r.path === `/emplace/heartbeats/${rootUuid}`),
+    ).toHaveLength(1);
+    const listed = await harness.api('GET', '/emplace/heartbeats');
+    expect(listed.body.heartbeats.map((h: { resource_provider_uuid: string }) => h.resource_provider_uuid)).toContain(
+      rootUuid,
+    );
+    expect((await provider()).body.generation).toBe(before);
+  });
+
+  it('takes a 404 for the heartbeat as a service without them (OpenStack Placement) and stays in sync', async () => {
+    harness.intercept = async (req, res) => {
+      if (!req.url?.startsWith('/emplace/heartbeats/')) return;
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({ errors: [{ status: 404, title: 'Not Found', detail: 'The resource could not be found.' }] }),
+      );
+      return 'handled';
+    };
+    const result = await agent.runCycle();
+    expect(result).toMatchObject({ inSync: true, outcome: 'in-sync', heartbeat: 'unsupported' });
+    expect(logger.warnings).toEqual([]);
+  });
+
   it("keeps an operator's traits, reserved amount and allocation ratio across cycles", async () => {
     for (const trait of ['CUSTOM_RACK_A', 'CUSTOM_CONCURRENT'])
       expect((await harness.api('PUT', `/traits/${trait}`)).status).toBe(201);
