@@ -45,6 +45,8 @@ function askPrimary(): Promise<string> {
 /** In a worker: let prom-client's aggregator read this process's registry when the primary asks. */
 export function shareWorkerMetrics(): void {
   AggregatorRegistry.setRegistries([registry]);
+  // prom-client answers the primary's requests once an aggregator exists in the process.
+  new AggregatorRegistry();
 }
 
 /**

@@ -159,9 +159,18 @@ new Gauge({
   labelNames: ['state'] as const,
   registers: [registry],
   collect() {
-    this.set({ state: 'used' }, poolSum((pool) => pool.numUsed()));
-    this.set({ state: 'free' }, poolSum((pool) => pool.numFree()));
-    this.set({ state: 'pending' }, poolSum((pool) => pool.numPendingCreates()));
+    this.set(
+      { state: 'used' },
+      poolSum((pool) => pool.numUsed()),
+    );
+    this.set(
+      { state: 'free' },
+      poolSum((pool) => pool.numFree()),
+    );
+    this.set(
+      { state: 'pending' },
+      poolSum((pool) => pool.numPendingCreates()),
+    );
   },
 });
 
