@@ -1,5 +1,9 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ensureDebianTool } from '../helpers/debian-tools';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { httpClient } from '../helpers/http-client';
 import { serviceVersion } from '../../src/service-version';
@@ -157,4 +161,53 @@ it('log lines carry ISO times, level names, request ids, caller, route template,
   expect(typeof notFound.durationMs).toBe('number');
   expect(home.globalRequestId).toBeUndefined();
   expect(home.route).toBe('/');
+}, 60_000);
+
+it('HAProxy on loopback spreads requests over two replicas and keeps answering when one stops', async () => {
+  const haproxy = ensureDebianTool('/usr/sbin/haproxy', 'haproxy');
+  const replicas = [await start({ EMPLACE_WORKERS: '1' }), await start({ EMPLACE_WORKERS: '1' })];
+  const front = await freePort();
+  const dir = mkdtempSync(path.join(tmpdir(), 'emplace-haproxy-'));
+  const cfg = path.join(dir, 'haproxy.cfg');
+  // contrib/haproxy.cfg's backend, with the two replicas' loopback ports instead of Docker DNS.
+  writeFileSync(
+    cfg,
+    [
+      'defaults',
+      '  mode http',
+      '  option redispatch',
+      '  retries 2',
+      '  timeout connect 1s',
+      '  timeout client 10s',
+      '  timeout server 10s',
+      'frontend placement',
+      `  bind 127.0.0.1:${front}`,
+      '  default_backend emplace',
+      'backend emplace',
+      '  balance roundrobin',
+      '  option httpchk GET /healthz',
+      '  http-check expect status 200',
+      '  default-server inter 500ms fall 1 rise 1',
+      ...replicas.map(({ port }, i) => `  server r${i} 127.0.0.1:${port} check`),
+      '',
+    ].join('\n'),
+  );
+  const lb = spawn(haproxy, ['-db', '-f', cfg], { stdio: 'ignore' });
+  try {
+    const viaLb = { child: lb, output: () => '', lines: () => [], exited: Promise.resolve(null) } as ServiceProcess;
+    await waitFor(() => answers(front), viaLb, 'HAProxy did not answer', 20_000);
+    for (let i = 0; i < 10; i++) expect(await answers(front)).toBe(true);
+    for (const { service } of replicas) expect(servingPids(service).size).toBe(1);
+    // Both replicas took traffic through the balancer: beyond their one readiness probe of `/` (the
+    // balancer's own checks go to /healthz), round-robin gives each about half of the 11.
+    const served = replicas.map(({ service }) => service.lines().filter((l) => l.route === '/').length);
+    expect(Math.min(...served)).toBeGreaterThan(3);
+
+    replicas[0].service.child.kill('SIGTERM');
+    expect(await replicas[0].service.exited).toBe(0);
+    for (let i = 0; i < 10; i++) expect(await answers(front)).toBe(true);
+  } finally {
+    lb.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  }
 }, 60_000);
