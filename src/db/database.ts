@@ -37,9 +37,9 @@ export async function openDatabase(
     await ensureDatabase(embedded.url(), EMBEDDED_DATABASE);
     url = embedded.url(EMBEDDED_DATABASE);
   }
-  const db = createDb(url, config.dbPoolSize);
+  const db = createDb(url, config.dbPoolSize, config.dbTimeouts);
   try {
-    if (migrations === 'apply') await migrateToLatest(db);
+    if (migrations === 'apply') await migrate(url, config);
     if (migrations === 'require') await requireMigrated(db);
     if (migrations !== 'none') await syncStandardCatalogue(db);
   } catch (error) {
@@ -54,6 +54,19 @@ export async function openDatabase(
       await embedded?.stop();
     },
   };
+}
+
+/**
+ * Migrations run on a pool of their own without statement and lock timeouts: an index build on a
+ * large table, or waiting for another replica's migration lock, may rightly take longer than a request.
+ */
+async function migrate(url: string, config: Config): Promise<void> {
+  const db = createDb(url, 1, { ...config.dbTimeouts, statementMs: 0, lockMs: 0, acquireMs: 0 });
+  try {
+    await migrateToLatest(db);
+  } finally {
+    await db.destroy();
+  }
 }
 
 async function requireMigrated(db: Db): Promise<void> {
