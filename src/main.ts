@@ -1,41 +1,87 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import pino from 'pino';
 import { createApp } from './app';
-import { ConfigError, loadConfig } from './config';
-import { openDatabase } from './db/database';
+import { ConfigError, loadConfig, type Config } from './config';
+import { openDatabase, type Database } from './db/database';
 import { answerClientErrors } from './http/client-error';
+import type { ServicePhase } from './http/context';
+import { answerWhileStarting } from './http/starting';
 import { enforcerFromConfig } from './policy/enforcer';
 
+/**
+ * Listen first (a busy port is one line, before any database starts; probes see "starting"), then
+ * open the database and hand the port to the app. SIGTERM/SIGINT drain and stop within
+ * EMPLACE_SHUTDOWN_TIMEOUT_MS whatever the database does.
+ */
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = pino({ level: config.logLevel });
   // Before the database starts: a bad policy file stops the start with nothing to clean up.
   const policy = enforcerFromConfig(config);
-  const database = await openDatabase(config, (line) => logger.debug({ postgres: line }, 'embedded postgres'));
-  const app = createApp({ db: database.db, config, logger, policy });
-  const server: Server = app.listen(config.port, config.host);
+  let phase: ServicePhase = 'starting';
+  let handler: Parameters<typeof createServer>[1] = answerWhileStarting;
+  const server: Server = createServer((req, res) => handler!(req, res));
   answerClientErrors(server);
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
-  logger.info({ host: config.host, port: config.port, embedded: !config.databaseUrl }, 'emplace listening');
-
+  await listen(server, config);
+  // Set once the database is open; the shutdown handler, installed before, closes it if there.
+  const opened: { database?: Database } = {};
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
+    phase = 'draining';
+    const deadline = setTimeout(() => {
+      logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown took too long: exiting now');
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
+    deadline.unref();
     logger.info({ signal }, 'shutting down: finishing in-flight requests');
-    // Stop accepting, let in-flight requests finish, then drop idle keep-alive connections.
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeIdleConnections();
-    await closed;
-    await database.close();
+    await drain(server, config.shutdownTimeoutMs / 2);
+    await opened.database
+      ?.close()
+      .catch((error: unknown) => logger.warn({ err: error }, 'closing the database failed'));
     logger.info('stopped');
     process.exit(0);
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
+
+  const database = await openDatabase(config, (line, level = 'debug') =>
+    logger[level]({ postgres: line }, 'embedded postgres'),
+  );
+  opened.database = database;
+  if (stopping) return;
+  const app = createApp({ db: database.db, config, logger, policy, phase: () => phase });
+  handler = app;
+  phase = 'serving';
+  logger.info({ host: config.host, port: config.port, embedded: !config.databaseUrl }, 'emplace listening');
+}
+
+async function listen(server: Server, config: Config): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      const where = `${config.host}:${config.port}`;
+      if (error.code === 'EADDRINUSE')
+        reject(new ConfigError(`cannot listen on ${where}: the address is in use (set EMPLACE_PORT or EMPLACE_HOST)`));
+      else if (error.code === 'EACCES') reject(new ConfigError(`cannot listen on ${where}: permission denied`));
+      else if (error.code === 'EADDRNOTAVAIL')
+        reject(new ConfigError(`cannot listen on ${where}: no such local address (EMPLACE_HOST)`));
+      else reject(error);
+    });
+    server.listen(config.port, config.host);
+  });
+}
+
+/** Stop accepting, let in-flight requests finish (up to `withinMs`), then drop every connection. */
+async function drain(server: Server, withinMs: number): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, withinMs)));
+  await Promise.race([closed, late]);
+  clearTimeout(timer);
+  server.closeAllConnections();
 }
 
 main().catch((error: unknown) => {

@@ -27,14 +27,23 @@ export class MigrationsPendingError extends ConfigError {}
  */
 export async function openDatabase(
   config: Config,
-  log: (line: string) => void,
+  /** PostgreSQL's own output at 'debug'; what the operator should know (a leftover server stopped) at 'warn'. */
+  log: (line: string, level?: 'debug' | 'warn') => void,
   migrations: MigrationMode = config.migrateOnStart ? 'apply' : 'require',
 ): Promise<Database> {
   let embedded: EmbeddedServer | undefined;
   let url = config.databaseUrl;
   if (!url) {
-    embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPort, log });
-    await ensureDatabase(embedded.url(), EMBEDDED_DATABASE);
+    embedded = await startEmbeddedPostgres({
+      dataDir: config.dataDir,
+      port: config.embeddedPort,
+      log: (line) => log(line, 'debug'),
+      notice: (line) => log(line, 'warn'),
+    });
+    await ensureDatabase(embedded.url(), EMBEDDED_DATABASE).catch(async (error: unknown) => {
+      await embedded?.stop();
+      throw error;
+    });
     url = embedded.url(EMBEDDED_DATABASE);
   }
   const db = createDb(url, config.dbPoolSize, config.dbTimeouts);

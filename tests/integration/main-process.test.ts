@@ -58,11 +58,12 @@ async function waitForVersions(port: number, running: Running): Promise<void> {
 }
 
 async function query(pgPort: number, sql: string): Promise<any[]> {
+  const password = (await fs.readFile(path.join(dataDir, 'pg', 'emplace-password'), 'utf8')).trim();
   const client = new Client({
     host: '127.0.0.1',
     port: pgPort,
     user: 'postgres',
-    password: 'emplace',
+    password,
     database: 'emplace',
   });
   await client.connect();
