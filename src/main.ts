@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import pino from 'pino';
 import { createApp } from './app';
 import { ConfigError, loadConfig, type Config } from './config';
-import { openDatabase, type Database } from './db/database';
+import { openDatabase } from './db/database';
 import { answerClientErrors } from './http/client-error';
 import type { ServicePhase } from './http/context';
 import { answerWhileStarting } from './http/starting';
@@ -23,9 +23,12 @@ async function main(): Promise<void> {
   const server: Server = createServer((req, res) => handler!(req, res));
   answerClientErrors(server);
   await listen(server, config);
-  // Set once the database is open; the shutdown handler, installed before, closes it if there.
-  const opened: { database?: Database } = {};
   let stopping = false;
+  // Started before the signal handlers need it: a SIGTERM while the database is still starting waits
+  // for it (within the shutdown bound) and stops it, rather than leaving an embedded server behind.
+  const opening = openDatabase(config, (line, level = 'debug') =>
+    logger[level]({ postgres: line }, 'embedded postgres'),
+  );
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
@@ -37,19 +40,15 @@ async function main(): Promise<void> {
     deadline.unref();
     logger.info({ signal }, 'shutting down: finishing in-flight requests');
     await drain(server, config.shutdownTimeoutMs / 2);
-    await opened.database
-      ?.close()
-      .catch((error: unknown) => logger.warn({ err: error }, 'closing the database failed'));
+    const database = await opening.catch(() => undefined);
+    await database?.close().catch((error: unknown) => logger.warn({ err: error }, 'closing the database failed'));
     logger.info('stopped');
     process.exit(0);
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
 
-  const database = await openDatabase(config, (line, level = 'debug') =>
-    logger[level]({ postgres: line }, 'embedded postgres'),
-  );
-  opened.database = database;
+  const database = await opening;
   if (stopping) return;
   const app = createApp({ db: database.db, config, logger, policy, phase: () => phase });
   handler = app;

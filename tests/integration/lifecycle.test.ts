@@ -77,6 +77,32 @@ it('after its PostgreSQL is restarted underneath, the service serves again and S
   expect(alive(after)).toBe(false);
 }, 120_000);
 
+it('while starting it is live, not ready, and answers 503 with Retry-After; a SIGTERM then still stops it and its PostgreSQL', async () => {
+  const { dataDir, env } = await embeddedEnv('starting');
+  const service = await startService(env);
+  const base = `http://127.0.0.1:${service.port}`;
+  let live: Response | undefined;
+  for (let i = 0; i < 200 && !live; i++) {
+    live = await fetch(`${base}/healthz/live`).catch(() => undefined);
+    if (!live) await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  expect(live?.status).toBe(200);
+  // initdb and the first start take seconds: these land before the database is open.
+  const ready = await fetch(`${base}/healthz/ready`);
+  expect([ready.status, await ready.json()]).toEqual([503, { status: 'starting' }]);
+  const claim = await fetch(`${base}/resource_providers`, { headers: { 'x-auth-token': 'admin' } });
+  expect(claim.status).toBe(503);
+  expect(claim.headers.get('retry-after')).toBe('2');
+  expect(((await claim.json()) as { errors: unknown[] }).errors[0]).toMatchObject({
+    status: 503,
+    title: 'Service Unavailable',
+  });
+
+  const { code } = await service.stop('SIGTERM');
+  expect(code).toBe(0);
+  expect(await postgresProcessesOn(dataDir)).toEqual([]);
+}, 120_000);
+
 it('a busy port is one line, before any database starts', async () => {
   const blocker = net.createServer();
   await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
@@ -114,6 +140,17 @@ it('a data directory that is a file, or holds something else, is one line', asyn
     expect(lines.filter((line) => line.startsWith('emplace failed') || line.includes('    at '))).toHaveLength(1);
   }
 }, 30_000);
+
+/** Live processes whose command line names the data directory (Linux /proc). */
+async function postgresProcessesOn(dataDir: string): Promise<number[]> {
+  const found: number[] = [];
+  for (const entry of await fs.readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const cmdline = await fs.readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
+    if (cmdline.includes('postgres') && cmdline.split('\0').includes(dataDir)) found.push(Number(entry));
+  }
+  return found;
+}
 
 /** What an operator's `pg_ctl restart` does: a new postmaster, not the service's child. */
 async function restartUnderneath(dataDir: string): Promise<void> {
