@@ -4,7 +4,7 @@ import { countAuthFailure } from '../metrics/metrics';
 import type { AuthContext } from './context';
 
 /** Paths served without a token, as Placement serves its root for version discovery. */
-const PUBLIC_PATHS = new Set(['/', '', '/healthz']);
+const PUBLIC_PATHS = new Set(['/', '', '/healthz', '/healthz/live', '/healthz/ready']);
 
 /**
  * Placement's noauth2 strategy: any `X-Auth-Token` is accepted. The token `admin` (or `admin:project`)

@@ -21,7 +21,11 @@ export interface Deps {
   logger: Logger;
   /** Built from config by createApp unless given (tests may hand in their own). */
   policy: Enforcer;
+  /** Where the process is in its life, for /healthz/ready; absent means serving (tests, in-process apps). */
+  phase?: () => ServicePhase;
 }
+
+export type ServicePhase = 'starting' | 'serving' | 'draining';
 
 declare module 'express-serve-static-core' {
   interface Request {
