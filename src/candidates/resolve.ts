@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { badRequest } from '../errors/http-error';
+import { UnknownResourceClass, UnknownTrait } from '../errors/domain';
 import type { ResolvedGroup, ResolvedRequest } from './model';
 import type { CandidatesRequest, RequestGroup } from './request-groups';
 
@@ -99,7 +99,7 @@ async function lookupNames(db: Knex | Knex.Transaction, names: RequestNames): Pr
 function traitIdOf(traitIds: Map<string, number>): (name: string) => number {
   return (name) => {
     const id = traitIds.get(name);
-    if (id === undefined) throw badRequest(`No such trait(s): ${name}.`);
+    if (id === undefined) throw new UnknownTrait([name]);
     return id;
   };
 }
@@ -107,9 +107,7 @@ function traitIdOf(traitIds: Map<string, number>): (name: string) => number {
 function resolveGroup(group: RequestGroup, names: ResolvedNames, traitId: (name: string) => number): ResolvedGroup {
   const resources = [...group.resources].map(([className, amount]) => {
     const classId = names.classIds.get(className);
-    if (classId === undefined) {
-      throw badRequest(`Invalid resource class in resources parameter: No such resource class ${className}.`);
-    }
+    if (classId === undefined) throw new UnknownResourceClass(className);
     return { className, classId, amount };
   });
   resources.sort((a, b) => a.classId - b.classId);

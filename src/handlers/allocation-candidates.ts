@@ -2,6 +2,9 @@ import type { Request, Response } from 'express';
 import { findCandidates } from '../candidates/engine';
 import { parseCandidatesRequest } from '../candidates/request-groups';
 import { allocationRequestsBody, providerSummariesBody, type ResponseShape } from '../candidates/serialize';
+import { badRequest } from '../errors/http-error';
+import { noSuchResourceClass } from '../errors/messages';
+import { inWords, type Wording } from '../http/domain-errors';
 import { queryEntries } from '../http/query';
 import { sendJson } from '../http/respond';
 import {
@@ -12,18 +15,26 @@ import {
   SUMMARIES_ALL_INVENTORIES,
 } from '../microversion/versions';
 
+/** A class in `resources` that does not exist is a bad query; unknown traits keep the common wording. */
+const CANDIDATES_WORDING: Wording = {
+  UnknownResourceClass: (e) =>
+    badRequest(`Invalid resource class in resources parameter: ${noSuchResourceClass(e.className)}`),
+};
+
 /** GET /allocation_candidates (1.10+): allocation requests that fit, and summaries of the providers involved. */
 export async function listAllocationCandidates(req: Request, res: Response): Promise<void> {
   const request = parseCandidatesRequest(queryEntries(req), req.mv);
   const { config } = req.deps;
-  const result = await findCandidates(req.deps.db, request, {
-    limit: request.limit,
-    maxCandidates: config.maxAllocationCandidates,
-    randomize: config.randomizeAllocationCandidates,
-    strategy: config.candidatesGenerationStrategy,
-    nestedAware: req.mv.has(NESTED_CANDIDATES),
-    staleAfterSeconds: config.staleAfterSeconds,
-  });
+  const result = await inWords(CANDIDATES_WORDING, () =>
+    findCandidates(req.deps.db, request, {
+      limit: request.limit,
+      maxCandidates: config.maxAllocationCandidates,
+      randomize: config.randomizeAllocationCandidates,
+      strategy: config.candidatesGenerationStrategy,
+      nestedAware: req.mv.has(NESTED_CANDIDATES),
+      staleAfterSeconds: config.staleAfterSeconds,
+    }),
+  );
   const shape: ResponseShape = {
     dictForm: req.mv.has(ALLOCATIONS_DICT_FORM),
     mappings: req.mv.has(CANDIDATE_MAPPINGS),

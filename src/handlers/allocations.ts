@@ -11,8 +11,9 @@ import {
   PUT_ALLOCATIONS_V1_38,
   PUT_ALLOCATIONS_V1_8,
 } from '../../api/schemas/allocations';
-import { CONCURRENT_UPDATE, RESOURCE_PROVIDER_NOT_FOUND } from '../errors/codes';
-import { badRequest, conflict, notFound } from '../errors/http-error';
+import { badRequest, notFound } from '../errors/http-error';
+import { noAllocationsForConsumer, noSuchResourceClass } from '../errors/messages';
+import { inWords } from '../http/domain-errors';
 import { newest, sendJson, sendNoContent } from '../http/respond';
 import {
   ALLOCATION_PROJECT_USER_REQUIRED,
@@ -22,8 +23,6 @@ import {
   CONSUMER_TYPES,
 } from '../microversion/versions';
 import {
-  AllocationRetriesExhausted,
-  UnknownResourceClass,
   deleteAllocationsForConsumer,
   replaceAllocations,
   resolveIdentities,
@@ -31,9 +30,9 @@ import {
   type AllocationWrite,
 } from '../repo/allocations';
 import { allocationsForConsumer, allocationsForProvider } from '../repo/allocation-reads';
-import { findProviderByUuid } from '../repo/providers-core';
 import { pathParam } from '../http/paths';
 import { UUID_PATTERN, canonicalUuid, compileSchema, validateBody, type JsonSchema } from '../validation/validator';
+import { providerFromPath } from './provider-path';
 import { parseConsumerUuid, toAllocationWrite, toAllocationWrites, type ConsumerBody } from './allocation-bodies';
 
 /** Placement's name for consumers that never had a type (allocations written before 1.38). */
@@ -94,12 +93,7 @@ export async function listForConsumer(req: Request, res: Response): Promise<void
 /** GET /resource_providers/{uuid}/allocations: by consumer, with the provider generation. */
 export async function listForResourceProvider(req: Request, res: Response): Promise<void> {
   const uuid = pathParam(req, 'uuid');
-  const provider = await findProviderByUuid(req.deps.db, uuid);
-  if (!provider)
-    throw notFound(
-      `Resource provider '${uuid}' not found: No resource provider with uuid ${uuid} found`,
-      RESOURCE_PROVIDER_NOT_FOUND,
-    );
+  const provider = await providerFromPath(req.deps.db, uuid, 'allocations');
   const rows = await allocationsForProvider(req.deps.db, provider.id);
   const allocations: Record<string, { resources: Record<string, number>; consumer_generation?: number }> = {};
   for (const row of rows) {
@@ -120,7 +114,7 @@ export async function setAllocationsForConsumer(req: Request, res: Response): Pr
   await writeWithPlacementErrors(
     req,
     [write],
-    (name) => `Unable to allocate inventory for consumer ${consumerUuid}: No such resource class ${name}.`,
+    (name) => `Unable to allocate inventory for consumer ${consumerUuid}: ${noSuchResourceClass(name)}`,
   );
   sendNoContent(res);
 }
@@ -130,7 +124,7 @@ export async function setAllocations(req: Request, res: Response): Promise<void>
   const { validate } = postSchema(req);
   const body = validateBody<Record<string, ConsumerBody>>(validate, req.json);
   const writes = toAllocationWrites(req, req.deps.config, body);
-  await writeWithPlacementErrors(req, writes, (name) => `Unable to allocate inventory No such resource class ${name}.`);
+  await writeWithPlacementErrors(req, writes, (name) => `Unable to allocate inventory ${noSuchResourceClass(name)}`);
   sendNoContent(res);
 }
 
@@ -140,39 +134,22 @@ async function writeWithPlacementErrors(
   unknownClass: (name: string) => string,
 ): Promise<void> {
   const { db, config } = req.deps;
-  try {
-    await withAllocationRetry(db, config.allocationConflictRetryCount, async (tx) =>
+  await inWords({ UnknownResourceClass: (e) => badRequest(unknownClass(e.className)) }, () =>
+    withAllocationRetry(db, config.allocationConflictRetryCount, async (tx) =>
       replaceAllocations(tx, writes, await resolveIdentities(tx, writes)),
-    );
-  } catch (error) {
-    if (error instanceof UnknownResourceClass) throw badRequest(unknownClass(error.className));
-    if (error instanceof AllocationRetriesExhausted) {
-      throw conflict(
-        `Inventory and/or allocations changed while attempting to allocate: ${error.message}`,
-        CONCURRENT_UPDATE,
-      );
-    }
-    throw error;
-  }
+    ),
+  );
 }
 
 /** DELETE /allocations/{consumer_uuid}: 404 when the consumer holds nothing. */
 export async function deleteAllocations(req: Request, res: Response): Promise<void> {
   const raw = String(req.params.consumer_uuid);
-  if (!UUID_PATTERN.test(raw)) throw notFound(`No allocations for consumer '${raw}'`);
+  if (!UUID_PATTERN.test(raw)) throw notFound(noAllocationsForConsumer(raw));
   const { db, config } = req.deps;
-  try {
-    await withAllocationRetry(db, config.allocationConflictRetryCount, (tx) =>
+  await inWords({}, () =>
+    withAllocationRetry(db, config.allocationConflictRetryCount, (tx) =>
       deleteAllocationsForConsumer(tx, canonicalUuid(raw)),
-    );
-  } catch (error) {
-    if (error instanceof AllocationRetriesExhausted) {
-      throw conflict(
-        `Inventory and/or allocations changed while attempting to allocate: ${error.message}`,
-        CONCURRENT_UPDATE,
-      );
-    }
-    throw error;
-  }
+    ),
+  );
   sendNoContent(res);
 }

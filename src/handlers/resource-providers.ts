@@ -15,7 +15,10 @@ import {
 import { withTransaction } from '../db/transaction';
 import type { Tx } from '../db/knex';
 import { DUPLICATE_NAME } from '../errors/codes';
+import { ProviderChanged } from '../errors/domain';
 import { badRequest, conflict } from '../errors/http-error';
+import { PARENT_DOES_NOT_EXIST, conflictingProvider } from '../errors/messages';
+import { inWords } from '../http/domain-errors';
 import { getAll, queryForValidation } from '../http/query';
 import { newest, sendJson, sendNoContent } from '../http/respond';
 import type { Microversion } from '../microversion/microversion';
@@ -32,8 +35,6 @@ import {
 } from '../microversion/versions';
 import { buildListFilter, type ListQuery } from './resource-providers-filter';
 import {
-  DuplicateProviderError,
-  MissingParentError,
   deleteProvider,
   findProviderView,
   insertProvider,
@@ -46,7 +47,8 @@ import {
   type ProviderChange,
   type ProviderView,
 } from '../repo/providers';
-import { concurrentUpdate, findProviderByUuid, providerNotFound, requireProvider } from '../repo/providers-core';
+import { findProviderByUuid } from '../repo/providers-core';
+import { providerFromPath, providerNotFound } from './provider-path';
 import { compileSchema, validateBody, validateQuery } from '../validation/validator';
 import { canonicalUuid } from '../validation/validator';
 
@@ -102,19 +104,20 @@ export async function createResourceProvider(req: Request, res: Response): Promi
         );
       }
       parent = await providerIds(tx, parentUuid, { lock: true });
-      if (!parent) throw fail('parent provider UUID does not exist.');
+      if (!parent) throw fail(PARENT_DOES_NOT_EXIST);
     }
-    try {
-      await insertProvider(tx, { uuid, name: body.name, parent });
-    } catch (error) {
-      if (error instanceof MissingParentError) throw fail(error.message);
-      if (error instanceof DuplicateProviderError) {
-        const values = { uuid, name: body.name };
-        const clashes = error.fields.map((field) => `${field}: ${values[field]}`).join(', ');
-        throw conflict(`Conflicting resource provider ${clashes} already exists.`, DUPLICATE_NAME);
-      }
-      throw error;
-    }
+    const values = { uuid, name: body.name };
+    await inWords(
+      {
+        MissingParent: () => fail(PARENT_DOES_NOT_EXIST),
+        DuplicateName: (e) =>
+          conflict(
+            conflictingProvider(e.fields.map((field) => `${field}: ${values[field]}`).join(', ')),
+            DUPLICATE_NAME,
+          ),
+      },
+      () => insertProvider(tx, { uuid, name: body.name, parent }),
+    );
     return (await findProviderView(tx, uuid)) as ProviderView;
   });
   res.location(providerUrl(provider.uuid));
@@ -136,19 +139,13 @@ export async function getResourceProvider(req: Request, res: Response): Promise<
 export async function updateResourceProvider(req: Request, res: Response): Promise<void> {
   const uuid = pathUuid(req);
   // Placement looks the provider up before it reads the body: 404 wins over 400.
-  await requireProvider(req.deps.db, uuid);
+  await providerFromPath(req.deps.db, uuid);
   const body = validateBody(req.mv.has(NESTED_PROVIDERS) ? validateUpdateV1_14 : validateUpdateV1_0, req.json);
   const provider = await withTransaction(req.deps.db, async (tx) => {
     const change = await planChange(tx, uuid, body, req.mv.has(REPARENTING));
-    try {
-      await updateProvider(tx, change.id, change);
-    } catch (error) {
-      if (error instanceof DuplicateProviderError) {
-        throw conflict(`Conflicting resource provider ${body.name} already exists.`, DUPLICATE_NAME);
-      }
-      if (error instanceof MissingParentError) throw saveFailed(uuid, 'update', error.message);
-      throw error;
-    }
+    await inWords({ MissingParent: () => saveFailed(uuid, 'update', PARENT_DOES_NOT_EXIST) }, () =>
+      updateProvider(tx, change.id, change),
+    );
     return (await findProviderView(tx, uuid)) as ProviderView;
   });
   sendJson(req, res, 200, serializeProvider(req, provider), modifiedAt(provider));
@@ -181,7 +178,7 @@ async function planChange(
     return plan;
   }
   // Placement's wording says "create" here, whatever the action.
-  if (!parent) throw saveFailed(uuid, 'create', 'parent provider UUID does not exist.');
+  if (!parent) throw saveFailed(uuid, 'create', PARENT_DOES_NOT_EXIST);
   if (provider.parent_provider_id === parent.id) return plan;
   if (provider.parent_provider_id !== null && !allowReparenting) {
     throw saveFailed(uuid, 'update', 're-parenting a provider is not currently allowed.');
@@ -215,14 +212,14 @@ async function lockTrees(tx: Tx, uuid: string, parentUuid: string | null | undef
       return { provider: lockedSelf, parent: lockedParent };
     }
   }
-  throw concurrentUpdate();
+  throw new ProviderChanged();
 }
 
 /** DELETE /resource_providers/{uuid}: refused while it has children or allocations. */
 export async function deleteResourceProvider(req: Request, res: Response): Promise<void> {
   const uuid = pathUuid(req);
   await withTransaction(req.deps.db, async (tx) => {
-    const provider = await requireProvider(tx, uuid, 'for delete');
+    const provider = await providerFromPath(tx, uuid, 'for delete');
     if (!(await lockProvider(tx, provider.id))) throw providerNotFound(uuid, 'for delete');
     await deleteProvider(tx, provider.id, uuid);
   });

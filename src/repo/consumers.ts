@@ -1,6 +1,5 @@
 import type { Knex } from 'knex';
-import { CONCURRENT_UPDATE } from '../errors/codes';
-import { conflict } from '../errors/http-error';
+import { ConsumerGenerationConflict } from '../errors/domain';
 import type { Queryable } from '../db/knex';
 
 /** A consumer row locked for the rest of the caller's transaction. */
@@ -97,17 +96,11 @@ export async function lockOrCreateConsumer(
 export function checkConsumerGeneration(consumer: LockedConsumer, expected: number | null | undefined): void {
   if (expected === undefined) return;
   if (consumer.created) {
-    if (expected !== null) {
-      throw conflict(`consumer generation conflict - expected null but got ${expected}`, CONCURRENT_UPDATE);
-    }
+    if (expected !== null) throw new ConsumerGenerationConflict(consumer.uuid, null, expected);
     return;
   }
-  if (consumer.generation !== expected) {
-    throw conflict(
-      `consumer generation conflict - expected ${consumer.generation} but got ${expected === null ? 'None' : expected}`,
-      CONCURRENT_UPDATE,
-    );
-  }
+  if (consumer.generation !== expected)
+    throw new ConsumerGenerationConflict(consumer.uuid, consumer.generation, expected);
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { badRequest, conflict, notFound } from '../errors/http-error';
+import { DuplicateName, NameInUse, StandardNameImmutable, UnknownResourceClass } from '../errors/domain';
 import { isUniqueViolation } from '../errors/pg-errors';
 import type { Queryable } from '../db/knex';
 
@@ -25,10 +25,10 @@ export async function findResourceClass(db: Queryable, name: string): Promise<Re
     .first<ResourceClassRow | undefined>('id', 'name', 'created_at', 'updated_at');
 }
 
-/** The class or Placement's 404. */
+/** The class, or UnknownResourceClass. */
 export async function requireResourceClass(db: Queryable, name: string): Promise<ResourceClassRow> {
   const rc = await findResourceClass(db, name);
-  if (!rc) throw notFound(`No such resource class ${name}.`);
+  if (!rc) throw new UnknownResourceClass(name);
   return rc;
 }
 
@@ -53,7 +53,7 @@ export async function renameResourceClass(
   newName: string,
 ): Promise<ResourceClassRow> {
   const rc = await requireResourceClass(tx, name);
-  if (isStandard(rc)) throw badRequest(`Cannot update standard resource class ${name}`);
+  if (isStandard(rc)) throw new StandardNameImmutable('resource class', name, 'update');
   try {
     const [renamed] = await tx('resource_classes')
       .where({ id: rc.id })
@@ -61,25 +61,21 @@ export async function renameResourceClass(
       .returning<ResourceClassRow[]>(['id', 'name', 'created_at', 'updated_at']);
     return renamed;
   } catch (error) {
-    if (isUniqueViolation(error)) throw conflict(`Resource class already exists: ${newName}`);
+    if (isUniqueViolation(error)) throw new DuplicateName('resource class', newName);
     throw error;
   }
 }
 
-/** Delete a custom class nothing uses: 404 unknown, 400 standard, 409 with inventory or allocations. */
+/** Delete a custom class nothing uses: unknown, standard and in-use (inventory or allocations) are refused. */
 export async function deleteResourceClass(tx: Knex.Transaction, name: string): Promise<void> {
   // FOR UPDATE before the in-use checks: it waits for inventory and allocation writers holding the class
   // FOR KEY SHARE (names.ts), so the checks see what they committed.
   const rc = await tx('resource_classes').where({ name }).forUpdate().first<ResourceClassRow | undefined>('id', 'name');
-  if (!rc) throw notFound(`No such resource class ${name}.`);
-  if (isStandard(rc))
-    throw badRequest(`Error in delete resource class: Cannot delete standard resource class ${name}.`);
+  if (!rc) throw new UnknownResourceClass(name);
+  if (isStandard(rc)) throw new StandardNameImmutable('resource class', name, 'delete');
   const used =
     (await tx('inventories').where({ resource_class_id: rc.id }).first('id')) ??
     (await tx('allocations').where({ resource_class_id: rc.id }).first('id'));
-  if (used)
-    throw conflict(
-      `Error in delete resource class: Cannot delete resource class ${name}. Class is in use in inventory.`,
-    );
+  if (used) throw new NameInUse('resource class', name);
   await tx('resource_classes').where({ id: rc.id }).delete();
 }

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { CUSTOM_PREFIX } from '../catalogue/catalogue';
-import { badRequest, conflict, notFound } from '../errors/http-error';
+import { NameInUse, StandardNameImmutable, UnknownTrait } from '../errors/domain';
 import type { Queryable } from '../db/knex';
 
 export interface TraitRow {
@@ -55,15 +55,15 @@ export async function ensureTrait(tx: Knex.Transaction, name: string): Promise<{
   return { trait: (await findTrait(tx, name))!, created: false };
 }
 
-/** Delete a custom trait no provider has, with Placement's 404 / 400 / 409 in that order. */
+/** Delete a custom trait no provider has, with Placement's checks in its order: unknown, standard, in use. */
 export async function deleteTrait(tx: Knex.Transaction, name: string): Promise<void> {
   // FOR UPDATE before the in-use check: it waits for writers holding the trait FOR KEY SHARE (names.ts),
   // so the check sees the links they committed. Without it the DELETE itself would hit the foreign key.
   const trait = await tx('traits').where({ name }).forUpdate().first<TraitRow | undefined>('id', 'name');
-  if (!trait) throw notFound(`No such trait(s): ${name}.`);
-  if (!name.startsWith(CUSTOM_PREFIX)) throw badRequest(`Cannot delete standard trait ${name}.`);
+  if (!trait) throw new UnknownTrait([name]);
+  if (!name.startsWith(CUSTOM_PREFIX)) throw new StandardNameImmutable('trait', name, 'delete');
   const inUse = await tx('resource_provider_traits').where({ trait_id: trait.id }).first('trait_id');
-  if (inUse) throw conflict(`The trait ${name} is in use by a resource provider.`);
+  if (inUse) throw new NameInUse('trait', name);
   await tx('traits').where({ id: trait.id }).delete();
 }
 
