@@ -31,13 +31,16 @@ const layered = files.filter(
 );
 console.log(`src/repo + src/candidates files importing the HTTP error type: ${layered.length}`);
 
-// A file parses the query language when it reads the request-group keys out of a query string.
-const parsers = files.filter((f) =>
-  /\b(getAll|query)\b[^\n]*\b(member_of|in_tree|same_subtree|root_required)\b|\^\(resources\|required\|member_of/.test(
-    readFileSync(f, 'utf8'),
-  ),
+// A file parses or resolves the query language when it defines one of its parsers or resolvers.
+const queryLanguage =
+  /function (parseMemberOfParams?|parseTraitParams?|parseResourcesParam|parseCandidatesRequest|parseProviderListQuery|validateCandidatesQuery|resolveRequest|resolveProviderList|buildListFilter|resolveFilter|resolveTraits|resolveAggregates)\b/;
+const parsers = files.filter(
+  (f) => !f.startsWith('src/handlers/allocation-candidates') && queryLanguage.test(readFileSync(f, 'utf8')),
 );
-console.log(`files parsing the provider query language: ${parsers.length} (${parsers.join(', ')})`);
+const folders = new Set(parsers.map((f) => f.split('/').slice(0, -1).join('/')));
+console.log(
+  `files parsing/resolving the provider query language: ${parsers.length} in ${folders.size} folders (${parsers.join(', ')})`,
+);
 
 const sizes = files.map((f) => [readFileSync(f, 'utf8').split('\n').length, f]).sort((a, b) => b[0] - a[0]);
 console.log(

@@ -1,8 +1,8 @@
 import type { Knex } from 'knex';
 import { candidatesForRoot, type CombineOptions, type RootContext } from './combine';
 import type { Candidate, ProviderRow, ResolvedRequest } from './model';
-import type { CandidatesRequest } from './request-groups';
-import { resolveRequest } from './resolve';
+import type { CandidatesRequest } from '../provider-query/request-groups';
+import { resolveRequest } from '../provider-query/resolve';
 import { fetchSharingTrees, fetchTrees, rootsQuery, sharingHelp, type SharingHelp } from './tree-query';
 
 export interface EngineOptions {

@@ -1,10 +1,9 @@
 import type { Request, Response } from 'express';
 import { findCandidates } from '../candidates/engine';
-import { parseCandidatesRequest } from '../candidates/request-groups';
+import { parseCandidatesRequest } from '../provider-query/request-groups';
 import { allocationRequestsBody, providerSummariesBody, type ResponseShape } from '../candidates/serialize';
-import { badRequest } from '../errors/http-error';
-import { noSuchResourceClass } from '../errors/messages';
-import { inWords, type Wording } from '../http/domain-errors';
+import { inWords } from '../http/domain-errors';
+import { CANDIDATES_WORDING } from '../provider-query/wording';
 import { queryEntries } from '../http/query';
 import { sendJson } from '../http/respond';
 import {
@@ -14,12 +13,6 @@ import {
   NESTED_CANDIDATES,
   SUMMARIES_ALL_INVENTORIES,
 } from '../microversion/versions';
-
-/** A class in `resources` that does not exist is a bad query; unknown traits keep the common wording. */
-const CANDIDATES_WORDING: Wording = {
-  UnknownResourceClass: (e) =>
-    badRequest(`Invalid resource class in resources parameter: ${noSuchResourceClass(e.className)}`),
-};
 
 /** GET /allocation_candidates (1.10+): allocation requests that fit, and summaries of the providers involved. */
 export async function listAllocationCandidates(req: Request, res: Response): Promise<void> {

@@ -13,7 +13,7 @@ import {
   type CapacityTotalsRow,
 } from '../repo/emplace-capacity';
 import { aggregateIds, resourceClassIds, traitIds } from '../repo/names';
-import { parseMemberOfParams, parseTraitParams } from '../validation/provider-query';
+import { parseMemberOfParams, parseTraitParams } from '../provider-query/values';
 import { compileSchema } from '../validation/validator';
 import {
   LIMIT,

@@ -33,7 +33,9 @@ import {
   REPARENTING,
   TRAITS,
 } from '../microversion/versions';
-import { buildListFilter, type ListQuery } from './resource-providers-filter';
+import { parseProviderListQuery, type ListQuery } from '../provider-query/request-groups';
+import { resolveProviderList } from '../provider-query/resolve';
+import { PROVIDER_LIST_WORDING } from '../provider-query/wording';
 import {
   deleteProvider,
   findProviderView,
@@ -68,10 +70,12 @@ type UpdateBody = Schemas['UpdateResourceProvider'];
 /** GET /resource_providers */
 export async function listResourceProviders(req: Request, res: Response): Promise<void> {
   const query = validateQuery(listQueryValidator(req.mv), queryForValidation(req));
-  const filter = await buildListFilter(req.deps.db, req.mv, query, {
-    memberOf: getAll(req, 'member_of'),
-    required: getAll(req, 'required'),
-  });
+  const parsed = parseProviderListQuery(
+    query,
+    { memberOf: getAll(req, 'member_of'), required: getAll(req, 'required') },
+    req.mv,
+  );
+  const filter = await inWords(PROVIDER_LIST_WORDING, () => resolveProviderList(req.deps.db, parsed));
   const providers = filter ? await listProviders(req.deps.db, filter) : [];
   const body: Schemas['ResourceProviderList'] = { resource_providers: providers.map((p) => serializeProvider(req, p)) };
   sendJson(req, res, 200, body, newest(providers.map(modifiedAt)));
