@@ -1,4 +1,5 @@
 import type { Tx } from '../db/knex';
+import { untruncatedCapacity, withinCapacity, withinUnits } from '../domain/capacity';
 import { CapacityExceeded, NoInventory, UnitConstraintViolated } from '../errors/domain';
 import type { LockedProvider, NewRow } from './allocations';
 
@@ -90,7 +91,7 @@ interface Where {
 }
 
 function checkUnitConstraints(row: NewRow, inv: CapacityRow, where: Where): void {
-  if (row.used < inv.min_unit || row.used > inv.max_unit || row.used % inv.step_size !== 0) {
+  if (!withinUnits(row.used, { minUnit: inv.min_unit, maxUnit: inv.max_unit, stepSize: inv.step_size })) {
     throw new UnitConstraintViolated(where.provider, where.resourceClass, row.used, {
       minUnit: inv.min_unit,
       maxUnit: inv.max_unit,
@@ -100,11 +101,11 @@ function checkUnitConstraints(row: NewRow, inv: CapacityRow, where: Where): void
 }
 
 function checkWithinCapacity(inv: CapacityRow, requested: number, where: Where): void {
-  // Untruncated, as in Placement's check and message; the same verdict as against capacityOf's int(): `after` is a
-  // whole number >= 1 (amounts have minimum 1), and for such n, n > c exactly when n > trunc(c), whatever c's sign.
-  const capacity = (inv.total - inv.reserved) * inv.allocation_ratio;
+  // Untruncated, as Placement's check and its message (decision 1202).
+  const capacity = untruncatedCapacity(inv.total, inv.reserved, inv.allocation_ratio);
+  // A write that leaves an already over-committed provider no worse than before is allowed, as in Placement.
   const after = inv.used_by_others + requested;
-  if (after > capacity && after > inv.used_before)
+  if (!withinCapacity(inv.used_by_others, requested, capacity) && after > inv.used_before)
     throw new CapacityExceeded(where.provider, where.resourceClass, requested, inv.used_by_others, capacity);
 }
 
