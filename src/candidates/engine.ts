@@ -20,7 +20,6 @@ export interface EngineOptions {
 }
 
 export interface EngineResult {
-  resolved?: ResolvedRequest;
   candidates: Candidate[];
   /** Trees touched by the candidates, by root id, for provider_summaries. */
   trees: Map<number, ProviderRow[]>;
@@ -46,7 +45,7 @@ export async function findCandidates(
 
 async function run(trx: Knex.Transaction, request: CandidatesRequest, options: EngineOptions): Promise<EngineResult> {
   const resolved = await resolveRequest(trx, request);
-  if (resolved.impossible) return { resolved, candidates: [], trees: new Map() };
+  if (resolved.impossible) return { candidates: [], trees: new Map() };
   const sharingTrees = await fetchSharingTrees(trx, resolved.sharingProviderIds);
   const sharingIds = new Set(resolved.sharingProviderIds);
   const sharing = [...sharingTrees.values()].flat().filter((p) => sharingIds.has(p.id));
@@ -79,7 +78,7 @@ async function run(trx: Knex.Transaction, request: CandidatesRequest, options: E
   else await depthFirst(roots, combine, collector);
   let candidates = collector.candidates;
   if (options.randomize) candidates = randomSample(candidates, options.limit);
-  return { resolved, candidates, trees: collector.treesFor(candidates) };
+  return { candidates, trees: collector.treesFor(candidates) };
 }
 
 /** Keeps distinct candidates up to the cap, and the trees they touch. */

@@ -1,10 +1,9 @@
 import type { Schemas } from '../../api/types';
 import { MAX_INT } from '../../api/schemas/names';
-import type { Knex } from 'knex';
 import { InventoryInUse, ReservedExceedsTotal, UnknownResourceClass } from '../errors/domain';
 import type { ProviderRow } from './providers-core';
 import { resourceClassIds } from './names';
-import type { Queryable } from '../db/knex';
+import type { Tx, Queryable } from '../db/knex';
 import { capacityOf } from '../domain/capacity';
 
 /** One inventory as a client writes it (the wire type); omitted fields take Placement's defaults. */
@@ -82,7 +81,7 @@ export async function readInventory(
  * Shrinking below usage is allowed, as in Placement (it only logs that the provider is over capacity).
  */
 export async function replaceInventories(
-  tx: Knex.Transaction,
+  tx: Tx,
   provider: ProviderRow,
   inventories: Record<string, InventoryInput>,
   options: { allowInUse?: boolean } = {},
@@ -106,7 +105,7 @@ export async function replaceInventories(
 }
 
 /** Ids of the classes the new inventory names, key-share locked so none can be deleted before we commit. */
-async function requireResourceClassIds(tx: Knex.Transaction, names: string[]): Promise<Map<string, number>> {
+async function requireResourceClassIds(tx: Tx, names: string[]): Promise<Map<string, number>> {
   const ids = await resourceClassIds(tx, names, { lock: true });
   const unknown = names.find((name) => !ids.has(name));
   if (unknown !== undefined) throw new UnknownResourceClass(unknown);
@@ -128,7 +127,7 @@ export async function classesInUse(db: Queryable, providerId: number, classIds: 
 
 /** Delete the provider's inventory rows of these classes; InventoryInUse when any has allocations (unless allowed). */
 export async function deleteInventoryRows(
-  tx: Knex.Transaction,
+  tx: Tx,
   provider: ProviderRow,
   classIds: number[],
   allowInUse = false,
@@ -142,7 +141,7 @@ export async function deleteInventoryRows(
 
 /** Insert or overwrite rows; every row written gets a fresh updated_at, as Placement's UPDATE does. */
 export async function upsertInventories(
-  tx: Knex.Transaction,
+  tx: Tx,
   providerId: number,
   rows: Array<[classId: number, values: InventoryValues]>,
 ): Promise<void> {

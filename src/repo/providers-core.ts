@@ -1,7 +1,6 @@
-import type { Knex } from 'knex';
 import { ProviderChanged } from '../errors/domain';
 import { UUID_PATTERN } from '../validation/validator';
-import type { Queryable } from '../db/knex';
+import type { Tx, Queryable } from '../db/knex';
 
 /** The provider columns every family needs. */
 export interface ProviderRow {
@@ -25,11 +24,7 @@ export async function findProviderByUuid(db: Queryable, uuid: string): Promise<P
  * Compare-and-swap the provider generation inside the caller's transaction: the change the caller made
  * is only valid if nobody else changed the provider since `expected` was read. ProviderChanged otherwise.
  */
-export async function bumpProviderGeneration(
-  tx: Knex.Transaction,
-  providerId: number,
-  expected: number,
-): Promise<number> {
+export async function bumpProviderGeneration(tx: Tx, providerId: number, expected: number): Promise<number> {
   const updated = await tx('resource_providers')
     .where({ id: providerId, generation: expected })
     .update({ generation: tx.raw('generation + 1'), updated_at: tx.fn.now() })

@@ -1,7 +1,6 @@
-import type { Knex } from 'knex';
 import { DuplicateName, NameInUse, StandardNameImmutable, UnknownResourceClass } from '../errors/domain';
 import { isUniqueViolation } from '../errors/pg-errors';
-import type { Queryable } from '../db/knex';
+import type { Tx, Queryable } from '../db/knex';
 
 /** Custom classes get ids from here up (custom_resource_class_id_seq); below are the standard ones. */
 export const MIN_CUSTOM_RESOURCE_CLASS_ID = 10000;
@@ -33,10 +32,7 @@ export async function requireResourceClass(db: Queryable, name: string): Promise
 }
 
 /** Create a custom class unless one of that name exists; `created` says which. Safe against a concurrent create. */
-export async function ensureResourceClass(
-  tx: Knex.Transaction,
-  name: string,
-): Promise<{ rc: ResourceClassRow; created: boolean }> {
+export async function ensureResourceClass(tx: Tx, name: string): Promise<{ rc: ResourceClassRow; created: boolean }> {
   const inserted = await tx.raw(
     `INSERT INTO resource_classes (id, name) VALUES (nextval('custom_resource_class_id_seq'), ?)
      ON CONFLICT (name) DO NOTHING RETURNING id, name, created_at, updated_at`,
@@ -47,11 +43,7 @@ export async function ensureResourceClass(
 }
 
 /** Rename a custom class (PUT before 1.7); its id, and so every inventory and allocation, stays. */
-export async function renameResourceClass(
-  tx: Knex.Transaction,
-  name: string,
-  newName: string,
-): Promise<ResourceClassRow> {
+export async function renameResourceClass(tx: Tx, name: string, newName: string): Promise<ResourceClassRow> {
   const rc = await requireResourceClass(tx, name);
   if (isStandard(rc)) throw new StandardNameImmutable('resource class', name, 'update');
   try {
@@ -67,7 +59,7 @@ export async function renameResourceClass(
 }
 
 /** Delete a custom class nothing uses: unknown, standard and in-use (inventory or allocations) are refused. */
-export async function deleteResourceClass(tx: Knex.Transaction, name: string): Promise<void> {
+export async function deleteResourceClass(tx: Tx, name: string): Promise<void> {
   // FOR UPDATE before the in-use checks: it waits for inventory and allocation writers holding the class
   // FOR KEY SHARE (names.ts), so the checks see what they committed.
   const rc = await tx('resource_classes').where({ name }).forUpdate().first<ResourceClassRow | undefined>('id', 'name');
