@@ -5,11 +5,11 @@ import { badRequest, conflict } from '../errors/http-error';
 import { CONCURRENT_UPDATE_PROVIDER, inventoryInUse, noSuchProvider, noSuchResourceClass } from '../errors/messages';
 import { inWords, type Wording } from '../http/domain-errors';
 import { sendNoContent } from '../http/respond';
-import { CANDIDATE_MAPPINGS, CONSUMER_TYPES } from '../microversion/versions';
+import { CANDIDATE_MAPPINGS, CONSUMER_TYPES, RESHAPER } from '../microversion/versions';
 import { resolveIdentities, withAllocationRetry } from '../repo/allocations';
 import type { InventoryInput } from '../repo/inventories';
 import { reshape as reshapeInTransaction, type ReshapeInventory } from '../repo/reshaper';
-import { UUID_PATTERN, canonicalUuid, compileSchema, validateBody, type JsonSchema } from '../validation/validator';
+import { UUID_PATTERN, canonicalUuid, schemasByVersion, validateBody } from '../validation/validator';
 import { toAllocationWrites, type ConsumerBody } from './allocation-bodies';
 
 interface ReshaperBody {
@@ -31,21 +31,15 @@ const RESHAPER_WORDING: Wording = {
   AllocationRetriesExhausted: () => conflict(`update conflict: ${CONCURRENT_UPDATE_PROVIDER}`, CONCURRENT_UPDATE),
 };
 
-const compiled = (schema: JsonSchema) => ({ validate: compileSchema(schema) });
-const SCHEMAS = {
-  v1_30: compiled(POST_RESHAPER_V1_30),
-  v1_34: compiled(POST_RESHAPER_V1_34),
-  v1_38: compiled(POST_RESHAPER_V1_38),
-};
+const reshaperSchema = schemasByVersion<ReshaperBody>([
+  [RESHAPER, POST_RESHAPER_V1_30],
+  [CANDIDATE_MAPPINGS, POST_RESHAPER_V1_34],
+  [CONSUMER_TYPES, POST_RESHAPER_V1_38],
+]);
 
 /** POST /reshaper (1.30): replace inventories of several providers and move allocations with them, atomically. */
 export async function reshape(req: Request, res: Response): Promise<void> {
-  const { validate } = req.mv.has(CONSUMER_TYPES)
-    ? SCHEMAS.v1_38
-    : req.mv.has(CANDIDATE_MAPPINGS)
-      ? SCHEMAS.v1_34
-      : SCHEMAS.v1_30;
-  const body = validateBody<ReshaperBody>(validate, req.json);
+  const body = validateBody(reshaperSchema(req.mv), req.json);
   const inventories: ReshapeInventory[] = Object.entries(body.inventories).map(([uuid, entry]) => ({
     providerUuid: UUID_PATTERN.test(uuid) ? canonicalUuid(uuid) : uuid,
     generation: entry.resource_provider_generation,

@@ -25,6 +25,7 @@ import type { Microversion } from '../microversion/microversion';
 import {
   AGGREGATES,
   CREATE_PROVIDER_RETURNS_BODY,
+  MIN_VERSION,
   NESTED_PROVIDERS,
   PROVIDER_ALLOCATIONS_LINK,
   PROVIDER_MEMBER_OF,
@@ -51,25 +52,31 @@ import {
 } from '../repo/providers';
 import { findProviderByUuid } from '../repo/providers-core';
 import { providerFromPath, providerNotFound } from './provider-path';
-import { compileSchema, validateBody, validateQuery } from '../validation/validator';
+import { schemasByVersion, validateBody, validateQuery } from '../validation/validator';
 import { canonicalUuid } from '../validation/validator';
 
-const validateCreateV1_0 = compileSchema<CreateBody>(CREATE_PROVIDER_V1_0);
-const validateCreateV1_14 = compileSchema<CreateBody>(CREATE_PROVIDER_V1_14);
-const validateUpdateV1_0 = compileSchema<UpdateBody>(UPDATE_PROVIDER_V1_0);
-const validateUpdateV1_14 = compileSchema<UpdateBody>(UPDATE_PROVIDER_V1_14);
-const validateListV1_0 = compileSchema<ListQuery>(LIST_PROVIDERS_QUERY_V1_0);
-const validateListV1_3 = compileSchema<ListQuery>(LIST_PROVIDERS_QUERY_V1_3);
-const validateListV1_4 = compileSchema<ListQuery>(LIST_PROVIDERS_QUERY_V1_4);
-const validateListV1_14 = compileSchema<ListQuery>(LIST_PROVIDERS_QUERY_V1_14);
-const validateListV1_18 = compileSchema<ListQuery>(LIST_PROVIDERS_QUERY_V1_18);
+const createSchema = schemasByVersion<CreateBody>([
+  [MIN_VERSION, CREATE_PROVIDER_V1_0],
+  [NESTED_PROVIDERS, CREATE_PROVIDER_V1_14],
+]);
+const updateSchema = schemasByVersion<UpdateBody>([
+  [MIN_VERSION, UPDATE_PROVIDER_V1_0],
+  [NESTED_PROVIDERS, UPDATE_PROVIDER_V1_14],
+]);
+const listQuerySchema = schemasByVersion<ListQuery>([
+  [MIN_VERSION, LIST_PROVIDERS_QUERY_V1_0],
+  [PROVIDER_MEMBER_OF, LIST_PROVIDERS_QUERY_V1_3],
+  [PROVIDER_RESOURCES_FILTER, LIST_PROVIDERS_QUERY_V1_4],
+  [NESTED_PROVIDERS, LIST_PROVIDERS_QUERY_V1_14],
+  [PROVIDER_REQUIRED_TRAITS, LIST_PROVIDERS_QUERY_V1_18],
+]);
 
 type CreateBody = Schemas['CreateResourceProvider'];
 type UpdateBody = Schemas['UpdateResourceProvider'];
 
 /** GET /resource_providers */
 export async function listResourceProviders(req: Request, res: Response): Promise<void> {
-  const query = validateQuery(listQueryValidator(req.mv), queryForValidation(req));
+  const query = validateQuery(listQuerySchema(req.mv), queryForValidation(req));
   const parsed = parseProviderListQuery(
     query,
     { memberOf: getAll(req, 'member_of'), required: getAll(req, 'required') },
@@ -81,17 +88,9 @@ export async function listResourceProviders(req: Request, res: Response): Promis
   sendJson(req, res, 200, body, newest(providers.map(modifiedAt)));
 }
 
-function listQueryValidator(mv: Microversion) {
-  if (mv.has(PROVIDER_REQUIRED_TRAITS)) return validateListV1_18;
-  if (mv.has(NESTED_PROVIDERS)) return validateListV1_14;
-  if (mv.has(PROVIDER_RESOURCES_FILTER)) return validateListV1_4;
-  if (mv.has(PROVIDER_MEMBER_OF)) return validateListV1_3;
-  return validateListV1_0;
-}
-
 /** POST /resource_providers: 201 and Location before 1.20; 200 with the provider from 1.20. */
 export async function createResourceProvider(req: Request, res: Response): Promise<void> {
-  const body = validateBody(req.mv.has(NESTED_PROVIDERS) ? validateCreateV1_14 : validateCreateV1_0, req.json);
+  const body = validateBody(createSchema(req.mv), req.json);
   const uuid = body.uuid ? canonicalUuid(body.uuid) : randomUUID();
   const fail = (reason: string) =>
     badRequest(
@@ -144,7 +143,7 @@ export async function updateResourceProvider(req: Request, res: Response): Promi
   const uuid = pathUuid(req);
   // Placement looks the provider up before it reads the body: 404 wins over 400.
   await providerFromPath(req.deps.db, uuid);
-  const body = validateBody(req.mv.has(NESTED_PROVIDERS) ? validateUpdateV1_14 : validateUpdateV1_0, req.json);
+  const body = validateBody(updateSchema(req.mv), req.json);
   const provider = await withTransaction(req.deps.db, async (tx) => {
     const change = await planChange(tx, uuid, body, req.mv.has(REPARENTING));
     await inWords({ MissingParent: () => saveFailed(uuid, 'update', PARENT_DOES_NOT_EXIST) }, () =>

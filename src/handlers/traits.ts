@@ -7,8 +7,7 @@ import { CONCURRENT_UPDATE_DATA, noSuchTraits, providerGenerationChanged } from 
 import { inWords, type Wording } from '../http/domain-errors';
 import { absoluteUrl, pathParam, segment } from '../http/paths';
 import { queryForValidation } from '../http/query';
-import { newest, sendJson, sendNoContent } from '../http/respond';
-import { CACHE_HEADERS } from '../microversion/versions';
+import { newest, sendJson, sendNoContent, setCacheHeaders } from '../http/respond';
 import { traitIds } from '../repo/names';
 import { bumpProviderGeneration } from '../repo/providers-core';
 import {
@@ -41,12 +40,6 @@ const TRAITS_DELETE_WORDING: Wording = { ProviderChanged: () => conflict(CONCURR
 /** Newest trait timestamp, or now when there are none (Placement's _serialize_traits). */
 function traitsLastModified(traits: TraitRow[]): Date | null {
   return newest(traits.map((trait) => trait.updated_at ?? trait.created_at));
-}
-
-function setCacheHeaders(req: Request, res: Response, lastModified: Date): void {
-  if (!req.mv.has(CACHE_HEADERS)) return;
-  res.setHeader('last-modified', lastModified.toUTCString());
-  res.setHeader('cache-control', 'no-cache');
 }
 
 /** `name=in:A,B` or `name=startswith:P`; any other operator filters nothing, as in Placement. */
