@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import { HttpError } from '../errors/http-error';
+import { countAuthFailure } from '../metrics/metrics';
 import type { AuthContext } from './context';
 
 /**
@@ -14,8 +15,10 @@ export function noAuth(isPublic: (path: string) => boolean) {
     // The route table says which paths need no token (version discovery, health, the capacity page's files).
     if (isPublic(req.path)) return next();
     const token = req.headers['x-auth-token'];
-    if (typeof token !== 'string' || token === '')
+    if (typeof token !== 'string' || token === '') {
+      countAuthFailure('missing_token');
       throw new HttpError(401, 'The request you have made requires authentication.');
+    }
     req.auth = authFromHeaders(token, req);
     next();
   };

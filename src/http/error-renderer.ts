@@ -1,10 +1,12 @@
 import type { NextFunction, Request, Response } from 'express';
-import { DEFAULT } from '../errors/codes';
+import { CONCURRENT_UPDATE, DEFAULT } from '../errors/codes';
 import { DomainError } from '../errors/domain';
 import { HttpError, STATUS_EXPLANATION } from '../errors/http-error';
 import { httpErrorFromDatabase } from '../errors/pg-errors';
 import { httpErrorFromDomain } from './domain-errors';
 import { ERROR_CODES, MAX_VERSION, MIN_VERSION } from '../microversion/versions';
+import { concurrentUpdateConflicts } from '../metrics/metrics';
+import { UNMATCHED_ROUTE } from '../metrics/http-metrics';
 import { writeJson } from './respond';
 
 /**
@@ -24,6 +26,8 @@ export function renderError(error: unknown, req: Request, res: Response, _next: 
   // A mapped database error means a repo missed a check; worth seeing, not worth a 500.
   else if (!(error instanceof HttpError) && !(error instanceof DomainError))
     req.deps?.logger.warn({ err: error, requestId: req.requestId }, 'database error mapped to HTTP');
+  if (httpError?.code === CONCURRENT_UPDATE)
+    concurrentUpdateConflicts.inc({ route: req.routeTemplate ?? UNMATCHED_ROUTE, method: req.method });
   const [title, explanation] = STATUS_EXPLANATION[status] ?? [`Error ${status}`, ''];
   const message = httpError?.message ?? 'An unexpected error occurred; it has been logged.';
   const detail = `${explanation.replace('%METHOD%', req.method)}\n\n ${message}  `;

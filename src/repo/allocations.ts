@@ -7,6 +7,7 @@ import {
   ProviderRace,
   UnknownResourceClass,
 } from '../errors/domain';
+import { countAllocationRetry } from '../metrics/metrics';
 import { checkCapacity } from './allocation-capacity';
 import { resourceClassIds } from './names';
 import { UUID_PATTERN } from '../validation/validator';
@@ -48,6 +49,7 @@ export async function withAllocationRetry<T>(db: Db, attempts: number, work: (tx
     } catch (error) {
       if (!(error instanceof ProviderRace)) throw error;
       if (attempt >= Math.max(1, attempts)) throw new AllocationRetriesExhausted();
+      countAllocationRetry();
     }
   }
 }
