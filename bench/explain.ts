@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
-import { parseCandidatesRequest } from '../src/candidates/request-groups';
-import { resolveRequest } from '../src/candidates/resolve';
+import { parseCandidatesRequest } from '../src/provider-query/request-groups';
+import { resolveRequest } from '../src/provider-query/resolve';
 import { fetchSharingTrees, rootsQuery, sharingHelp, treesQuery } from '../src/candidates/tree-query';
 import { Microversion } from '../src/microversion/microversion';
 

@@ -7,7 +7,7 @@ import { renderError } from './http/error-renderer';
 import { readBody } from './http/json-body';
 import { negotiateMicroversion } from './http/microversion';
 import { requestId } from './http/request-id';
-import { dispatcher } from './http/route-table';
+import { dispatcher, publicPaths } from './http/route-table';
 import { enforcerFromConfig } from './policy/enforcer';
 import { collectProcessMetrics, instrumentDatabase } from './metrics/metrics';
 import { httpMetrics } from './metrics/http-metrics';
@@ -43,10 +43,8 @@ export function createApp(appDeps: AppDeps): Express {
     }),
   );
   app.use(negotiateMicroversion);
-  // The capacity page's files are PUBLIC routes (src/routes.ts): they hold no data, its data calls need a token.
-  app.use((req: Request, res: Response, next: NextFunction) =>
-    req.path === '/emplace/ui' || req.path.startsWith('/emplace/ui/') ? next() : noAuth(req, res, next),
-  );
+  // PUBLIC routes (src/routes.ts) need no token: the root, health, the capacity page's files (they hold no data).
+  app.use(noAuth(publicPaths(ROUTES)));
   app.use(readBody(deps.config.bodyLimitBytes));
   app.use(dispatcher(ROUTES));
   app.use(renderError);

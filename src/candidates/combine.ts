@@ -1,4 +1,5 @@
 import type { Candidate, CandidateAllocation, ProviderRow, ResolvedGroup } from './model';
+import { withinCapacity, withinUnits } from '../domain/capacity';
 
 /** Everything the generator knows about one anchor root. */
 export interface RootContext {
@@ -29,9 +30,7 @@ interface GroupOption {
 export function fits(provider: ProviderRow, className: string, amount: number): boolean {
   const inv = provider.inventories.get(className);
   if (!inv) return false;
-  return (
-    inv.minUnit <= amount && inv.maxUnit >= amount && amount % inv.stepSize === 0 && inv.used + amount <= inv.capacity
-  );
+  return withinUnits(amount, inv) && withinCapacity(inv.used, amount, inv.capacity);
 }
 
 const hasAny = (set: Set<number> | Set<string>, values: Array<number | string>) =>
@@ -105,7 +104,7 @@ function addAmounts(amounts: Map<string, number>, option: GroupOption): boolean 
     const total = (amounts.get(key) ?? 0) + amount;
     amounts.set(key, total);
     const inv = provider.inventories.get(className)!;
-    if (inv.used + total > inv.capacity || total > inv.maxUnit) ok = false;
+    if (!withinCapacity(inv.used, total, inv.capacity) || total > inv.maxUnit) ok = false;
   }
   return ok;
 }

@@ -1,8 +1,8 @@
 import type { Knex } from 'knex';
 import { candidatesForRoot, type CombineOptions, type RootContext } from './combine';
 import type { Candidate, ProviderRow, ResolvedRequest } from './model';
-import type { CandidatesRequest } from './request-groups';
-import { resolveRequest } from './resolve';
+import type { CandidatesRequest } from '../provider-query/request-groups';
+import { resolveRequest } from '../provider-query/resolve';
 import { fetchSharingTrees, fetchTrees, rootsQuery, sharingHelp, type SharingHelp } from './tree-query';
 
 export interface EngineOptions {
@@ -20,7 +20,6 @@ export interface EngineOptions {
 }
 
 export interface EngineResult {
-  resolved?: ResolvedRequest;
   candidates: Candidate[];
   /** Trees touched by the candidates, by root id, for provider_summaries. */
   trees: Map<number, ProviderRow[]>;
@@ -48,7 +47,7 @@ export async function findCandidates(
 
 async function run(trx: Knex.Transaction, request: CandidatesRequest, options: EngineOptions): Promise<EngineResult> {
   const resolved = await resolveRequest(trx, request);
-  if (resolved.impossible) return { resolved, candidates: [], trees: new Map(), capReached: false };
+  if (resolved.impossible) return { candidates: [], trees: new Map(), capReached: false };
   const sharingTrees = await fetchSharingTrees(trx, resolved.sharingProviderIds);
   const sharingIds = new Set(resolved.sharingProviderIds);
   const sharing = [...sharingTrees.values()].flat().filter((p) => sharingIds.has(p.id));
@@ -82,7 +81,7 @@ async function run(trx: Knex.Transaction, request: CandidatesRequest, options: E
   const capReached = options.maxCandidates >= 0 && cap === options.maxCandidates && collector.full();
   let candidates = collector.candidates;
   if (options.randomize) candidates = randomSample(candidates, options.limit);
-  return { resolved, candidates, trees: collector.treesFor(candidates), capReached };
+  return { candidates, trees: collector.treesFor(candidates), capReached };
 }
 
 /** Keeps distinct candidates up to the cap, and the trees they touch. */

@@ -3,25 +3,25 @@ import { HttpError } from '../errors/http-error';
 import { countAuthFailure } from '../metrics/metrics';
 import type { AuthContext } from './context';
 
-/** Paths served without a token, as Placement serves its root for version discovery. */
-const PUBLIC_PATHS = new Set(['/', '', '/healthz', '/healthz/live', '/healthz/ready']);
-
 /**
  * Placement's noauth2 strategy: any `X-Auth-Token` is accepted. The token `admin` (or `admin:project`)
  * has the admin role; `user[:project]` names the caller. `X-Roles`, `X-User-Id` and `X-Project-Id`
  * override what the token implies. `OpenStack-System-Scope` makes the token system-scoped, with no
  * project from the token. Authentication only: the policy layer decides what the caller may do.
- * A keystone strategy would replace only this function.
+ * A keystone strategy would replace only this function. `isPublic` comes from the route table (publicPaths).
  */
-export function noAuth(req: Request, _res: Response, next: NextFunction): void {
-  if (PUBLIC_PATHS.has(req.path)) return next();
-  const token = req.headers['x-auth-token'];
-  if (typeof token !== 'string' || token === '') {
-    countAuthFailure('missing_token');
-    throw new HttpError(401, 'The request you have made requires authentication.');
-  }
-  req.auth = authFromHeaders(token, req);
-  next();
+export function noAuth(isPublic: (path: string) => boolean) {
+  return (req: Request, _res: Response, next: NextFunction): void => {
+    // The route table says which paths need no token (version discovery, health, the capacity page's files).
+    if (isPublic(req.path)) return next();
+    const token = req.headers['x-auth-token'];
+    if (typeof token !== 'string' || token === '') {
+      countAuthFailure('missing_token');
+      throw new HttpError(401, 'The request you have made requires authentication.');
+    }
+    req.auth = authFromHeaders(token, req);
+    next();
+  };
 }
 
 function authFromHeaders(token: string, req: Request): AuthContext {

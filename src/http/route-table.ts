@@ -73,6 +73,17 @@ export function dispatcher(table: RouteTable) {
   };
 }
 
+/**
+ * Whether a path is served without a token: every method the route table declares for it is PUBLIC. The one
+ * list of public paths; authentication asks this instead of keeping its own.
+ */
+export function publicPaths(table: RouteTable): (path: string) => boolean {
+  const routes = Object.entries(table)
+    .filter(([, methods]) => Object.values(methods).every((method) => method?.policy === PUBLIC))
+    .map(([path, methods]) => compile(path, methods));
+  return (path) => findRoute(routes, path) !== undefined;
+}
+
 function requireJsonContent(req: Request): void {
   const contentType = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
   if (contentType !== JSON_TYPE)

@@ -28,12 +28,6 @@ export class Microversion {
     return this.compare(Microversion.fromKnown(gate)) >= 0;
   }
 
-  /** True when this version lies inside [min, max] (max omitted: open-ended). */
-  within(min: string, max?: string): boolean {
-    if (!this.has(min)) return false;
-    return max === undefined || this.compare(Microversion.fromKnown(max)) <= 0;
-  }
-
   toString(): string {
     return `${this.major}.${this.minor}`;
   }

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { fitsSql } from '../domain/capacity';
 
 /**
  * Constraints on a single provider, shared by GET /resource_providers and the allocation-candidates
@@ -37,17 +38,13 @@ export function applyProviderFilter(
         .from('inventories as inv')
         .whereRaw('inv.resource_provider_id = ??', [id])
         .andWhere('inv.resource_class_id', resourceClassId)
-        // numeric, not integer: an amount beyond any inventory simply matches nothing, as in Placement.
-        .andWhereRaw('inv.min_unit <= ?::numeric', [amount])
-        .andWhereRaw('inv.max_unit >= ?::numeric', [amount])
-        .andWhereRaw('?::numeric % inv.step_size = 0', [amount])
-        // Untruncated, yet the same verdict as the engine's used + amount <= capacityOf(...): the right side is a
-        // whole number >= 1 (min_unit >= 1, checked above), and such an n is <= c exactly when n <= trunc(c).
         .andWhereRaw(
-          `(inv.total - inv.reserved) * inv.allocation_ratio >= ?::numeric + COALESCE((
-             SELECT SUM(a.used) FROM allocations a
-             WHERE a.resource_provider_id = inv.resource_provider_id AND a.resource_class_id = inv.resource_class_id), 0)`,
-          [amount],
+          fitsSql(
+            'inv',
+            `COALESCE((SELECT SUM(a.used) FROM allocations a
+               WHERE a.resource_provider_id = inv.resource_provider_id AND a.resource_class_id = inv.resource_class_id), 0)`,
+          ),
+          [amount, amount, amount, amount],
         );
     });
   }
