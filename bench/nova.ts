@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
 import { createDb, type Db } from '../src/db/knex';
 import { aggregateUuid, seedNovaCloud } from './nova-cloud';
 import { createScratchDatabase, serve } from './support';
@@ -74,6 +75,50 @@ interface Timing {
   p50: number;
   p95: number;
   rps: number;
+  /** CPU per request in this process (the app runs in it) and in PostgreSQL's backends: load-independent. */
+  nodeCpuMs: number;
+  pgCpuMs: number | undefined;
+}
+
+/**
+ * CPU seconds used so far by the PostgreSQL backends of one database (children of the postmaster), read from
+ * /proc; undefined when the server is not on this machine. Wall-clock figures on a shared 2-core machine
+ * swing with the neighbours' load; CPU per request does not.
+ */
+class PgCpu {
+  private constructor(
+    private readonly postmaster: number | undefined,
+    private readonly database: string,
+  ) {}
+
+  /** Counts the backends serving `db`'s database only: other databases on the server are someone else's work. */
+  static async of(db: Db): Promise<PgCpu> {
+    try {
+      const result = await db.raw('SELECT pg_backend_pid() AS pid, current_database() AS name');
+      const stat = fs.readFileSync(`/proc/${result.rows[0].pid}/stat`, 'utf8');
+      return new PgCpu(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]), result.rows[0].name);
+    } catch {
+      return new PgCpu(undefined, '');
+    }
+  }
+
+  seconds(): number | undefined {
+    if (this.postmaster === undefined) return undefined;
+    let ticks = 0;
+    for (const entry of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        if (Number(fields[1]) !== this.postmaster) continue;
+        if (!fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(` ${this.database} `)) continue;
+        ticks += Number(fields[11]) + Number(fields[12]);
+      } catch {
+        // the process ended between readdir and read
+      }
+    }
+    return ticks / 100; // USER_HZ is 100 on Linux
+  }
 }
 
 async function get(baseUrl: string, path: string): Promise<number> {
@@ -84,10 +129,19 @@ async function get(baseUrl: string, path: string): Promise<number> {
 }
 
 /** `clients` loops sending `path` for about `budgetMs` (at least 3 requests each, at most `max` in all). */
-async function time(baseUrl: string, path: string, clients: number, budgetMs: number, max: number): Promise<Timing> {
+async function time(
+  baseUrl: string,
+  pgCpu: PgCpu,
+  path: string,
+  clients: number,
+  budgetMs: number,
+  max: number,
+): Promise<Timing> {
   await get(baseUrl, path); // warm-up: plans cached, JIT warm
   const latencies: number[] = [];
   let count = 0;
+  const cpu0 = process.cpuUsage();
+  const pg0 = pgCpu.seconds();
   const started = performance.now();
   const loop = async () => {
     for (let i = 0; i < 3 || (performance.now() - started < budgetMs && latencies.length < max); i++) {
@@ -98,9 +152,19 @@ async function time(baseUrl: string, path: string, clients: number, budgetMs: nu
   };
   await Promise.all(Array.from({ length: clients }, loop));
   const elapsed = performance.now() - started;
+  const cpu = process.cpuUsage(cpu0);
+  const pg1 = pgCpu.seconds();
   latencies.sort((a, b) => a - b);
   const pick = (q: number) => round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))]);
-  return { count, p50: pick(0.5), p95: pick(0.95), rps: round((latencies.length * 1000) / elapsed) };
+  const n = latencies.length;
+  return {
+    count,
+    p50: pick(0.5),
+    p95: pick(0.95),
+    rps: round((n * 1000) / elapsed),
+    nodeCpuMs: round((cpu.user + cpu.system) / 1000 / n),
+    pgCpuMs: pg0 === undefined || pg1 === undefined ? undefined : round(((pg1 - pg0) * 1000) / n),
+  };
 }
 
 const round = (value: number) => Math.round(value * 10) / 10;
@@ -111,7 +175,9 @@ export interface NovaBenchOptions {
 }
 
 export async function runNovaBench(adminUrl: string, sizes: number[], options: NovaBenchOptions = {}): Promise<void> {
-  console.log('| hosts | shape | answers | p50 ms | p95 ms | req/s |\n|---|---|---|---|---|---|');
+  console.log(
+    '| hosts | shape | answers | p50 ms | p95 ms | req/s | node CPU ms/req | pg CPU ms/req |\n|---|---|---|---|---|---|---|---|',
+  );
   for (const hosts of sizes) {
     const scratch = await createScratchDatabase(adminUrl, `emplace_nova_${hosts}`);
     const setup = createDb(scratch.url, 1);
@@ -120,13 +186,16 @@ export async function runNovaBench(adminUrl: string, sizes: number[], options: N
     console.error(`seeded ${hosts} hosts in ${Math.round(performance.now() - seedStart)} ms`);
     await setup.destroy();
     const app = await serve(scratch.url, {}, 10);
+    const pgCpu = await PgCpu.of(app.db);
     try {
       for (const shape of SHAPES) {
         if (hosts > (shape.maxHosts ?? Infinity) || hosts < (shape.minHosts ?? 0)) continue;
-        const t = await time(app.baseUrl, shape.path, shape.clients ?? 1, options.budgetMs ?? 3000, 200);
-        console.log(`| ${hosts} | ${shape.name} | ${t.count} | ${t.p50} | ${t.p95} | ${t.rps} |`);
+        const t = await time(app.baseUrl, pgCpu, shape.path, shape.clients ?? 1, options.budgetMs ?? 3000, 200);
+        console.log(
+          `| ${hosts} | ${shape.name} | ${t.count} | ${t.p50} | ${t.p95} | ${t.rps} | ${t.nodeCpuMs} | ${t.pgCpuMs ?? '-'} |`,
+        );
       }
-      if (hosts <= 10000) await claimLoop(app.baseUrl, app.db, hosts, 8, options.claimSeconds ?? 10);
+      if (hosts <= 10000) await claimLoop(app.baseUrl, app.db, pgCpu, hosts, 8, options.claimSeconds ?? 10);
     } finally {
       await app.close();
       await scratch.drop();
@@ -138,7 +207,16 @@ export async function runNovaBench(adminUrl: string, sizes: number[], options: N
  * nova's loop: GET a_c limit=1000, pick one of the first 8 (nova's host_subset_size-like spread), claim it
  * with PUT /allocations; a 409 (someone else took the room) just goes round again.
  */
-async function claimLoop(baseUrl: string, db: Db, hosts: number, workers: number, seconds: number): Promise<void> {
+async function claimLoop(
+  baseUrl: string,
+  db: Db,
+  pgCpu: PgCpu,
+  hosts: number,
+  workers: number,
+  seconds: number,
+): Promise<void> {
+  const cpu0 = process.cpuUsage();
+  const pg0 = pgCpu.seconds();
   let claimed = 0;
   let conflicts = 0;
   let failures = 0;
@@ -172,10 +250,14 @@ async function claimLoop(baseUrl: string, db: Db, hosts: number, workers: number
   };
   await Promise.all(Array.from({ length: workers }, worker));
   const elapsed = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const pg1 = pgCpu.seconds();
+  const n = Math.max(1, latencies.length);
+  const pgMs = pg0 === undefined || pg1 === undefined ? '-' : round(((pg1 - pg0) * 1000) / n);
   latencies.sort((a, b) => a - b);
   const p = (q: number) => round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0);
   console.log(
-    `| ${hosts} | claim loop, ${workers} workers | ${claimed} claimed, ${conflicts} conflicts, ${failures} other | ${p(0.5)} | ${p(0.95)} | ${round(claimed / elapsed)} claims/s |`,
+    `| ${hosts} | claim loop, ${workers} workers | ${claimed} claimed, ${conflicts} conflicts, ${failures} other | ${p(0.5)} | ${p(0.95)} | ${round(claimed / elapsed)} claims/s | ${round((cpu.user + cpu.system) / 1000 / n)} | ${pgMs} |`,
   );
   await auditCapacity(db);
 }

@@ -203,9 +203,9 @@ export function treesQuery(db: Db, roots: Knex.QueryBuilder): Knex.QueryBuilder 
       'p.root_provider_id as root_id',
       db.raw(`COALESCE((
         SELECT json_agg(json_build_array(rc.name, i.total, i.reserved, i.min_unit, i.max_unit, i.step_size, i.allocation_ratio,
-          COALESCE((SELECT SUM(a.used) FROM allocations a
-                    WHERE a.resource_provider_id = i.resource_provider_id AND a.resource_class_id = i.resource_class_id), 0)) ORDER BY rc.id)
+          COALESCE(u.used, 0)) ORDER BY rc.id)
         FROM inventories i JOIN resource_classes rc ON rc.id = i.resource_class_id
+        LEFT JOIN provider_usages u ON u.resource_provider_id = i.resource_provider_id AND u.resource_class_id = i.resource_class_id
         WHERE i.resource_provider_id = p.id), '[]') AS inventories`),
       db.raw(`ARRAY(SELECT t.name FROM resource_provider_traits rpt JOIN traits t ON t.id = rpt.trait_id
                     WHERE rpt.resource_provider_id = p.id ORDER BY t.id) AS traits`),

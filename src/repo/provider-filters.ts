@@ -33,8 +33,13 @@ export function applyProviderFilter(
   const id = `${alias}.id`;
   for (const { resourceClassId, amount } of filter.resources ?? []) {
     query.whereExists(function capacity() {
+      // A join, not a correlated sub-select, for the usage total: PostgreSQL can then hash it when the
+      // EXISTS becomes a semi-join over many providers, and still probe the key for one.
       this.select(this.client.raw('1'))
         .from('inventories as inv')
+        .leftJoin('provider_usages as u', function usage() {
+          this.on('u.resource_provider_id', 'inv.resource_provider_id').andOn('u.resource_class_id', 'inv.resource_class_id');
+        })
         .whereRaw('inv.resource_provider_id = ??', [id])
         .andWhere('inv.resource_class_id', resourceClassId)
         // numeric, not integer: an amount beyond any inventory simply matches nothing, as in Placement.
@@ -44,9 +49,7 @@ export function applyProviderFilter(
         // Untruncated, yet the same verdict as the engine's used + amount <= capacityOf(...): the right side is a
         // whole number >= 1 (min_unit >= 1, checked above), and such an n is <= c exactly when n <= trunc(c).
         .andWhereRaw(
-          `(inv.total - inv.reserved) * inv.allocation_ratio >= ?::numeric + COALESCE((
-             SELECT SUM(a.used) FROM allocations a
-             WHERE a.resource_provider_id = inv.resource_provider_id AND a.resource_class_id = inv.resource_class_id), 0)`,
+          '(inv.total - inv.reserved) * inv.allocation_ratio >= ?::numeric + COALESCE(u.used, 0)',
           [amount],
         );
     });
