@@ -102,9 +102,11 @@ class PgCpu {
     }
   }
 
+  /** Last ticks seen per backend: a pool connection closing mid-run keeps what it used. */
+  private readonly seen = new Map<number, number>();
+
   seconds(): number | undefined {
     if (this.postmaster === undefined) return undefined;
-    let ticks = 0;
     for (const entry of fs.readdirSync('/proc')) {
       if (!/^\d+$/.test(entry)) continue;
       try {
@@ -112,11 +114,13 @@ class PgCpu {
         const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
         if (Number(fields[1]) !== this.postmaster) continue;
         if (!fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(` ${this.database} `)) continue;
-        ticks += Number(fields[11]) + Number(fields[12]);
+        this.seen.set(Number(entry), Number(fields[11]) + Number(fields[12]));
       } catch {
         // the process ended between readdir and read
       }
     }
+    let ticks = 0;
+    for (const value of this.seen.values()) ticks += value;
     return ticks / 100; // USER_HZ is 100 on Linux
   }
 }

@@ -3,7 +3,15 @@ import { candidatesForRoot, type CombineOptions, type RootContext } from './comb
 import type { Candidate, ProviderRow, ResolvedRequest } from './model';
 import type { CandidatesRequest } from './request-groups';
 import { resolveRequest } from './resolve';
-import { fetchSharingTrees, fetchTrees, rootsQuery, sharingHelp, type SharingHelp } from './tree-query';
+import {
+  classNames,
+  fetchSharingTrees,
+  fetchTrees,
+  rootsQuery,
+  sharingHelp,
+  traitNames,
+  type SharingHelp,
+} from './tree-query';
 
 export interface EngineOptions {
   limit?: number;
@@ -24,6 +32,8 @@ export interface EngineResult {
   candidates: Candidate[];
   /** Trees touched by the candidates, by root id, for provider_summaries. */
   trees: Map<number, ProviderRow[]>;
+  /** Names of the traits those trees carry (rows hold ids). */
+  traitNames: Map<number, string>;
 }
 
 const DEFAULT_MAX_BATCH = 1000;
@@ -46,8 +56,9 @@ export async function findCandidates(
 
 async function run(trx: Knex.Transaction, request: CandidatesRequest, options: EngineOptions): Promise<EngineResult> {
   const resolved = await resolveRequest(trx, request);
-  if (resolved.impossible) return { resolved, candidates: [], trees: new Map() };
-  const sharingTrees = await fetchSharingTrees(trx, resolved.sharingProviderIds);
+  if (resolved.impossible) return { resolved, candidates: [], trees: new Map(), traitNames: new Map() };
+  const classes = await classNames(trx);
+  const sharingTrees = await fetchSharingTrees(trx, resolved.sharingProviderIds, classes);
   const sharingIds = new Set(resolved.sharingProviderIds);
   const sharing = [...sharingTrees.values()].flat().filter((p) => sharingIds.has(p.id));
   const help = sharingHelp(resolved, sharing);
@@ -71,6 +82,7 @@ async function run(trx: Knex.Transaction, request: CandidatesRequest, options: E
     help,
     sharing,
     sharingTrees,
+    classes,
     () => collector.remaining(),
     options.maxBatch ?? DEFAULT_MAX_BATCH,
     options.staleAfterSeconds,
@@ -79,7 +91,10 @@ async function run(trx: Knex.Transaction, request: CandidatesRequest, options: E
   else await depthFirst(roots, combine, collector);
   let candidates = collector.candidates;
   if (options.randomize) candidates = randomSample(candidates, options.limit);
-  return { resolved, candidates, trees: collector.treesFor(candidates) };
+  const trees = collector.treesFor(candidates);
+  const traitIds: number[] = [];
+  for (const tree of trees.values()) for (const provider of tree) traitIds.push(...provider.traits);
+  return { resolved, candidates, trees, traitNames: await traitNames(trx, traitIds) };
 }
 
 /** Keeps distinct candidates up to the cap, and the trees they touch. */
@@ -181,6 +196,7 @@ async function* streamRoots(
   help: SharingHelp,
   sharing: ProviderRow[],
   sharingTrees: Map<number, ProviderRow[]>,
+  classes: Map<number, string>,
   remaining: () => number,
   maxBatch: number,
   staleAfterSeconds: number | undefined,
@@ -192,7 +208,7 @@ async function* streamRoots(
     const want = remaining();
     // A little slack: a root that passes the SQL pre-check may still yield nothing (collective traits, isolate).
     const size = Number.isFinite(want) ? Math.min(maxBatch, Math.max(4, Math.ceil(want * 1.25) + 2)) : maxBatch;
-    const trees = await fetchTrees(trx, rootsQuery(trx, resolved, help, cursor, size, staleAfterSeconds));
+    const trees = await fetchTrees(trx, rootsQuery(trx, resolved, help, cursor, size, staleAfterSeconds), classes);
     for (const tree of trees.values()) for (const provider of tree) parents.set(provider.id, provider.parentId);
     for (const [rootId, tree] of trees) {
       cursor = rootId;

@@ -39,7 +39,13 @@ export async function listAllocationCandidates(req: Request, res: Response): Pro
     200,
     {
       allocation_requests: allocationRequestsBody(result.candidates, shape),
-      provider_summaries: providerSummariesBody(result.candidates, result.trees, requestedClasses, shape),
+      provider_summaries: providerSummariesBody(
+        result.candidates,
+        result.trees,
+        requestedClasses,
+        shape,
+        result.traitNames,
+      ),
     },
     null,
   );

@@ -38,7 +38,10 @@ export function applyProviderFilter(
       this.select(this.client.raw('1'))
         .from('inventories as inv')
         .leftJoin('provider_usages as u', function usage() {
-          this.on('u.resource_provider_id', 'inv.resource_provider_id').andOn('u.resource_class_id', 'inv.resource_class_id');
+          this.on('u.resource_provider_id', 'inv.resource_provider_id').andOn(
+            'u.resource_class_id',
+            'inv.resource_class_id',
+          );
         })
         .whereRaw('inv.resource_provider_id = ??', [id])
         .andWhere('inv.resource_class_id', resourceClassId)
@@ -48,10 +51,7 @@ export function applyProviderFilter(
         .andWhereRaw('?::numeric % inv.step_size = 0', [amount])
         // Untruncated, yet the same verdict as the engine's used + amount <= capacityOf(...): the right side is a
         // whole number >= 1 (min_unit >= 1, checked above), and such an n is <= c exactly when n <= trunc(c).
-        .andWhereRaw(
-          '(inv.total - inv.reserved) * inv.allocation_ratio >= ?::numeric + COALESCE(u.used, 0)',
-          [amount],
-        );
+        .andWhereRaw('(inv.total - inv.reserved) * inv.allocation_ratio >= ?::numeric + COALESCE(u.used, 0)', [amount]);
     });
   }
   for (const traitId of filter.requiredTraitIds ?? []) {
