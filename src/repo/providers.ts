@@ -4,7 +4,7 @@ import { PROVIDER_CANNOT_DELETE_PARENT, PROVIDER_IN_USE } from '../errors/codes'
 import { conflict } from '../errors/http-error';
 import { isForeignKeyViolation, isUniqueViolation, pgConstraint } from '../errors/pg-errors';
 import { UUID_PATTERN } from '../validation/validator';
-import { applyProviderFilter, type ProviderFilter } from './provider-filters';
+import { applyProviderFilter, whereFitsEvery, type ProviderFilter } from './provider-filters';
 import type { ProviderRow } from './providers-core';
 
 /** A provider as the API shows it: its own columns plus its parent's and root's uuids. */
@@ -39,7 +39,9 @@ export async function listProviders(
   const query = viewQuery(db).orderBy('rp.id');
   if (name !== undefined) query.where('rp.name', name);
   if (uuid !== undefined) query.where('rp.uuid', uuid);
-  applyProviderFilter(query, 'rp', filter);
+  // Resources set-based: a listing answers with many providers (docs/performance.md).
+  applyProviderFilter(query, 'rp', { ...filter, resources: undefined });
+  whereFitsEvery(query, 'rp', filter.resources ?? []);
   return query;
 }
 
