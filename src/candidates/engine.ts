@@ -132,15 +132,21 @@ class Collector {
   }
 
   treesFor(candidates: Candidate[]): Map<number, ProviderRow[]> {
-    const roots = new Set(candidates.flatMap((c) => c.allocations.map((a) => a.provider.rootId)));
-    return new Map([...this.trees].filter(([root]) => roots.has(root)).sort(([a], [b]) => a - b));
+    const roots = new Set<number>();
+    for (const candidate of candidates) for (const a of candidate.allocations) roots.add(a.provider.rootId);
+    const trees = new Map<number, ProviderRow[]>();
+    for (const root of [...roots].sort((a, b) => a - b)) trees.set(root, this.trees.get(root)!);
+    return trees;
   }
 }
 
+/** Plain concatenation: this runs once per generated candidate, and template/join chains showed in profiles. */
 export function candidateKey(candidate: Candidate): string {
-  const allocations = candidate.allocations.map((a) => `${a.provider.id}:${a.className}:${a.amount}`).join(',');
-  const mappings = candidate.mappings.map(([suffix, uuids]) => `${suffix}=${uuids.join('+')}`).join(',');
-  return `${allocations}|${mappings}`;
+  let key = '';
+  for (const a of candidate.allocations) key += a.provider.id + ':' + a.className + ':' + a.amount + ',';
+  key += '|';
+  for (const [suffix, uuids] of candidate.mappings) key += suffix + '=' + uuids.join('+') + ',';
+  return key;
 }
 
 async function depthFirst(
