@@ -266,7 +266,7 @@ async function claimLoop(
   await auditCapacity(db);
 }
 
-/** No provider over capacity, and (when kept) usage totals equal to the sum of allocations. */
+/** No provider over capacity, and the usage totals (migration 1400) equal to the sum of allocations. */
 export async function auditCapacity(db: Db): Promise<void> {
   const over = await db.raw(`
     SELECT a.resource_provider_id, a.resource_class_id, SUM(a.used) AS used
@@ -275,7 +275,14 @@ export async function auditCapacity(db: Db): Promise<void> {
      GROUP BY a.resource_provider_id, a.resource_class_id, i.total, i.reserved, i.allocation_ratio
     HAVING SUM(a.used) > (i.total - i.reserved) * i.allocation_ratio`);
   if (over.rows.length > 0) throw new Error(`capacity audit FAILED: ${JSON.stringify(over.rows.slice(0, 5))}`);
-  console.error('capacity audit: no provider over capacity');
+  const drift = await db.raw(`
+    SELECT COALESCE(a.resource_provider_id, u.resource_provider_id) AS provider, a.used AS summed, u.used AS kept
+      FROM (SELECT resource_provider_id, resource_class_id, SUM(used) AS used FROM allocations GROUP BY 1, 2) a
+      FULL JOIN provider_usages u
+        ON u.resource_provider_id = a.resource_provider_id AND u.resource_class_id = a.resource_class_id
+     WHERE a.used IS DISTINCT FROM u.used`);
+  if (drift.rows.length > 0) throw new Error(`usage totals audit FAILED: ${JSON.stringify(drift.rows.slice(0, 5))}`);
+  console.error('capacity audit: no provider over capacity; usage totals equal the sum of allocations');
 }
 
 /** `node dist/bench/nova.js [sizes]` runs it alone against DATABASE_URL. */
