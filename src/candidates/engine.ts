@@ -34,6 +34,8 @@ export interface EngineResult {
   trees: Map<number, ProviderRow[]>;
   /** Names of the traits those trees carry (rows hold ids). */
   traitNames: Map<number, string>;
+  /** Generation stopped at max_allocation_candidates (not at `limit`): more may have fitted. */
+  capReached: boolean;
 }
 
 const DEFAULT_MAX_BATCH = 1000;
@@ -56,7 +58,8 @@ export async function findCandidates(
 
 async function run(trx: Knex.Transaction, request: CandidatesRequest, options: EngineOptions): Promise<EngineResult> {
   const resolved = await resolveRequest(trx, request);
-  if (resolved.impossible) return { resolved, candidates: [], trees: new Map(), traitNames: new Map() };
+  if (resolved.impossible)
+    return { resolved, candidates: [], trees: new Map(), traitNames: new Map(), capReached: false };
   const classes = await classNames(trx);
   const sharingTrees = await fetchSharingTrees(trx, resolved.sharingProviderIds, classes);
   const sharingIds = new Set(resolved.sharingProviderIds);
@@ -89,12 +92,13 @@ async function run(trx: Knex.Transaction, request: CandidatesRequest, options: E
   );
   if (options.strategy === 'breadth-first') await breadthFirst(roots, combine, collector);
   else await depthFirst(roots, combine, collector);
+  const capReached = options.maxCandidates >= 0 && cap === options.maxCandidates && collector.full();
   let candidates = collector.candidates;
   if (options.randomize) candidates = randomSample(candidates, options.limit);
   const trees = collector.treesFor(candidates);
   const traitIds: number[] = [];
   for (const tree of trees.values()) for (const provider of tree) traitIds.push(...provider.traits);
-  return { resolved, candidates, trees, traitNames: await traitNames(trx, traitIds) };
+  return { resolved, candidates, trees, traitNames: await traitNames(trx, traitIds), capReached };
 }
 
 /** Keeps distinct candidates up to the cap, and the trees they touch. */
