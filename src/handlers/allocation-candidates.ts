@@ -39,7 +39,7 @@ export async function listAllocationCandidates(req: Request, res: Response): Pro
     wholeTrees: req.mv.has(NESTED_CANDIDATES),
   };
   const requestedClasses = new Set(request.groups.flatMap((group) => [...group.resources.keys()]));
-  const summaries = providerSummariesBody(result.candidates, result.trees, requestedClasses, shape);
+  const summaries = providerSummariesBody(result.candidates, result.trees, requestedClasses, shape, result.traitNames);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   observeCandidates(seconds, result.candidates.length, Object.keys(summaries).length, result.capReached);
   sendJson(

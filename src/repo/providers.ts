@@ -3,7 +3,7 @@ import type { Tx, Queryable } from '../db/knex';
 import { DuplicateName, MissingParent, ProviderHasAllocations, ProviderHasChildren } from '../errors/domain';
 import { isForeignKeyViolation, isUniqueViolation, pgConstraint } from '../errors/pg-errors';
 import { UUID_PATTERN } from '../validation/validator';
-import { applyProviderFilter, type ProviderFilter } from './provider-filters';
+import { applyProviderFilter, whereFitsEvery, type ProviderFilter } from './provider-filters';
 import type { ProviderRow } from './providers-core';
 
 /** A provider as the API shows it: its own columns plus its parent's and root's uuids. */
@@ -38,7 +38,9 @@ export async function listProviders(
   const query = viewQuery(db).orderBy('rp.id');
   if (name !== undefined) query.where('rp.name', name);
   if (uuid !== undefined) query.where('rp.uuid', uuid);
-  applyProviderFilter(query, 'rp', filter);
+  // Resources set-based: a listing answers with many providers (docs/performance.md).
+  applyProviderFilter(query, 'rp', { ...filter, resources: undefined });
+  whereFitsEvery(query, 'rp', filter.resources ?? []);
   return query;
 }
 
