@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { candidatesForRoot, type CombineOptions, type RootContext } from './combine';
 import type { Candidate, ProviderRow, ResolvedRequest } from './model';
+import { Pacer } from './pacer';
 import type { CandidatesRequest } from './request-groups';
 import { resolveRequest } from './resolve';
 import { fetchSharingTrees, fetchTrees, rootsQuery, sharingHelp, type SharingHelp } from './tree-query';
@@ -17,6 +18,8 @@ export interface EngineOptions {
   maxBatch?: number;
   /** Emplace's EMPLACE_STALE_AFTER_SECONDS: leave out trees whose root's heartbeat is older; unset is off. */
   staleAfterSeconds?: number;
+  /** Emplace's EMPLACE_CANDIDATES_TIME_BUDGET_MS: past it generation throws CandidatesBudgetExceeded. */
+  timeBudgetMs?: number;
 }
 
 export interface EngineResult {
@@ -65,6 +68,7 @@ async function run(trx: Knex.Transaction, request: CandidatesRequest, options: E
     nestedAware: options.nestedAware,
   };
   const collector = new Collector(cap, sharingTrees);
+  const pacer = new Pacer(options.timeBudgetMs);
   const roots = streamRoots(
     trx,
     resolved,
@@ -74,9 +78,10 @@ async function run(trx: Knex.Transaction, request: CandidatesRequest, options: E
     () => collector.remaining(),
     options.maxBatch ?? DEFAULT_MAX_BATCH,
     options.staleAfterSeconds,
+    pacer,
   );
-  if (options.strategy === 'breadth-first') await breadthFirst(roots, combine, collector);
-  else await depthFirst(roots, combine, collector);
+  if (options.strategy === 'breadth-first') await breadthFirst(roots, combine, collector, pacer);
+  else await depthFirst(roots, combine, collector, pacer);
   let candidates = collector.candidates;
   if (options.randomize) candidates = randomSample(candidates, options.limit);
   return { resolved, candidates, trees: collector.treesFor(candidates) };
@@ -132,12 +137,15 @@ async function depthFirst(
   roots: AsyncGenerator<RootContext>,
   combine: CombineOptions,
   collector: Collector,
+  pacer: Pacer,
 ): Promise<void> {
   if (collector.full()) return;
   for await (const ctx of roots) {
+    await pacer.step();
     for (const candidate of candidatesForRoot(ctx, combine)) {
       collector.add(candidate, ctx.tree);
       if (collector.full()) return;
+      await pacer.step();
     }
   }
 }
@@ -150,10 +158,12 @@ async function breadthFirst(
   roots: AsyncGenerator<RootContext>,
   combine: CombineOptions,
   collector: Collector,
+  pacer: Pacer,
 ): Promise<void> {
   if (collector.full()) return;
   let active: Array<{ ctx: RootContext; gen: Generator<Candidate> }> = [];
   for await (const ctx of roots) {
+    await pacer.step();
     const gen = candidatesForRoot(ctx, combine);
     const first = gen.next();
     if (first.done) continue;
@@ -169,6 +179,7 @@ async function breadthFirst(
       collector.add(step.value, entry.ctx.tree);
       if (collector.full()) return;
       next.push(entry);
+      await pacer.step();
     }
     active = next;
   }
@@ -184,6 +195,7 @@ async function* streamRoots(
   remaining: () => number,
   maxBatch: number,
   staleAfterSeconds: number | undefined,
+  pacer: Pacer,
 ): AsyncGenerator<RootContext> {
   const parents = new Map<number, number | null>();
   for (const provider of [...sharingTrees.values()].flat()) parents.set(provider.id, provider.parentId);
@@ -193,6 +205,7 @@ async function* streamRoots(
     // A little slack: a root that passes the SQL pre-check may still yield nothing (collective traits, isolate).
     const size = Number.isFinite(want) ? Math.min(maxBatch, Math.max(4, Math.ceil(want * 1.25) + 2)) : maxBatch;
     const trees = await fetchTrees(trx, rootsQuery(trx, resolved, help, cursor, size, staleAfterSeconds));
+    pacer.check();
     for (const tree of trees.values()) for (const provider of tree) parents.set(provider.id, provider.parentId);
     for (const [rootId, tree] of trees) {
       cursor = rootId;

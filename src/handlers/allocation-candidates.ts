@@ -1,9 +1,12 @@
 import type { Request, Response } from 'express';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { findCandidates } from '../candidates/engine';
+import { CandidatesBudgetExceeded } from '../candidates/pacer';
 import { parseCandidatesRequest } from '../candidates/request-groups';
 import { allocationRequestsBody, providerSummariesBody, type ResponseShape } from '../candidates/serialize';
+import { HttpError } from '../errors/http-error';
 import { queryEntries } from '../http/query';
-import { sendJson } from '../http/respond';
+import { sendJsonParts } from '../http/respond';
 import {
   ALLOCATIONS_DICT_FORM,
   CANDIDATE_MAPPINGS,
@@ -11,6 +14,18 @@ import {
   NESTED_CANDIDATES,
   SUMMARIES_ALL_INVENTORIES,
 } from '../microversion/versions';
+
+/**
+ * Over its time budget the request is refused whole rather than answered with whatever was found by
+ * then: a partial list would change the answer depending on load (docs/decisions/0900).
+ */
+function overBudget(error: unknown): never {
+  if (!(error instanceof CandidatesBudgetExceeded)) throw error;
+  throw new HttpError(
+    503,
+    `Allocation candidates could not be generated within ${error.budgetMs} ms. Ask for fewer with limit, or narrow the request.`,
+  );
+}
 
 /** GET /allocation_candidates (1.10+): allocation requests that fit, and summaries of the providers involved. */
 export async function listAllocationCandidates(req: Request, res: Response): Promise<void> {
@@ -23,7 +38,8 @@ export async function listAllocationCandidates(req: Request, res: Response): Pro
     strategy: config.candidatesGenerationStrategy,
     nestedAware: req.mv.has(NESTED_CANDIDATES),
     staleAfterSeconds: config.staleAfterSeconds,
-  });
+    timeBudgetMs: config.candidatesTimeBudgetMs || undefined,
+  }).catch(overBudget);
   const shape: ResponseShape = {
     dictForm: req.mv.has(ALLOCATIONS_DICT_FORM),
     mappings: req.mv.has(CANDIDATE_MAPPINGS),
@@ -33,14 +49,20 @@ export async function listAllocationCandidates(req: Request, res: Response): Pro
     wholeTrees: req.mv.has(NESTED_CANDIDATES),
   };
   const requestedClasses = new Set(request.groups.flatMap((group) => [...group.resources.keys()]));
-  sendJson(
-    req,
-    res,
-    200,
-    {
-      allocation_requests: allocationRequestsBody(result.candidates, shape),
-      provider_summaries: providerSummariesBody(result.candidates, result.trees, requestedClasses, shape),
-    },
-    null,
-  );
+  const parts = [Buffer.from('{"allocation_requests":[')];
+  for (let i = 0; i < result.candidates.length; i += SERIALIZE_SLICE) {
+    if (i > 0) await nextTurn();
+    const slice = allocationRequestsBody(result.candidates.slice(i, i + SERIALIZE_SLICE), shape);
+    parts.push(Buffer.from((i > 0 ? ',' : '') + JSON.stringify(slice).slice(1, -1)));
+  }
+  await nextTurn();
+  const summaries = providerSummariesBody(result.candidates, result.trees, requestedClasses, shape);
+  parts.push(Buffer.from(`],"provider_summaries":${JSON.stringify(summaries)}}`));
+  sendJsonParts(req, res, 200, parts, null);
 }
+
+/**
+ * Candidates serialised per turn of the event loop: a capped answer is megabytes of JSON, and one
+ * JSON.stringify of all of it would stall every other request for tens of milliseconds.
+ */
+const SERIALIZE_SLICE = 200;

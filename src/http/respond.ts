@@ -15,11 +15,37 @@ export function sendJson(
   body: unknown,
   lastModified?: Date | null | typeof NO_LAST_MODIFIED,
 ): void {
+  cacheHeaders(req, res, lastModified);
+  writeJson(res, status, body);
+}
+
+/**
+ * sendJson for a body already serialised in parts (by a handler that yields the event loop between
+ * them): the parts are written as they are, so no single step copies the whole body.
+ */
+export function sendJsonParts(
+  req: Request,
+  res: Response,
+  status: number,
+  parts: Buffer[],
+  lastModified?: Date | null | typeof NO_LAST_MODIFIED,
+): void {
+  cacheHeaders(req, res, lastModified);
+  res.statusCode = status;
+  res.setHeader('content-type', 'application/json');
+  res.setHeader(
+    'content-length',
+    parts.reduce((sum, part) => sum + part.length, 0),
+  );
+  for (const part of parts) res.write(part);
+  res.end();
+}
+
+function cacheHeaders(req: Request, res: Response, lastModified?: Date | null | typeof NO_LAST_MODIFIED): void {
   if (req.mv.has(CACHE_HEADERS) && lastModified !== undefined) {
     if (lastModified !== NO_LAST_MODIFIED) res.setHeader('last-modified', (lastModified ?? new Date()).toUTCString());
     res.setHeader('cache-control', 'no-cache');
   }
-  writeJson(res, status, body);
 }
 
 /** Placement sends exactly `application/json` (no charset parameter); clients compare the header. */
