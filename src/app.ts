@@ -6,6 +6,8 @@ import type { Deps } from './http/context';
 import { renderError } from './http/error-renderer';
 import { readBody } from './http/json-body';
 import { negotiateMicroversion } from './http/microversion';
+import { inConnectionOrder } from './http/pipeline';
+import { checkQuery, parseQuery } from './http/query';
 import { requestId } from './http/request-id';
 import { dispatcher } from './http/route-table';
 import { enforcerFromConfig } from './policy/enforcer';
@@ -23,7 +25,8 @@ export function createApp(appDeps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
-  app.set('query parser', 'simple');
+  app.set('query parser', parseQuery);
+  app.use(inConnectionOrder);
   app.use((req: Request, _res: Response, next: NextFunction) => {
     req.deps = deps;
     next();
@@ -38,6 +41,7 @@ export function createApp(appDeps: AppDeps): Express {
     }),
   );
   app.use(negotiateMicroversion);
+  app.use(checkQuery(deps.config.maxQueryParameters));
   // The capacity page's files are PUBLIC routes (src/routes.ts): they hold no data, its data calls need a token.
   app.use((req: Request, res: Response, next: NextFunction) =>
     req.path === '/emplace/ui' || req.path.startsWith('/emplace/ui/') ? next() : noAuth(req, res, next),

@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   const database = await openDatabase(config, (line) => logger.debug({ postgres: line }, 'embedded postgres'));
   const app = createApp({ db: database.db, config, logger, policy });
   const server: Server = app.listen(config.port, config.host);
-  answerClientErrors(server);
+  answerClientErrors(server, config);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);

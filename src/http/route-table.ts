@@ -6,6 +6,7 @@ import type { PolicyName } from '../policy/rules';
 import { authorize } from './authorize';
 import { parseJsonBody } from './json-body';
 import { rejectNulInput } from './nul-input';
+import { percentDecodeUtf8 } from './utf8';
 
 export type Handler = (req: Request, res: Response) => Promise<void>;
 
@@ -100,10 +101,9 @@ function findRoute(routes: CompiledRoute[], path: string) {
   return undefined;
 }
 
+/** A path segment decoded; one that is not UTF-8 would name something else (U+FFFD), so it is refused. */
 function safeDecode(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
+  const decoded = percentDecodeUtf8(segment);
+  if (decoded === undefined) throw new HttpError(400, 'Invalid path: it is not valid UTF-8.');
+  return decoded;
 }

@@ -24,8 +24,8 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
   const app = createApp({ db: database.db, config, logger });
   const server: Server = await new Promise((resolve) => {
     const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+    answerClientErrors(listening, config);
   });
-  answerClientErrors(server);
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const { request, at } = httpClient(baseUrl);
   return {
