@@ -30,7 +30,7 @@ import { POLICY } from './policy/rules';
 
 /** Every path the service answers, its methods, the policy each enforces, and the microversion window of each. */
 export const ROUTES: RouteTable = {
-  '/': { GET: { handler: root.home, policy: PUBLIC } },
+  '/': { GET: { handler: root.home, policy: PUBLIC, ignoresAccept: true } },
   '/healthz': { GET: { handler: health.healthz, policy: PUBLIC } },
   '/resource_providers': {
     GET: { handler: resourceProviders.listResourceProviders, policy: POLICY.RESOURCE_PROVIDERS_LIST },

@@ -23,6 +23,8 @@ export interface RouteMethod {
   since?: string;
   /** Placement answers 404 for most not-yet-existing methods, 405 for a few. */
   tooEarlyStatus?: 404 | 405;
+  /** Served whatever the client's Accept says (Placement checks Accept on its API reads, not on `/`). */
+  ignoresAccept?: boolean;
   /** Whether the request carries a JSON body (415 for other content types, then parsed). */
   takesBody?: boolean | ((mv: Microversion) => boolean);
 }
@@ -56,7 +58,7 @@ export function dispatcher(table: RouteTable) {
       throw new HttpError(404, 'The resource could not be found.');
     }
     // Placement checks Accept on reads only; a write with a bad body is still a 400.
-    if (req.method === 'GET' && req.headers.accept && !req.accepts(JSON_TYPE))
+    if (req.method === 'GET' && !method.ignoresAccept && req.headers.accept && !req.accepts(JSON_TYPE))
       throw new HttpError(406, `Only ${JSON_TYPE} is provided`);
     const takesBody = typeof method.takesBody === 'function' ? method.takesBody(req.mv) : method.takesBody;
     if (takesBody) requireJsonContent(req);
