@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 
 /** Service configuration, read once at start from the environment and passed down. */
@@ -49,6 +50,11 @@ export interface Config {
   headersTimeoutMs: number;
   /** The whole request, body included, must arrive within this (408 beyond). */
   requestTimeoutMs: number;
+  /** Operations (docs/operations.md). */
+  /** EMPLACE_METRICS_LISTEN: serve /metrics on this address only, without auth; unset: on the API port behind emplace:metrics:show. */
+  metricsListen?: { host: string; port: number };
+  /** EMPLACE_WORKERS: server processes sharing the port (node:cluster); 1 runs no cluster. */
+  workers: number;
 }
 
 export class ConfigError extends Error {}
@@ -98,6 +104,16 @@ function staleAfterSeconds(env: Env): number | undefined {
   return seconds;
 }
 
+/** `host:port`, `[v6]:port` or a bare port (loopback). */
+function listenAddress(env: Env, name: string): { host: string; port: number } | undefined {
+  const raw = env[name]?.trim();
+  if (!raw) return undefined;
+  const found = /^(?:\[([^\]]+)\]:|([^:]+):)?(\d{1,5})$/.exec(raw);
+  const port = Number(found?.[3]);
+  if (!found || port > 65535) throw new ConfigError(`${name} must be host:port or a port, got '${raw}'`);
+  return { host: found[1] ?? found[2] ?? '127.0.0.1', port };
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const strategy = env.EMPLACE_CANDIDATES_STRATEGY ?? 'depth-first';
   if (strategy !== 'depth-first' && strategy !== 'breadth-first') {
@@ -131,5 +147,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxQueryParameters: integer(env, 'EMPLACE_MAX_QUERY_PARAMETERS', 10_000, 1),
     headersTimeoutMs: integer(env, 'EMPLACE_HEADERS_TIMEOUT_MS', 10_000, 1),
     requestTimeoutMs: integer(env, 'EMPLACE_REQUEST_TIMEOUT_MS', 30_000, 1),
+    metricsListen: listenAddress(env, 'EMPLACE_METRICS_LISTEN'),
+    workers: integer(env, 'EMPLACE_WORKERS', os.availableParallelism(), 1),
   };
 }

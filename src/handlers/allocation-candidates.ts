@@ -7,6 +7,7 @@ import { allocationRequestsBody, providerSummariesBody, type ResponseShape } fro
 import { HttpError } from '../errors/http-error';
 import { queryEntries } from '../http/query';
 import { sendJsonParts } from '../http/respond';
+import { observeCandidates } from '../metrics/metrics';
 import {
   ALLOCATIONS_DICT_FORM,
   CANDIDATE_MAPPINGS,
@@ -31,6 +32,7 @@ function overBudget(error: unknown): never {
 export async function listAllocationCandidates(req: Request, res: Response): Promise<void> {
   const request = parseCandidatesRequest(queryEntries(req), req.mv);
   const { config } = req.deps;
+  const started = process.hrtime.bigint();
   const result = await findCandidates(req.deps.db, request, {
     limit: request.limit,
     maxCandidates: config.maxAllocationCandidates,
@@ -49,14 +51,15 @@ export async function listAllocationCandidates(req: Request, res: Response): Pro
     wholeTrees: req.mv.has(NESTED_CANDIDATES),
   };
   const requestedClasses = new Set(request.groups.flatMap((group) => [...group.resources.keys()]));
+  const summaries = providerSummariesBody(result.candidates, result.trees, requestedClasses, shape);
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  observeCandidates(seconds, result.candidates.length, Object.keys(summaries).length, result.capReached);
   const parts = [Buffer.from('{"allocation_requests":[')];
   for (let i = 0; i < result.candidates.length; i += SERIALIZE_SLICE) {
     if (i > 0) await nextTurn();
     const slice = allocationRequestsBody(result.candidates.slice(i, i + SERIALIZE_SLICE), shape);
     parts.push(Buffer.from((i > 0 ? ',' : '') + JSON.stringify(slice).slice(1, -1)));
   }
-  await nextTurn();
-  const summaries = providerSummariesBody(result.candidates, result.trees, requestedClasses, shape);
   parts.push(Buffer.from(`],"provider_summaries":${JSON.stringify(summaries)}}`));
   sendJsonParts(req, res, 200, parts, null);
 }
