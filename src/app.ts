@@ -6,6 +6,8 @@ import type { Deps } from './http/context';
 import { renderError } from './http/error-renderer';
 import { readBody } from './http/json-body';
 import { negotiateMicroversion } from './http/microversion';
+import { inConnectionOrder } from './http/pipeline';
+import { checkQuery, parseQuery } from './http/query';
 import { requestId } from './http/request-id';
 import { dispatcher, publicPaths } from './http/route-table';
 import { enforcerFromConfig } from './policy/enforcer';
@@ -25,7 +27,8 @@ export function createApp(appDeps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
-  app.set('query parser', 'simple');
+  app.set('query parser', parseQuery);
+  app.use(inConnectionOrder);
   app.use((req: Request, _res: Response, next: NextFunction) => {
     req.deps = deps;
     next();
@@ -43,6 +46,7 @@ export function createApp(appDeps: AppDeps): Express {
     }),
   );
   app.use(negotiateMicroversion);
+  app.use(checkQuery(deps.config.maxQueryParameters));
   // PUBLIC routes (src/routes.ts) need no token: the root, health, the capacity page's files (they hold no data).
   app.use(noAuth(publicPaths(ROUTES)));
   app.use(readBody(deps.config.bodyLimitBytes));

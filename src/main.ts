@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   let phase: ServicePhase = 'starting';
   let handler: Parameters<typeof createServer>[1] = answerWhileStarting;
   const server: Server = createServer((req, res) => handler!(req, res));
-  answerClientErrors(server);
+  answerClientErrors(server, config);
   await listen(server, config);
   // A worker's metrics are served by the primary's listener.
   const metricsServer = isWorker() ? undefined : await startOwnMetricsListener(config);
