@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
-import { findCandidates } from '../candidates/engine';
-import { parseCandidatesRequest } from '../candidates/request-groups';
+import { findCandidates, type EngineOptions, type EngineResult } from '../candidates/engine';
+import { parseCandidatesRequest, type CandidatesRequest } from '../candidates/request-groups';
 import { allocationRequestsBody, providerSummariesBody, type ResponseShape } from '../candidates/serialize';
 import { queryEntries } from '../http/query';
 import { sendJson } from '../http/respond';
@@ -15,15 +15,29 @@ import {
 /** GET /allocation_candidates (1.10+): allocation requests that fit, and summaries of the providers involved. */
 export async function listAllocationCandidates(req: Request, res: Response): Promise<void> {
   const request = parseCandidatesRequest(queryEntries(req), req.mv);
+  const result = await findCandidates(req.deps.db, request, candidatesEngineOptions(req, request));
+  sendJson(req, res, 200, candidatesBody(req, request, result), null);
+}
+
+/** How the engine runs for this request; GET /emplace/explain/allocation_candidates runs it the same way. */
+export function candidatesEngineOptions(req: Request, request: CandidatesRequest): EngineOptions {
   const { config } = req.deps;
-  const result = await findCandidates(req.deps.db, request, {
+  return {
     limit: request.limit,
     maxCandidates: config.maxAllocationCandidates,
     randomize: config.randomizeAllocationCandidates,
     strategy: config.candidatesGenerationStrategy,
     nestedAware: req.mv.has(NESTED_CANDIDATES),
     staleAfterSeconds: config.staleAfterSeconds,
-  });
+  };
+}
+
+/** The response body for the microversion (the explain view counts its entries). */
+export function candidatesBody(
+  req: Request,
+  request: CandidatesRequest,
+  result: EngineResult,
+): { allocation_requests: unknown[]; provider_summaries: Record<string, unknown> } {
   const shape: ResponseShape = {
     dictForm: req.mv.has(ALLOCATIONS_DICT_FORM),
     mappings: req.mv.has(CANDIDATE_MAPPINGS),
@@ -33,14 +47,8 @@ export async function listAllocationCandidates(req: Request, res: Response): Pro
     wholeTrees: req.mv.has(NESTED_CANDIDATES),
   };
   const requestedClasses = new Set(request.groups.flatMap((group) => [...group.resources.keys()]));
-  sendJson(
-    req,
-    res,
-    200,
-    {
-      allocation_requests: allocationRequestsBody(result.candidates, shape),
-      provider_summaries: providerSummariesBody(result.candidates, result.trees, requestedClasses, shape),
-    },
-    null,
-  );
+  return {
+    allocation_requests: allocationRequestsBody(result.candidates, shape),
+    provider_summaries: providerSummariesBody(result.candidates, result.trees, requestedClasses, shape),
+  };
 }
