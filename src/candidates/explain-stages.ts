@@ -1,9 +1,16 @@
 import type { Knex } from 'knex';
-import { providersWithClasses, rootsWithClasses, whereTreeHasClasses } from '../repo/emplace-explain';
+import { whereRootNotSilent } from '../repo/emplace-heartbeats';
+import {
+  providersWithClasses,
+  rootsWhere,
+  treesWithClass,
+  treesWithProvider,
+  type StageQuery,
+} from '../repo/emplace-explain';
 import { applyProviderFilter, type ProviderFilter } from '../repo/provider-filters';
 import type { ProviderRow, ResolvedGroup, ResolvedRequest } from './model';
 import type { RequestGroup } from './request-groups';
-import { rootsQuery, sharingHelp } from './tree-query';
+import { sharingHelp, type SharingHelp } from './tree-query';
 
 type Db = Knex | Knex.Transaction;
 
@@ -11,8 +18,10 @@ type Db = Knex | Knex.Transaction;
  * The filter stages of GET /emplace/explain/allocation_candidates, each a query whose rows are what
  * survives it and everything before it. Suffixed groups count providers (one provider serves such a
  * group: the single-provider filter GET /resource_providers uses); the unsuffixed group counts trees,
- * since its classes may come from several providers of one tree and from sharing providers, judged
- * by the engine's own per-root SQL (rootsQuery). Tree stages judge the whole request the same way.
+ * since its classes may come from several providers of one tree and from sharing providers. Trees are
+ * judged by the engine's per-root pre-check (tree-query.ts rootsQuery), written here as sets of root ids
+ * so that counting every root is a few scans rather than correlated probes per root and per stage; a
+ * test holds the two to the same count over the candidates corpus. Tree stages judge the whole request.
  */
 
 export type StageFilter =
@@ -33,16 +42,13 @@ export interface StagePlan {
   filter: StageFilter;
   /** For a capacity stage: the amount, as CLASS:N. */
   resource?: string;
-  /** Rows surviving; absent when the count is known without asking (fixed) or not countable in SQL. */
-  query?: Knex.QueryBuilder;
+  /** What survives; absent when the count is known without asking (fixed) or not countable in SQL. */
+  count?: StageQuery;
   fixed?: number | null;
   /** The sentence saying this stage left nothing. */
   emptied: string;
   note?: string;
 }
-
-/** Counting every root: rootsQuery takes a page size, and this one is never reached. */
-const ALL_ROOTS = Number.MAX_SAFE_INTEGER;
 
 export const groupLabel = (suffix: string) => `resources${suffix}`;
 
@@ -61,40 +67,28 @@ export function groupPlans(
   const steps = groupSteps(group, raw);
   const plans: StagePlan[] = [];
   // Each later stage keeps this one's condition, so the counts only ever fall.
-  const reach = group.resources.map((r) => ({
-    classId: r.classId,
-    sharingAggregateIds: aggregatesOf(sharing.filter((s) => s.inventories.has(r.className))),
-  }));
+  const classSets = group.resources.map((r) =>
+    treesWithClass(db, r.classId, aggregatesOf(sharing.filter((s) => s.inventories.has(r.className)))),
+  );
+  const classIds = group.resources.map((r) => r.classId);
   if (group.resources.length > 0) {
     const classes = list(group.resources.map((r) => r.className));
     plans.push({
       filter: 'resource_classes',
-      query: group.granular
-        ? providersWithClasses(
-            db,
-            group.resources.map((r) => r.classId),
-          )
-        : rootsWithClasses(db, reach),
+      count: group.granular ? { query: providersWithClasses(db, classIds) } : { sets: classSets },
       emptied: group.granular
         ? `No provider has inventory of every class ${label} asks for (${classes}).`
         : `No tree has inventory of every class ${label} asks for (${classes}), counting sharing providers.`,
     });
   }
   for (const step of steps) {
-    const query = group.granular
-      ? applyProviderFilter(
-          providersWithClasses(
-            db,
-            group.resources.map((r) => r.classId),
-          ),
-          'p',
-          granularFilter(step.group),
-        )
-      : whereTreeHasClasses(unsuffixedQuery(db, step.group, sharing, sharingProviderIds), reach);
+    const count: StageQuery = group.granular
+      ? { query: applyProviderFilter(providersWithClasses(db, classIds), 'p', granularFilter(step.group)) }
+      : { sets: [...classSets, ...groupSets(db, step.group, helpFor(step.group, sharing, sharingProviderIds))] };
     plans.push({
       filter: step.filter,
       resource: step.resource,
-      query,
+      count,
       emptied: `No ${unit} left in ${label} ${step.words}.`,
     });
   }
@@ -177,15 +171,8 @@ function granularFilter(group: ResolvedGroup): ProviderFilter {
   };
 }
 
-/** Roots the engine's own pre-check accepts for the unsuffixed group alone, as far as this stage. */
-function unsuffixedQuery(
-  db: Db,
-  group: ResolvedGroup,
-  sharing: ProviderRow[],
-  sharingProviderIds: number[],
-): Knex.QueryBuilder {
-  const request = bareRequest([group], sharingProviderIds);
-  return rootsQuery(db, request, sharingHelp(request, sharing), 0, ALL_ROOTS);
+function helpFor(group: ResolvedGroup, sharing: ProviderRow[], sharingProviderIds: number[]): SharingHelp {
+  return sharingHelp(bareRequest([group], sharingProviderIds), sharing);
 }
 
 function bareRequest(groups: ResolvedGroup[], sharingProviderIds: number[]): ResolvedRequest {
@@ -201,6 +188,39 @@ function bareRequest(groups: ResolvedGroup[], sharingProviderIds: number[]): Res
   };
 }
 
+/**
+ * The roots that can anchor the group, as the sets whose intersection they are: the conditions
+ * tree-query.ts adds per group (addUnsuffixedConditions, addGranularCondition), one set each.
+ */
+function groupSets(db: Db, group: ResolvedGroup, help: SharingHelp): Knex.QueryBuilder[] {
+  if (group.granular) return [treesWithProvider(db, granularFilter(group), help.granular.get(group) ?? [])];
+  const sets: Knex.QueryBuilder[] = [];
+  const inTree = group.inTreeRootId;
+  if (inTree !== undefined) sets.push(rootsWhere(db, (q) => q.where('r.id', inTree)));
+  // With in_tree the unsuffixed group takes nothing from sharing providers outside the tree.
+  const shared = (aggregates: number[] | undefined) => (inTree === undefined ? (aggregates ?? []) : []);
+  const { forbiddenTraitIds, forbiddenAggregates } = group;
+  if (forbiddenAggregates.length > 0) {
+    sets.push(rootsWhere(db, (q) => applyProviderFilter(q, 'r', { forbiddenAggregateIds: forbiddenAggregates })));
+  }
+  group.resources.forEach((r, i) => {
+    const filter = {
+      resources: [{ resourceClassId: r.classId, amount: r.amount }],
+      forbiddenTraitIds,
+      forbiddenAggregateIds: forbiddenAggregates,
+    };
+    sets.push(treesWithProvider(db, filter, shared(help.perClass.get(group)?.[i])));
+  });
+  group.requiredTraitIds.forEach((anyOf, i) => {
+    const filter = { anyOfTraitIds: [anyOf], forbiddenTraitIds };
+    sets.push(treesWithProvider(db, filter, shared(help.perTraitSet.get(group)?.[i])));
+  });
+  if (group.memberOf.length > 0) {
+    sets.push(treesWithProvider(db, { memberOfAggregateIds: group.memberOf }, shared(help.memberOf.get(group))));
+  }
+  return sets;
+}
+
 function aggregatesOf(providers: ProviderRow[]): number[] {
   return [...new Set(providers.flatMap((p) => [...p.aggregates]))];
 }
@@ -208,7 +228,7 @@ function aggregatesOf(providers: ProviderRow[]): number[] {
 export interface TreePlans {
   plans: StagePlan[];
   /** The last stage's roots counted without any sharing provider's help (to tell how many trees need one). */
-  withoutSharing?: Knex.QueryBuilder;
+  withoutSharing?: StageQuery;
 }
 
 /** Trees after combining the groups, then group_policy, same_subtree, root_required and the stale filter. */
@@ -218,35 +238,42 @@ export function treePlans(
   sharing: ProviderRow[],
   staleAfterSeconds: number | undefined,
 ): TreePlans {
-  const help = sharingHelp(request, sharing);
-  const noHelp = sharingHelp(request, []);
   const zero = request.impossible ? 0 : undefined;
-  const roots = (r: ResolvedRequest, stale?: number, h = help) =>
-    zero === undefined ? rootsQuery(db, r, h, 0, ALL_ROOTS, stale) : undefined;
-  let current: ResolvedRequest = {
-    ...request,
-    groupPolicy: 'none',
-    rootRequired: [],
-    rootRequiredIds: [],
-    rootForbidden: [],
-    rootForbiddenIds: [],
-  };
+  const help = sharingHelp(request, sharing);
+  const setsWith = (h: SharingHelp) => request.groups.flatMap((group) => groupSets(db, group, h));
+  let sets = setsWith(help);
+  const count = (): StageQuery | undefined => (zero === undefined ? { sets: [...sets] } : undefined);
   const plans: StagePlan[] = [
     {
       filter: 'combined',
-      query: roots(current),
+      count: count(),
       fixed: zero,
       emptied: 'No tree can serve every request group together, though each group alone finds some.',
     },
   ];
-  const granular = request.groups.filter((g) => g.granular).length;
-  if (request.groupPolicy === 'isolate' && granular >= 2) {
-    current = { ...current, groupPolicy: 'isolate' };
+  const extra: Knex.QueryBuilder[] = [];
+  const add = (set: Knex.QueryBuilder) => {
+    sets.push(set);
+    extra.push(set);
+  };
+  const granular = request.groups.filter((g) => g.granular);
+  if (request.groupPolicy === 'isolate' && granular.length >= 2) {
+    // tree-query.ts addIsolateCondition: without sharing help every group's provider comes from the tree.
+    if (!granular.some((g) => (help.granular.get(g) ?? []).length > 0)) {
+      add(
+        rootsWhere(db, (q) =>
+          q.whereRaw('(SELECT count(*) FROM resource_providers c WHERE c.root_provider_id = r.id) >= ?', [
+            granular.length,
+          ]),
+        ),
+      );
+    }
+    const n = granular.length;
     plans.push({
       filter: 'group_policy',
-      query: roots(current),
+      count: count(),
       fixed: zero,
-      emptied: `No tree has ${granular} distinct providers for the ${granular} suffixed groups (group_policy=isolate).`,
+      emptied: `No tree has ${n} distinct providers for the ${n} suffixed groups (group_policy=isolate).`,
       note: 'A necessary condition in SQL; isolation itself is checked as candidates are combined.',
     });
   }
@@ -259,32 +286,28 @@ export function treePlans(
     });
   }
   if (request.rootRequired.length > 0 || request.rootForbidden.length > 0) {
-    current = {
-      ...current,
-      ...pick(request, ['rootRequired', 'rootRequiredIds', 'rootForbidden', 'rootForbiddenIds']),
-    };
+    const filter = { requiredTraitIds: request.rootRequiredIds, forbiddenTraitIds: request.rootForbiddenIds };
+    add(rootsWhere(db, (q) => applyProviderFilter(q, 'r', filter)));
     const words = list([...request.rootRequired, ...request.rootForbidden.map((t) => `!${t}`)]);
     plans.push({
       filter: 'root_required',
-      query: roots(current),
+      count: count(),
       fixed: zero,
       emptied: `No root left has what root_required asks for (${words}).`,
     });
   }
   if (staleAfterSeconds !== undefined) {
+    add(rootsWhere(db, (q) => whereRootNotSilent(q, 'r', staleAfterSeconds)));
     plans.push({
       filter: 'stale',
-      query: roots(current, staleAfterSeconds),
+      count: count(),
       fixed: zero,
       emptied: `Every tree left has a root whose last heartbeat is older than ${staleAfterSeconds} seconds (EMPLACE_STALE_AFTER_SECONDS).`,
     });
   }
-  const withoutSharing = request.sharingProviderIds.length > 0 ? roots(current, staleAfterSeconds, noHelp) : undefined;
+  sets = [...setsWith(sharingHelp(request, [])), ...extra];
+  const withoutSharing = request.sharingProviderIds.length > 0 ? count() : undefined;
   return { plans, withoutSharing };
 }
 
 const sameSubtreeWords = (request: ResolvedRequest) => request.sameSubtrees.map((s) => s.join(',')).join(' and ');
-
-function pick<T, K extends keyof T>(value: T, keys: K[]): Pick<T, K> {
-  return Object.fromEntries(keys.map((key) => [key, value[key]])) as Pick<T, K>;
-}

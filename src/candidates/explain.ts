@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { countRows } from '../repo/emplace-explain';
+import { countStages as countInSql } from '../repo/emplace-explain';
 import { findCandidates, type EngineOptions, type EngineResult } from './engine';
 import { explainProvider, type ProviderExplanation } from './explain-provider';
 import { groupPlans, treePlans, type StageFilter, type StagePlan } from './explain-stages';
@@ -123,11 +123,11 @@ async function countStages(
   );
   const trees = treePlans(trx, resolved, sharing, options.engine.staleAfterSeconds);
   const all = [...perGroup.flat(), ...trees.plans];
-  const queries = all.flatMap((plan) => (plan.query ? [plan.query] : []));
+  const queries = all.flatMap((plan) => (plan.count ? [plan.count] : []));
   if (trees.withoutSharing) queries.push(trees.withoutSharing);
-  const counts = await countRows(trx, queries);
+  const counts = await countInSql(trx, queries);
   let next = 0;
-  const countOf = (plan: StagePlan) => (plan.query ? counts[next++] : (plan.fixed ?? null));
+  const countOf = (plan: StagePlan) => (plan.count ? counts[next++] : (plan.fixed ?? null));
   const toCounted = (plan: StagePlan): CountedStage => ({
     stage: stageCount(plan, countOf(plan)),
     emptied: plan.emptied,

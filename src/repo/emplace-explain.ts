@@ -1,21 +1,51 @@
 import type { Knex } from 'knex';
+import { applyProviderFilter, type ProviderFilter } from './provider-filters';
 
 type Db = Knex | Knex.Transaction;
 
 /**
  * SQL for GET /emplace/explain/allocation_candidates: stage counts, all in one statement, and the few
- * facts the per-provider answer needs. The stage queries themselves are the engine's (tree-query.ts
- * rootsQuery) and GET /resource_providers' (provider-filters.ts), so the counts judge as they do.
+ * facts the per-provider answer needs. Providers are judged by the filter GET /resource_providers and the
+ * engine share (provider-filters.ts); trees as the engine's per-root pre-check does (tree-query.ts).
  */
 
-/** Every query's row count, computed by PostgreSQL in one round trip (one scalar subquery each). */
-export async function countRows(db: Db, queries: Knex.QueryBuilder[]): Promise<number[]> {
-  if (queries.length === 0) return [];
-  const parts = queries.map((query) => query.toSQL());
-  const sql = parts.map((part, i) => `(SELECT count(*) FROM (${part.sql}) s${i}) AS c${i}`).join(', ');
-  const result = await db.raw(`SELECT ${sql}`, parts.flatMap((part) => [...part.bindings]) as Knex.Value[]);
+/** What a stage counts: the rows of `query`, or the roots in every one of the root-id `sets`. */
+export type StageQuery = { query: Knex.QueryBuilder } | { sets: Knex.QueryBuilder[] };
+
+/**
+ * Every stage's count in ONE statement. Root-id sets are common table expressions, each computed once
+ * however many stages use it (a later stage keeps the earlier ones' sets), so counting k stages over
+ * n roots costs k set-based scans and k hash probes per root, not k correlated probes per stage.
+ */
+export async function countStages(db: Db, stages: StageQuery[]): Promise<number[]> {
+  if (stages.length === 0) return [];
+  const sets = new Map<string, { name: string; sql: string; bindings: readonly unknown[] }>();
+  const setName = (query: Knex.QueryBuilder) => {
+    const { sql, bindings } = query.toSQL();
+    const key = `${sql}\u0000${JSON.stringify(bindings)}`;
+    let set = sets.get(key);
+    if (!set) sets.set(key, (set = { name: `s${sets.size}`, sql, bindings }));
+    return set.name;
+  };
+  const counts: Array<{ sql: string; bindings: readonly unknown[] }> = stages.map((stage) => {
+    if ('query' in stage) {
+      const { sql, bindings } = stage.query.toSQL();
+      return { sql: `SELECT count(*) FROM (${sql}) q`, bindings };
+    }
+    const names = stage.sets.map(setName);
+    const where = names.map((name) => `AND r.id IN (SELECT id FROM ${name})`).join(' ');
+    return {
+      sql: `SELECT count(*) FROM resource_providers r WHERE r.parent_provider_id IS NULL ${where}`,
+      bindings: [],
+    };
+  });
+  const ctes = [...sets.values()];
+  const withSql = ctes.length ? `WITH ${ctes.map((c) => `${c.name} AS MATERIALIZED (${c.sql})`).join(', ')} ` : '';
+  const select = counts.map((c, i) => `(${c.sql}) AS c${i}`).join(', ');
+  const bindings = [...ctes.flatMap((c) => [...c.bindings]), ...counts.flatMap((c) => [...c.bindings])];
+  const result = await db.raw(`${withSql}SELECT ${select}`, bindings as Knex.Value[]);
   const row = result.rows[0] as Record<string, string>;
-  return queries.map((_, i) => Number(row[`c${i}`]));
+  return stages.map((_, i) => Number(row[`c${i}`]));
 }
 
 /** Providers (`resource_providers AS p`) having an inventory of every one of the classes. */
@@ -32,33 +62,45 @@ export function providersWithClasses(db: Db, classIds: number[]): Knex.QueryBuil
   return query;
 }
 
-/** A class of the unsuffixed group, and the aggregates of the sharing providers that have an inventory of it. */
-export interface ClassReach {
-  classId: number;
-  sharingAggregateIds: number[];
-}
-
 /**
- * Roots whose tree has an inventory of every class, each in the tree itself or in a sharing provider
- * sharing an aggregate with some provider of the tree (the way the engine links sharing providers).
+ * Root ids (`id`) of the trees having a provider that passes `filter`, or sharing an aggregate with one
+ * of `sharingAggregateIds` through any of their providers: the engine's "in the tree or from a linked
+ * sharing provider" (tree-query.ts eitherTreeOrSharing), as a set rather than a per-root probe.
  */
-export function rootsWithClasses(db: Db, classes: ClassReach[]): Knex.QueryBuilder {
-  const query = (db as Knex)('resource_providers as r').select('r.id').whereNull('r.parent_provider_id');
-  return whereTreeHasClasses(query, classes);
+export function treesWithProvider(db: Db, filter: ProviderFilter, sharingAggregateIds: number[]): Knex.QueryBuilder {
+  const query = applyProviderFilter(
+    (db as Knex)('resource_providers as p').select('p.root_provider_id as id'),
+    'p',
+    filter,
+  );
+  if (sharingAggregateIds.length === 0) return query;
+  return query.union(function linked() {
+    this.select('t.root_provider_id as id')
+      .from('resource_providers as t')
+      .join('resource_provider_aggregates as ta', 'ta.resource_provider_id', 't.id')
+      .whereIn('ta.aggregate_id', sharingAggregateIds);
+  });
 }
 
-/** Keep the roots (`resource_providers AS r`) of rootsWithClasses in a query over roots. */
-export function whereTreeHasClasses(query: Knex.QueryBuilder, classes: ClassReach[]): Knex.QueryBuilder {
-  for (const { classId, sharingAggregateIds } of classes) {
-    query.whereRaw(
-      `(EXISTS (SELECT 1 FROM resource_providers p JOIN inventories inv ON inv.resource_provider_id = p.id
-                 WHERE p.root_provider_id = r.id AND inv.resource_class_id = ?)
-        OR EXISTS (SELECT 1 FROM resource_providers t
-                     JOIN resource_provider_aggregates ta ON ta.resource_provider_id = t.id
-                    WHERE t.root_provider_id = r.id AND ta.aggregate_id = ANY(?::bigint[])))`,
-      [classId, sharingAggregateIds],
-    );
-  }
+/** Root ids (`id`) of the trees having an inventory of the class, in the tree or from a linked sharing provider. */
+export function treesWithClass(db: Db, classId: number, sharingAggregateIds: number[]): Knex.QueryBuilder {
+  const query = (db as Knex)('inventories as inv')
+    .join('resource_providers as p', 'p.id', 'inv.resource_provider_id')
+    .select('p.root_provider_id as id')
+    .where('inv.resource_class_id', classId);
+  if (sharingAggregateIds.length === 0) return query;
+  return query.union(function linked() {
+    this.select('t.root_provider_id as id')
+      .from('resource_providers as t')
+      .join('resource_provider_aggregates as ta', 'ta.resource_provider_id', 't.id')
+      .whereIn('ta.aggregate_id', sharingAggregateIds);
+  });
+}
+
+/** Root ids (`id`) of the roots (`resource_providers AS r`) that `where` keeps. */
+export function rootsWhere(db: Db, where: (query: Knex.QueryBuilder) => void): Knex.QueryBuilder {
+  const query = (db as Knex)('resource_providers as r').select('r.id').whereNull('r.parent_provider_id');
+  where(query);
   return query;
 }
 

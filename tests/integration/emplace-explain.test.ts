@@ -1,4 +1,8 @@
 import { seedAllocation, seedInventory, seedProvider, seedTraits, type SeedProvider } from '../helpers/seed';
+import { parseCandidatesRequest } from '../../src/candidates/request-groups';
+import { resolveRequest } from '../../src/candidates/resolve';
+import { fetchSharingTrees, rootsQuery, sharingHelp } from '../../src/candidates/tree-query';
+import { Microversion } from '../../src/microversion/microversion';
 import { startAppInstance } from '../helpers/app-instance';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { seedNestedWorld, type NestedWorld } from './candidates-world';
@@ -88,6 +92,25 @@ describe('agreement with GET /allocation_candidates', () => {
       ]);
       // A query with answers never names a filter that emptied it, and one without always does.
       expect([query, body.empty_at === null]).toEqual([query, real.allocation_requests.length > 0]);
+    }
+  });
+
+  it('counts, over the whole request, the trees the engine’s own pre-check lets through', async () => {
+    const db = api.database.db;
+    for (const [version, query] of corpus()) {
+      const entries = new Map<string, string[]>();
+      for (const [key, value] of new URLSearchParams(query)) entries.set(key, [...(entries.get(key) ?? []), value]);
+      const resolved = await resolveRequest(db, parseCandidatesRequest(entries, Microversion.fromKnown(version)));
+      const sharingIds = new Set(resolved.sharingProviderIds);
+      const sharingTrees = await fetchSharingTrees(db, resolved.sharingProviderIds);
+      const sharing = [...sharingTrees.values()].flat().filter((p) => sharingIds.has(p.id));
+      const roots = rootsQuery(db, resolved, sharingHelp(resolved, sharing), 0, 1_000_000);
+      const engine = resolved.impossible
+        ? 0
+        : Number((await db.raw('SELECT count(*) AS n FROM (?) x', [roots])).rows[0].n);
+      const body = await explain(version, query);
+      const last = body.trees.filter((s: any) => s.count !== null).at(-1);
+      expect([query, last.count]).toEqual([query, engine]);
     }
   });
 
