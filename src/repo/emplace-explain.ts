@@ -9,13 +9,13 @@ type Db = Knex | Knex.Transaction;
  * engine share (provider-filters.ts); trees as the engine's per-root pre-check does (tree-query.ts).
  */
 
-/** What a stage counts: the rows of `query`, or the roots in every one of the root-id `sets`. */
+/** What a stage counts: the rows of `query`, or the roots in every one of the root-id `sets` (`id` columns). */
 export type StageQuery = { query: Knex.QueryBuilder } | { sets: Knex.QueryBuilder[] };
 
 /**
  * Every stage's count in ONE statement. Root-id sets are common table expressions, each computed once
- * however many stages use it (a later stage keeps the earlier ones' sets), so counting k stages over
- * n roots costs k set-based scans and k hash probes per root, not k correlated probes per stage.
+ * however many stages use it (a later stage keeps the earlier ones' sets), so counting stages over n
+ * roots costs a set-based scan per condition and hashed intersections, not correlated probes per root.
  */
 export async function countStages(db: Db, stages: StageQuery[]): Promise<number[]> {
   if (stages.length === 0) return [];
@@ -32,12 +32,15 @@ export async function countStages(db: Db, stages: StageQuery[]): Promise<number[
       const { sql, bindings } = stage.query.toSQL();
       return { sql: `SELECT count(*) FROM (${sql}) q`, bindings };
     }
-    const names = stage.sets.map(setName);
-    const where = names.map((name) => `AND r.id IN (SELECT id FROM ${name})`).join(' ');
-    return {
-      sql: `SELECT count(*) FROM resource_providers r WHERE r.parent_provider_id IS NULL ${where}`,
-      bindings: [],
-    };
+    // Every set holds root ids only; INTERSECT (a hashed set operation) keeps the planner from probing a
+    // materialised set once per root.
+    const names = [...new Set(stage.sets.map(setName))];
+    if (names.length === 0) {
+      return { sql: 'SELECT count(*) FROM resource_providers WHERE parent_provider_id IS NULL', bindings: [] };
+    }
+    if (names.length === 1) return { sql: `SELECT count(DISTINCT id) FROM ${names[0]}`, bindings: [] };
+    const sql = names.map((name) => `SELECT id FROM ${name}`).join(' INTERSECT ');
+    return { sql: `SELECT count(*) FROM (${sql}) q`, bindings: [] };
   });
   const ctes = [...sets.values()];
   const withSql = ctes.length ? `WITH ${ctes.map((c) => `${c.name} AS MATERIALIZED (${c.sql})`).join(', ')} ` : '';
