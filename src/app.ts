@@ -9,6 +9,8 @@ import { negotiateMicroversion } from './http/microversion';
 import { requestId } from './http/request-id';
 import { dispatcher } from './http/route-table';
 import { enforcerFromConfig } from './policy/enforcer';
+import { collectProcessMetrics, instrumentDatabase } from './metrics/metrics';
+import { httpMetrics } from './metrics/http-metrics';
 import { ROUTES } from './routes';
 
 /** What createApp needs; the policy enforcer is built from config unless given. */
@@ -28,7 +30,10 @@ export function createApp(appDeps: AppDeps): Express {
     req.deps = deps;
     next();
   });
+  collectProcessMetrics();
+  instrumentDatabase(deps.db);
   app.use(requestId);
+  app.use(httpMetrics);
   app.use(accessLog);
   app.use(
     cors({

@@ -4,6 +4,7 @@ import { parseCandidatesRequest, type CandidatesRequest } from '../candidates/re
 import { allocationRequestsBody, providerSummariesBody, type ResponseShape } from '../candidates/serialize';
 import { queryEntries } from '../http/query';
 import { sendJson } from '../http/respond';
+import { observeCandidates } from '../metrics/metrics';
 import {
   ALLOCATIONS_DICT_FORM,
   CANDIDATE_MAPPINGS,
@@ -15,8 +16,12 @@ import {
 /** GET /allocation_candidates (1.10+): allocation requests that fit, and summaries of the providers involved. */
 export async function listAllocationCandidates(req: Request, res: Response): Promise<void> {
   const request = parseCandidatesRequest(queryEntries(req), req.mv);
+  const started = process.hrtime.bigint();
   const result = await findCandidates(req.deps.db, request, candidatesEngineOptions(req, request));
-  sendJson(req, res, 200, candidatesBody(req, request, result), null);
+  const body = candidatesBody(req, request, result);
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  observeCandidates(seconds, result.candidates.length, Object.keys(body.provider_summaries).length, result.capReached);
+  sendJson(req, res, 200, body, null);
 }
 
 /** How the engine runs for this request; GET /emplace/explain/allocation_candidates runs it the same way. */
@@ -49,6 +54,9 @@ export function candidatesBody(
   const requestedClasses = new Set(request.groups.flatMap((group) => [...group.resources.keys()]));
   return {
     allocation_requests: allocationRequestsBody(result.candidates, shape),
-    provider_summaries: providerSummariesBody(result.candidates, result.trees, requestedClasses, shape),
+    provider_summaries: providerSummariesBody(result.candidates, result.trees, requestedClasses, shape) as Record<
+      string,
+      unknown
+    >,
   };
 }

@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import { HttpError } from '../errors/http-error';
+import { countAuthFailure } from '../metrics/metrics';
 import type { AuthContext } from './context';
 
 /** Paths served without a token, as Placement serves its root for version discovery. */
@@ -15,8 +16,10 @@ const PUBLIC_PATHS = new Set(['/', '', '/healthz']);
 export function noAuth(req: Request, _res: Response, next: NextFunction): void {
   if (PUBLIC_PATHS.has(req.path)) return next();
   const token = req.headers['x-auth-token'];
-  if (typeof token !== 'string' || token === '')
+  if (typeof token !== 'string' || token === '') {
+    countAuthFailure('missing_token');
     throw new HttpError(401, 'The request you have made requires authentication.');
+  }
   req.auth = authFromHeaders(token, req);
   next();
 }
