@@ -1,8 +1,11 @@
+import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import net, { type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Knex } from 'knex';
+import { findCandidates, type EngineOptions, type EngineResult } from '../src/candidates/engine';
+import { explainCandidates } from '../src/candidates/explain';
 import { parseCandidatesRequest } from '../src/provider-query/request-groups';
 import { resolveRequest } from '../src/provider-query/resolve';
 import { rootsQuery, sharingHelp } from '../src/candidates/tree-query';
@@ -17,7 +20,7 @@ import { syncStandardCatalogue } from '../src/repo/catalogue-sync';
 /**
  * `npm run build && node dist/bench/emplace-explain.js [--hosts=10000]`: plans and timings of Emplace's own
  * statements (capacity page and totals, audit sections, the candidates roots query with the stale-host
- * condition) over a cloud of nested SEV hosts made in SQL. DATABASE_URL's server when set (scratch
+ * condition, and the explain view against the query it explains) over a cloud of nested SEV hosts made in SQL. DATABASE_URL's server when set (scratch
  * database emplace_explain), else a throwaway embedded PostgreSQL.
  */
 async function main(): Promise<void> {
@@ -170,6 +173,54 @@ async function report(db: Knex): Promise<void> {
     ['unused_traits', (trx) => audit.unusedTraits(trx, 100)],
   ];
   for (const [name, work] of sections) await time(db, `audit: ${name} (limit 100)`, work);
+  await compareExplainView(db);
+}
+
+/** GET /emplace/explain/allocation_candidates' work against the query's own, for the same query strings. */
+async function compareExplainView(db: Knex): Promise<void> {
+  const queries = [
+    'resources=MEM_ENCRYPTION_CONTEXT:1&required=HW_CPU_X86_AMD_SEV_SNP&limit=100',
+    'resources=MEM_ENCRYPTION_CONTEXT:1&required=HW_CPU_X86_AMD_SEV_SNP',
+    'resources=VCPU:1,MEM_ENCRYPTION_CONTEXT:8&required=HW_CPU_X86_AMD_SEV_ES&member_of=' + md5Uuid('agg3'),
+    'resources=VCPU:1,MEM_ENCRYPTION_CONTEXT:20',
+    'resources=VCPU:1&resources_S=MEM_ENCRYPTION_CONTEXT:1&required_S=HW_CPU_X86_AMD_SEV_SNP&group_policy=none&limit=100',
+  ];
+  for (const query of queries) {
+    const entries = new Map<string, string[]>();
+    for (const [key, value] of new URLSearchParams(query)) entries.set(key, [...(entries.get(key) ?? []), value]);
+    const request = parseCandidatesRequest(entries, Microversion.fromKnown('1.39'));
+    const engine: EngineOptions = {
+      limit: request.limit,
+      maxCandidates: -1,
+      randomize: false,
+      strategy: 'depth-first',
+      nestedAware: true,
+    };
+    const count = (result: EngineResult) => ({
+      allocation_requests: result.candidates.length,
+      provider_summaries: [...result.trees.values()].flat().length,
+    });
+    const real = await median(() => findCandidates(db, request, engine));
+    const explained = await median(() => explainCandidates(db, request, { engine, count }));
+    console.log(
+      `\n## explain view vs the query, ${query}: ${explained.toFixed(1)} ms vs ${real.toFixed(1)} ms (medians of 5)`,
+    );
+  }
+}
+
+function md5Uuid(text: string): string {
+  const hex = createHash('md5').update(text).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+async function median(work: () => Promise<unknown>): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const start = process.hrtime.bigint();
+    await work();
+    times.push(Number(process.hrtime.bigint() - start) / 1e6);
+  }
+  return times.sort((a, b) => a - b)[2];
 }
 
 type Statement = { toSQL(): { sql: string; bindings: readonly unknown[] } } | Knex.Raw;

@@ -1,6 +1,7 @@
 import * as aggregates from './handlers/aggregates';
 import * as emplaceAudit from './handlers/emplace-audit';
 import * as emplaceCapacity from './handlers/emplace-capacity';
+import * as emplaceExplain from './handlers/emplace-explain';
 import * as emplaceHeartbeats from './handlers/emplace-heartbeats';
 import * as emplaceUi from './handlers/emplace-ui';
 import * as allocationCandidates from './handlers/allocation-candidates';
@@ -158,6 +159,14 @@ export const ROUTES: RouteTable = {
     DELETE: { handler: emplaceHeartbeats.deleteHeartbeat, policy: POLICY.EMPLACE_HEARTBEATS_DELETE },
   },
   '/emplace/audit': { GET: { handler: emplaceAudit.showAudit, policy: POLICY.EMPLACE_AUDIT_SHOW } },
+  // The query of GET /allocation_candidates, explained: the same microversion window and query language.
+  '/emplace/explain/allocation_candidates': {
+    GET: {
+      handler: emplaceExplain.explainAllocationCandidates,
+      policy: POLICY.EMPLACE_EXPLAIN_SHOW,
+      since: ALLOCATION_CANDIDATES,
+    },
+  },
   // The capacity page's files hold no data: public, as the version document is. Its data calls are guarded.
   '/emplace/ui': { GET: { handler: emplaceUi.redirectToPage, policy: PUBLIC } },
   '/emplace/ui/': { GET: { handler: emplaceUi.showPage, policy: PUBLIC } },

@@ -546,6 +546,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/emplace/explain/allocation_candidates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Why GET /allocation_candidates answers what it does for the same query string (1.10+).
+         * @description Takes every query parameter of GET /allocation_candidates at the request's microversion, parsed and
+         *     validated by the same code (the same 400s), plus `provider`. Counts the survivors of each filter per
+         *     request group (providers for a suffixed group, trees for the unsuffixed one), then trees over the whole
+         *     request, runs the query itself once for the final counts, and names the first filter that left nothing.
+         *     Policy emplace:explain:show (admin or service).
+         */
+        get: operations["explainAllocationCandidates"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/emplace/ui": {
         parameters: {
             query?: never;
@@ -1034,6 +1058,60 @@ export interface components {
             unused_resource_classes: components["schemas"]["AuditSection"];
             /** @description CUSTOM_ traits no provider has; items are names. */
             unused_traits: components["schemas"]["AuditSection"];
+        };
+        ExplainStage: {
+            /** @enum {string} */
+            filter: "resource_classes" | "capacity" | "required_traits" | "forbidden_traits" | "any_of_traits" | "member_of" | "in_tree" | "combined" | "group_policy" | "same_subtree" | "root_required" | "stale";
+            /** @description For a capacity stage (one per amount): CLASS:N. */
+            resource?: string;
+            /** @description Survivors of this filter and every earlier one; null where SQL cannot count it (same_subtree). */
+            count: number | null;
+            note?: string;
+        };
+        ExplainProvider: {
+            /** Format: uuid */
+            uuid: string;
+            found: boolean;
+            /** Format: uuid */
+            root_uuid?: string;
+            /** @description The tree anchors at least one allocation request. */
+            tree_is_candidate?: boolean;
+            /** @description The provider is part of an allocation request of the response. */
+            in_response?: boolean;
+            /** @description Why the tree anchors nothing, e.g. "resources: no provider of the tree can take MEM_ENCRYPTION_CONTEXT:1 (...)". */
+            tree_reasons: string[];
+            /** @description Per group, what keeps this provider from serving it, e.g. "resources_SEV: lacks HW_CPU_X86_AMD_SEV" or "resources: MEM_ENCRYPTION_CONTEXT: capacity 15, used 15, requested 1". */
+            provider_reasons: string[];
+            summary: string;
+        };
+        Explain: {
+            groups: {
+                /** @description '' for the unsuffixed group. */
+                suffix: string;
+                /** @enum {string} */
+                unit: "providers" | "trees";
+                stages: components["schemas"]["ExplainStage"][];
+            }[];
+            trees: components["schemas"]["ExplainStage"][];
+            sharing: {
+                /** @description Providers with MISC_SHARES_VIA_AGGREGATE. */
+                providers: number;
+                /** @description Trees of the last tree stage that qualify only with a sharing provider's help. */
+                trees_needing_sharing: number | null;
+            };
+            /** @description What GET /allocation_candidates returns for the same query (the query is run once). */
+            final: {
+                allocation_requests: number;
+                provider_summaries: number;
+            };
+            empty_at: {
+                /** @description The group's suffix; null for a request-wide stage. */
+                group: string | null;
+                /** @description A stage's filter, or combination. */
+                filter: string;
+                message: string;
+            } | null;
+            provider?: components["schemas"]["ExplainProvider"];
         };
     };
     responses: {
@@ -2456,6 +2534,40 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+        };
+    };
+    explainAllocationCandidates: {
+        parameters: {
+            query?: {
+                /** @description And every other parameter of GET /allocation_candidates, as it takes them. */
+                resources?: string;
+                /** @description Also explain why this provider, or its tree, is not part of a candidate. */
+                provider?: string;
+            };
+            header?: {
+                /** @description `placement X.Y` or `placement latest`; absent means 1.0. */
+                "OpenStack-API-Version"?: components["parameters"]["Microversion"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The stage counts, the final counts, and the first filter that emptied the set. */
+            200: {
+                headers: {
+                    /** @description no-cache */
+                    "cache-control"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Explain"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
         };
     };
     redirectToPage: {

@@ -239,7 +239,12 @@ async function* streamRoots(
   }
 }
 
-function rootContext(tree: ProviderRow[], sharing: ProviderRow[], parents: Map<number, number | null>): RootContext {
+/** Exported for the explain view (candidates/explain-provider.ts), which judges one tree as the engine does. */
+export function rootContext(
+  tree: ProviderRow[],
+  sharing: ProviderRow[],
+  parents: Map<number, number | null>,
+): RootContext {
   const root = tree.find((p) => p.parentId === null)!;
   const treeAggregates = new Set(tree.flatMap((p) => [...p.aggregates]));
   const linkedSharing =

@@ -1,7 +1,7 @@
 import type { Request, Response } from 'express';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { findCandidates } from '../candidates/engine';
-import { parseCandidatesRequest } from '../provider-query/request-groups';
+import { findCandidates, type EngineOptions, type EngineResult } from '../candidates/engine';
+import { parseCandidatesRequest, type CandidatesRequest } from '../provider-query/request-groups';
 import { allocationRequestsBody, providerSummariesBody, type ResponseShape } from '../candidates/serialize';
 import { inWords } from '../http/domain-errors';
 import { CANDIDATES_WORDING } from '../provider-query/wording';
@@ -23,29 +23,12 @@ import {
 /** GET /allocation_candidates (1.10+): allocation requests that fit, and summaries of the providers involved. */
 export async function listAllocationCandidates(req: Request, res: Response): Promise<void> {
   const request = parseCandidatesRequest(queryEntries(req), req.mv);
-  const { config } = req.deps;
   const started = process.hrtime.bigint();
   const result = await inWords(CANDIDATES_WORDING, () =>
-    findCandidates(req.deps.db, request, {
-      limit: request.limit,
-      maxCandidates: config.maxAllocationCandidates,
-      randomize: config.randomizeAllocationCandidates,
-      strategy: config.candidatesGenerationStrategy,
-      nestedAware: req.mv.has(NESTED_CANDIDATES),
-      staleAfterSeconds: config.staleAfterSeconds,
-      timeBudgetMs: config.candidatesTimeBudgetMs || undefined,
-    }),
+    findCandidates(req.deps.db, request, candidatesEngineOptions(req, request)),
   );
-  const shape: ResponseShape = {
-    dictForm: req.mv.has(ALLOCATIONS_DICT_FORM),
-    mappings: req.mv.has(CANDIDATE_MAPPINGS),
-    traits: req.mv.has(CANDIDATES_REQUIRED_TRAITS),
-    allResources: req.mv.has(SUMMARIES_ALL_INVENTORIES),
-    tree: req.mv.has(NESTED_CANDIDATES),
-    wholeTrees: req.mv.has(NESTED_CANDIDATES),
-  };
-  const requestedClasses = new Set(request.groups.flatMap((group) => [...group.resources.keys()]));
-  const summaries = providerSummariesBody(result.candidates, result.trees, requestedClasses, shape, result.traitNames);
+  const shape = responseShape(req);
+  const summaries = summariesOf(request, result, shape);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   observeCandidates(seconds, result.candidates.length, Object.keys(summaries).length, result.capReached);
   const parts = [Buffer.from('{"allocation_requests":[')];
@@ -63,3 +46,43 @@ export async function listAllocationCandidates(req: Request, res: Response): Pro
  * JSON.stringify of all of it would stall every other request for tens of milliseconds.
  */
 const SERIALIZE_SLICE = 200;
+
+/** How the engine runs for this request; GET /emplace/explain/allocation_candidates runs it the same way. */
+export function candidatesEngineOptions(req: Request, request: CandidatesRequest): EngineOptions {
+  const { config } = req.deps;
+  return {
+    limit: request.limit,
+    maxCandidates: config.maxAllocationCandidates,
+    randomize: config.randomizeAllocationCandidates,
+    strategy: config.candidatesGenerationStrategy,
+    nestedAware: req.mv.has(NESTED_CANDIDATES),
+    staleAfterSeconds: config.staleAfterSeconds,
+    timeBudgetMs: config.candidatesTimeBudgetMs || undefined,
+  };
+}
+
+/** How many entries the response body has at this microversion (the explain view reports them). */
+export function candidatesCounts(
+  req: Request,
+  request: CandidatesRequest,
+  result: EngineResult,
+): { allocation_requests: number; provider_summaries: number } {
+  const summaries = summariesOf(request, result, responseShape(req));
+  return { allocation_requests: result.candidates.length, provider_summaries: Object.keys(summaries).length };
+}
+
+function responseShape(req: Request): ResponseShape {
+  return {
+    dictForm: req.mv.has(ALLOCATIONS_DICT_FORM),
+    mappings: req.mv.has(CANDIDATE_MAPPINGS),
+    traits: req.mv.has(CANDIDATES_REQUIRED_TRAITS),
+    allResources: req.mv.has(SUMMARIES_ALL_INVENTORIES),
+    tree: req.mv.has(NESTED_CANDIDATES),
+    wholeTrees: req.mv.has(NESTED_CANDIDATES),
+  };
+}
+
+function summariesOf(request: CandidatesRequest, result: EngineResult, shape: ResponseShape): Record<string, unknown> {
+  const requestedClasses = new Set(request.groups.flatMap((group) => [...group.resources.keys()]));
+  return providerSummariesBody(result.candidates, result.trees, requestedClasses, shape, result.traitNames);
+}

@@ -56,6 +56,7 @@ export const POLICY = {
   EMPLACE_HEARTBEATS_LIST: 'emplace:heartbeats:list',
   EMPLACE_HEARTBEATS_DELETE: 'emplace:heartbeats:delete',
   EMPLACE_AUDIT_SHOW: 'emplace:audit:show',
+  EMPLACE_EXPLAIN_SHOW: 'emplace:explain:show',
   EMPLACE_METRICS_SHOW: 'emplace:metrics:show',
 } as const;
 

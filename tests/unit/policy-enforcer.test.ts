@@ -29,8 +29,8 @@ describe('policy defaults', () => {
     const names = POLICY_DEFAULTS.map((rule) => rule.name);
     expect(new Set(names).size).toBe(names.length);
     for (const name of ALL) expect(POLICY_DEFAULTS.find((rule) => rule.name === name)?.scopeTypes).toEqual(['project']);
-    // Placement's 33 and Emplace's own 6 (emplace:*).
-    expect(ALL).toHaveLength(39);
+    // Placement's 33 and Emplace's own 7 (emplace:*).
+    expect(ALL).toHaveLength(40);
   });
 
   it('allow admin and service on every action but the reshaper (service only) and metrics (admin only)', () => {
