@@ -1,6 +1,7 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { accessLog } from './http/access-log';
-import { noAuth } from './http/auth';
+import { strategyFromConfig } from './auth/select';
+import { authenticate } from './http/auth';
 import { cors } from './http/cors';
 import type { Deps } from './http/context';
 import { renderError } from './http/error-renderer';
@@ -12,14 +13,18 @@ import { enforcerFromConfig } from './policy/enforcer';
 import { ROUTES } from './routes';
 
 /** What createApp needs; the policy enforcer is built from config unless given. */
-export type AppDeps = Omit<Deps, 'policy'> & Partial<Pick<Deps, 'policy'>>;
+export type AppDeps = Omit<Deps, 'policy' | 'authStrategy'> & Partial<Pick<Deps, 'policy' | 'authStrategy'>>;
 
 /**
  * Build the HTTP application from explicit dependencies. It does not listen: callers choose the port.
  * Throws ConfigError for an unreadable or invalid policy file, so a bad file stops the start.
  */
 export function createApp(appDeps: AppDeps): Express {
-  const deps: Deps = { ...appDeps, policy: appDeps.policy ?? enforcerFromConfig(appDeps.config) };
+  const deps: Deps = {
+    ...appDeps,
+    policy: appDeps.policy ?? enforcerFromConfig(appDeps.config),
+    authStrategy: appDeps.authStrategy ?? strategyFromConfig(appDeps.config, appDeps.logger),
+  };
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
@@ -38,10 +43,8 @@ export function createApp(appDeps: AppDeps): Express {
     }),
   );
   app.use(negotiateMicroversion);
-  // The capacity page's files are PUBLIC routes (src/routes.ts): they hold no data, its data calls need a token.
-  app.use((req: Request, res: Response, next: NextFunction) =>
-    req.path === '/emplace/ui' || req.path.startsWith('/emplace/ui/') ? next() : noAuth(req, res, next),
-  );
+  // PUBLIC routes (version discovery, health, the capacity page's files) pass without a token.
+  app.use(authenticate(deps.authStrategy, ROUTES, deps.config));
   app.use(readBody(deps.config.bodyLimitBytes));
   app.use(dispatcher(ROUTES));
   app.use(renderError);

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { readIdentitySettings, type IdentitySettings } from './auth/settings';
 
 /** Service configuration, read once at start from the environment and passed down. */
 export interface Config {
@@ -41,13 +42,15 @@ export interface Config {
    * this; unset (off) or >= 1. Roots that never sent a heartbeat are never left out.
    */
   staleAfterSeconds?: number;
+  /** Authentication strategy, Keystone, API tokens, TLS, proxy and path prefix (src/auth/settings.ts). */
+  identity: IdentitySettings;
 }
 
 export class ConfigError extends Error {}
 
-type Env = Record<string, string | undefined>;
+export type Env = Record<string, string | undefined>;
 
-function integer(env: Env, name: string, fallback: number, min = Number.MIN_SAFE_INTEGER): number {
+export function integer(env: Env, name: string, fallback: number, min = Number.MIN_SAFE_INTEGER): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   if (!/^-?\d+$/.test(raw) || Number(raw) < min)
@@ -55,7 +58,7 @@ function integer(env: Env, name: string, fallback: number, min = Number.MIN_SAFE
   return Number(raw);
 }
 
-function boolean(env: Env, name: string, fallback: boolean): boolean {
+export function boolean(env: Env, name: string, fallback: boolean): boolean {
   const raw = env[name]?.toLowerCase();
   if (raw === undefined || raw === '') return fallback;
   if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
@@ -72,7 +75,7 @@ const DEFAULT_CORS_HEADERS = [
   'content-type',
 ];
 
-function list(env: Env, name: string, fallback: string[]): string[] {
+export function list(env: Env, name: string, fallback: string[]): string[] {
   const raw = env[name];
   if (raw === undefined || raw.trim() === '') return fallback;
   return raw
@@ -119,5 +122,6 @@ export function loadConfig(env: Env = process.env): Config {
     policyEnforceNewDefaults: boolean(env, 'EMPLACE_POLICY_ENFORCE_NEW_DEFAULTS', true),
     policyEnforceScope: boolean(env, 'EMPLACE_POLICY_ENFORCE_SCOPE', true),
     staleAfterSeconds: staleAfterSeconds(env),
+    identity: readIdentitySettings(env),
   };
 }

@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import pino from 'pino';
 import { createApp } from './app';
+import { checkNoauthExposure, strategyFromConfig } from './auth/select';
 import { ConfigError, loadConfig } from './config';
 import { openDatabase } from './db/database';
 import { answerClientErrors } from './http/client-error';
@@ -11,8 +12,10 @@ async function main(): Promise<void> {
   const logger = pino({ level: config.logLevel });
   // Before the database starts: a bad policy file stops the start with nothing to clean up.
   const policy = enforcerFromConfig(config);
+  checkNoauthExposure(config, logger);
+  const authStrategy = strategyFromConfig(config, logger);
   const database = await openDatabase(config, (line) => logger.debug({ postgres: line }, 'embedded postgres'));
-  const app = createApp({ db: database.db, config, logger, policy });
+  const app = createApp({ db: database.db, config, logger, policy, authStrategy });
   const server: Server = app.listen(config.port, config.host);
   answerClientErrors(server);
   await new Promise<void>((resolve, reject) => {
@@ -36,6 +39,13 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGHUP', () => {
+    authStrategy.reload?.().then(
+      () => logger.info({ authStrategy: authStrategy.name }, 'SIGHUP: reloaded'),
+      (error: unknown) =>
+        logger.error({ err: (error as Error).message }, 'SIGHUP: reload failed; keeping the old state'),
+    );
+  });
 }
 
 main().catch((error: unknown) => {

@@ -68,6 +68,17 @@ export function dispatcher(table: RouteTable) {
   };
 }
 
+/**
+ * Whether a path is served without a token: its route declares PUBLIC for every method. The route table
+ * is the one list of public paths; the auth middleware asks this before any strategy runs.
+ */
+export function publicPaths(table: RouteTable): (path: string) => boolean {
+  const routes = Object.entries(table)
+    .filter(([, methods]) => Object.values(methods).every((method) => method.policy === PUBLIC))
+    .map(([path, methods]) => compile(path, methods));
+  return (path) => findRoute(routes, path) !== undefined;
+}
+
 function requireJsonContent(req: Request): void {
   const contentType = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
   if (contentType !== JSON_TYPE)

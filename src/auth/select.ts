@@ -1,0 +1,34 @@
+import type { Logger } from 'pino';
+import { ConfigError, type Config } from '../config';
+import { noauth2Strategy } from './noauth2';
+import { isLoopbackHost } from './settings';
+import type { AuthStrategy } from './strategy';
+
+/** The strategy EMPLACE_AUTH_STRATEGY names, built once at start. */
+export function strategyFromConfig(config: Config, logger: Logger): AuthStrategy {
+  const { identity } = config;
+  switch (identity.strategy) {
+    case 'noauth2':
+      return noauth2Strategy();
+    default:
+      void logger;
+      throw new ConfigError(`EMPLACE_AUTH_STRATEGY=${identity.strategy} is not available`);
+  }
+}
+
+/**
+ * noauth2 makes anyone who reaches the port an administrator: refuse it on a non-loopback address unless
+ * the operator says so, and warn on every start that runs it that way.
+ */
+export function checkNoauthExposure(config: Config, logger: Logger): void {
+  if (config.identity.strategy !== 'noauth2' || isLoopbackHost(config.host)) return;
+  if (!config.identity.allowNoauthOnNetwork)
+    throw new ConfigError(
+      `EMPLACE_AUTH_STRATEGY=noauth2 on ${config.host} would let anyone on the network act as admin; ` +
+        'listen on 127.0.0.1, choose keystone or tokens, or set EMPLACE_ALLOW_NOAUTH_ON_NETWORK=true',
+    );
+  logger.warn(
+    { host: config.host, authStrategy: 'noauth2' },
+    'noauth2 on a network address: any caller can act as admin (EMPLACE_ALLOW_NOAUTH_ON_NETWORK=true)',
+  );
+}
