@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { ConfigError, type Config } from '../config';
+import { keystoneStrategy } from './keystone';
 import { noauth2Strategy } from './noauth2';
 import { isLoopbackHost } from './settings';
 import type { AuthStrategy } from './strategy';
@@ -10,8 +11,9 @@ export function strategyFromConfig(config: Config, logger: Logger): AuthStrategy
   switch (identity.strategy) {
     case 'noauth2':
       return noauth2Strategy();
+    case 'keystone':
+      return keystoneStrategy(identity.keystone!, logger);
     default:
-      void logger;
       throw new ConfigError(`EMPLACE_AUTH_STRATEGY=${identity.strategy} is not available`);
   }
 }

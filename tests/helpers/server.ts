@@ -17,13 +17,13 @@ export interface TestServer extends HttpClient {
 }
 
 /** Start the real app on 127.0.0.1 port 0 over a fresh database. Call `close` in afterAll. */
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(env: Record<string, string> = {}, port = 0): Promise<TestServer> {
   const database = await createTestDatabase();
   const config = loadConfig({ ...env, DATABASE_URL: database.url });
   const logger = pino({ level: process.env.EMPLACE_TEST_LOG_LEVEL ?? 'silent' });
   const app = createApp({ db: database.db, config, logger });
   const server: Server = await new Promise((resolve) => {
-    const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+    const listening = app.listen(port, '127.0.0.1', () => resolve(listening));
   });
   answerClientErrors(server);
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
