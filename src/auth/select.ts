@@ -3,6 +3,8 @@ import { ConfigError, type Config } from '../config';
 import { keystoneStrategy } from './keystone';
 import { noauth2Strategy } from './noauth2';
 import { isLoopbackHost } from './settings';
+import { TokenFileError } from './token-file';
+import { tokensStrategy } from './tokens';
 import type { AuthStrategy } from './strategy';
 
 /** The strategy EMPLACE_AUTH_STRATEGY names, built once at start. */
@@ -13,8 +15,13 @@ export function strategyFromConfig(config: Config, logger: Logger): AuthStrategy
       return noauth2Strategy();
     case 'keystone':
       return keystoneStrategy(identity.keystone!, logger);
-    default:
-      throw new ConfigError(`EMPLACE_AUTH_STRATEGY=${identity.strategy} is not available`);
+    case 'tokens':
+      try {
+        return tokensStrategy(identity.tokensFile, logger);
+      } catch (error) {
+        if (error instanceof TokenFileError) throw new ConfigError(`EMPLACE_TOKENS_FILE: ${error.message}`);
+        throw error;
+      }
   }
 }
 
