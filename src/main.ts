@@ -1,10 +1,10 @@
-import type { Server } from 'node:http';
 import pino from 'pino';
 import { createApp } from './app';
 import { checkNoauthExposure, strategyFromConfig } from './auth/select';
 import { ConfigError, loadConfig } from './config';
 import { openDatabase } from './db/database';
 import { answerClientErrors } from './http/client-error';
+import { createListener } from './http/listener';
 import { enforcerFromConfig } from './policy/enforcer';
 
 async function main(): Promise<void> {
@@ -14,15 +14,21 @@ async function main(): Promise<void> {
   const policy = enforcerFromConfig(config);
   checkNoauthExposure(config, logger);
   const authStrategy = strategyFromConfig(config, logger);
+  const listener = createListener(config);
+  const { server } = listener;
   const database = await openDatabase(config, (line) => logger.debug({ postgres: line }, 'embedded postgres'));
   const app = createApp({ db: database.db, config, logger, policy, authStrategy });
-  const server: Server = app.listen(config.port, config.host);
+  server.on('request', app);
+  server.listen(config.port, config.host);
   answerClientErrors(server);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
   });
-  logger.info({ host: config.host, port: config.port, embedded: !config.databaseUrl }, 'emplace listening');
+  logger.info(
+    { host: config.host, port: config.port, scheme: listener.scheme, embedded: !config.databaseUrl },
+    'emplace listening',
+  );
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -40,7 +46,12 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGHUP', () => {
-    authStrategy.reload?.().then(
+    try {
+      listener.reloadTls();
+    } catch (error) {
+      logger.error({ err: (error as Error).message }, 'SIGHUP: TLS certificate not reloaded; keeping the old one');
+    }
+    (authStrategy.reload?.() ?? Promise.resolve()).then(
       () => logger.info({ authStrategy: authStrategy.name }, 'SIGHUP: reloaded'),
       (error: unknown) =>
         logger.error({ err: (error as Error).message }, 'SIGHUP: reload failed; keeping the old state'),
