@@ -8,6 +8,10 @@ export function accessLog(req: Request, res: Response, next: NextFunction): void
     req.deps.logger.info(
       {
         requestId: req.requestId,
+        globalRequestId: req.globalRequestId,
+        // Who, as authentication established it: ids only, never a token.
+        userId: req.auth?.userId,
+        projectId: req.auth?.projectId,
         method: req.method,
         path: req.originalUrl,
         status: res.statusCode,
