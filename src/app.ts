@@ -7,6 +7,7 @@ import type { Deps } from './http/context';
 import { renderError } from './http/error-renderer';
 import { readBody } from './http/json-body';
 import { negotiateMicroversion } from './http/microversion';
+import { honourForwarded, stripPathPrefix } from './http/proxy';
 import { requestId } from './http/request-id';
 import { dispatcher } from './http/route-table';
 import { enforcerFromConfig } from './policy/enforcer';
@@ -29,12 +30,16 @@ export function createApp(appDeps: AppDeps): Express {
   app.disable('x-powered-by');
   app.disable('etag');
   app.set('query parser', 'simple');
+  // X-Forwarded-Proto/-Host/-For (and Forwarded) count only from the proxies named in EMPLACE_TRUSTED_PROXIES.
+  app.set('trust proxy', deps.config.identity.trustedProxies.length ? deps.config.identity.trustedProxies : false);
   app.use((req: Request, _res: Response, next: NextFunction) => {
     req.deps = deps;
     next();
   });
   app.use(requestId);
   app.use(accessLog);
+  app.use(honourForwarded);
+  app.use(stripPathPrefix(deps.config.identity.pathPrefix));
   app.use(
     cors({
       allowedOrigins: deps.config.corsAllowedOrigins,

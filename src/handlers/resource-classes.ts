@@ -2,7 +2,7 @@ import type { Request, Response } from 'express';
 import { resourceClassNameSchema } from '../../api/schemas/resource-classes';
 import { withTransaction } from '../db/transaction';
 import { conflict } from '../errors/http-error';
-import { absoluteUrl, pathParam, segment } from '../http/paths';
+import { absoluteUrl, pathParam, segment, underPrefix } from '../http/paths';
 import { newest, sendJson } from '../http/respond';
 import { RESOURCE_CLASS_PUT_CREATES } from '../microversion/versions';
 import {
@@ -19,8 +19,8 @@ const validateName = compileSchema<{ name: string }>(resourceClassNameSchema);
 
 const classPath = (name: string) => `/resource_classes/${segment(name)}`;
 
-function serialize(rc: ResourceClassRow) {
-  return { name: rc.name, links: [{ rel: 'self', href: classPath(rc.name) }] };
+function serialize(req: Request, rc: ResourceClassRow) {
+  return { name: rc.name, links: [{ rel: 'self', href: underPrefix(req, classPath(rc.name)) }] };
 }
 
 /**
@@ -34,13 +34,19 @@ function lastModified(rc: ResourceClassRow): Date | null {
 /** GET /resource_classes (1.2) */
 export async function listResourceClasses(req: Request, res: Response): Promise<void> {
   const classes = await listResourceClassRows(req.deps.db);
-  sendJson(req, res, 200, { resource_classes: classes.map(serialize) }, newest(classes.map(lastModified)));
+  sendJson(
+    req,
+    res,
+    200,
+    { resource_classes: classes.map((rc) => serialize(req, rc)) },
+    newest(classes.map(lastModified)),
+  );
 }
 
 /** GET /resource_classes/{name} (1.2) */
 export async function getResourceClass(req: Request, res: Response): Promise<void> {
   const rc = await requireResourceClass(req.deps.db, pathParam(req, 'name'));
-  sendJson(req, res, 200, serialize(rc), lastModified(rc));
+  sendJson(req, res, 200, serialize(req, rc), lastModified(rc));
 }
 
 /** POST /resource_classes (1.2): create a CUSTOM_ class; 409 when the name is taken. */
@@ -61,7 +67,7 @@ export async function updateResourceClass(req: Request, res: Response): Promise<
   if (!req.mv.has(RESOURCE_CLASS_PUT_CREATES)) {
     const { name: newName } = validateBody(validateName, req.json);
     const renamed = await withTransaction(req.deps.db, (tx) => renameResourceClass(tx, name, newName));
-    sendJson(req, res, 200, serialize(renamed));
+    sendJson(req, res, 200, serialize(req, renamed));
     return;
   }
   // Placement validates the path name with the body schema, so failures read "JSON does not validate".

@@ -39,6 +39,8 @@ declare module 'express-serve-static-core' {
     requestId: string;
     /** The caller's X-OpenStack-Request-ID when it is a well-formed `req-<uuid>` (oslo's global request id). */
     globalRequestId?: string;
+    /** EMPLACE_PATH_PREFIX when the request came in under it (stripped from req.url before routing). */
+    pathPrefix?: string;
     mv: Microversion;
     auth: AuthContext;
     deps: Deps;
