@@ -2,7 +2,9 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { OWNER_TRAIT } from '../../src/agent/model';
 import { authFailureCounts } from '../../src/auth/failures';
+import { cliArgs, fakeHost, runCli } from '../helpers/agent-harness';
 import { ensureInstalled, startKeystone, type Keystone } from '../helpers/keystone';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { freePort } from '../helpers/service-process';
@@ -187,6 +189,54 @@ describe("the service's own credentials and reachability", () => {
     } finally {
       await limited.close();
     }
+  });
+});
+
+describe('the agent (src/agent) through Keystone', () => {
+  const runAgent = async (name: string, identity: string[]) => {
+    const host = fakeHost('sev-snp-cgroup2');
+    try {
+      const args = cliArgs({ url: api.baseUrl } as never, host, name, '--auth-url', keystone.url, ...identity);
+      return await runCli(['--once', ...args], { EMPLACE_LOG_LEVEL: 'debug' });
+    } finally {
+      host.dispose();
+    }
+  };
+
+  beforeAll(async () => {
+    const admin = await keystone.token(keystone.placement);
+    await api.request('PUT', `/traits/${OWNER_TRAIT}`, { version: '1.39', headers: { 'x-auth-token': admin } });
+  });
+
+  it('logs in with a password (from a file) and an application credential, and never prints either secret', async () => {
+    const passwordFile = path.join(keystone.dir, 'agent-password');
+    await fs.writeFile(passwordFile, `${keystone.nova.password}\n`);
+    const byPassword = await runAgent('ks-agent-1.example.org', [
+      '--username',
+      'nova',
+      '--password-file',
+      passwordFile,
+      '--project-name',
+      'service',
+    ]);
+    expect(byPassword.code).toBe(0);
+    const credential = await keystone.applicationCredential(keystone.nova, 'agent-host');
+    const secretFile = path.join(keystone.dir, 'agent-secret');
+    await fs.writeFile(secretFile, credential.secret);
+    const byCredential = await runAgent('ks-agent-2.example.org', [
+      '--application-credential-id',
+      credential.id,
+      '--application-credential-secret-file',
+      secretFile,
+    ]);
+    expect(byCredential.code).toBe(0);
+    for (const run of [byPassword, byCredential]) {
+      expect(run.stdout + run.stderr).not.toContain(keystone.nova.password);
+      expect(run.stdout + run.stderr).not.toContain(credential.secret);
+    }
+    const token = await keystone.token(keystone.nova);
+    const listed = await get(api, '/resource_providers?name=ks-agent-2.example.org', { 'x-auth-token': token });
+    expect(listed.body.resource_providers).toHaveLength(1);
   });
 });
 

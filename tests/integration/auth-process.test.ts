@@ -5,6 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
+import { OWNER_TRAIT } from '../../src/agent/model';
+import { cliArgs, fakeHost, runCli } from '../helpers/agent-harness';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import {
   buildService,
@@ -191,6 +193,29 @@ it('tokens over HTTPS: create, use, revoke by removal + SIGHUP, new certificate 
       projectId: 'agents',
     });
     expect(line.requestId).not.toBe(globalId);
+
+    // The agent over HTTPS with --ca-file and its token in a file, never printing it.
+    expect(
+      await curl(`${base}/traits/${OWNER_TRAIT}`, scheduler.secret, first.ca, [
+        '-X',
+        'PUT',
+        '-H',
+        'openstack-api-version: placement 1.39',
+      ]),
+    ).toBe('201');
+    const tokenFile = path.join(dir, 'agent-token');
+    await fs.writeFile(tokenFile, `${agent.secret}\n`);
+    const host = fakeHost('sev-snp-cgroup2');
+    try {
+      const args = cliArgs({ url: base } as never, host, 'tls-agent.example.org', '--token-file', tokenFile);
+      const withoutCa = await runCli(['--once', ...args]);
+      expect(withoutCa.code).not.toBe(0);
+      const withCa = await runCli(['--once', ...args, '--ca-file', first.ca], { EMPLACE_LOG_LEVEL: 'debug' });
+      expect(withCa.code).toBe(0);
+      expect(withCa.stdout + withCa.stderr + withoutCa.stdout + withoutCa.stderr).not.toContain(agent.secret);
+    } finally {
+      host.dispose();
+    }
 
     // Revoke the agent's token: remove its line, SIGHUP; requests during the reload keep being answered.
     await fs.writeFile(
