@@ -18,7 +18,8 @@ import {
 } from '../helpers/service-process';
 
 // The compiled service as a real process: the tokens strategy (create, use, revoke by removal + SIGHUP),
-// HTTPS with a CA made here (curl --cacert, certificate reloaded on SIGHUP), and no secret in its logs.
+// HTTPS with a CA made here (curl --cacert, certificate reloaded on SIGHUP), no secret in its logs, and
+// noauth2 refused on a network address. One file, so the service is compiled once.
 const run = promisify(execFile);
 let dir: string;
 let database: TestDatabase;
@@ -117,7 +118,7 @@ beforeAll(async () => {
   url.username = DB_ROLE;
   url.password = DB_PASSWORD;
   databaseUrl = url.toString();
-}, 120_000);
+}, 300_000);
 
 afterAll(async () => {
   await database.drop();
@@ -248,3 +249,44 @@ it('tokens over HTTPS: create, use, revoke by removal + SIGHUP, new certificate 
   for (const secret of [agent.secret, scheduler.secret, DB_PASSWORD, agent.secret.split('_')[2]])
     expect(output).not.toContain(secret);
 }, 120_000);
+
+describe('noauth2 on a network address', () => {
+  it('refuses to start with noauth2 on a non-loopback address, before opening the database', async () => {
+    const service = startService({ EMPLACE_HOST: '0.0.0.0', DATABASE_URL: database.url }, await freePort());
+    expect(await service.exited).toBe(1);
+    expect(service.output()).toContain(
+      'emplace failed to start: EMPLACE_AUTH_STRATEGY=noauth2 on 0.0.0.0 would let anyone on the network act as admin',
+    );
+    expect(service.output()).toContain('EMPLACE_ALLOW_NOAUTH_ON_NETWORK=true');
+  });
+
+  it('starts on a network address with EMPLACE_ALLOW_NOAUTH_ON_NETWORK=true, and warns that it does', async () => {
+    const port = await freePort();
+    const service = startService(
+      { EMPLACE_HOST: '0.0.0.0', EMPLACE_ALLOW_NOAUTH_ON_NETWORK: 'true', DATABASE_URL: database.url },
+      port,
+    );
+    try {
+      await waitListening(service);
+      const warning = service
+        .output()
+        .split('\n')
+        .find((line) => line.includes('noauth2 on a network address'));
+      expect(JSON.parse(warning!)).toMatchObject({ level: 40, host: '0.0.0.0', authStrategy: 'noauth2' });
+      const res = await fetch(`http://127.0.0.1:${port}/resource_providers`, { headers: { 'x-auth-token': 'admin' } });
+      expect(res.status).toBe(200);
+    } finally {
+      expect(await service.stop()).toBe(0);
+    }
+  });
+
+  it('on loopback, noauth2 starts without the warning', async () => {
+    const service = startService({ DATABASE_URL: database.url }, await freePort());
+    try {
+      await waitListening(service);
+      expect(service.output()).not.toContain('noauth2 on a network address');
+    } finally {
+      expect(await service.stop()).toBe(0);
+    }
+  });
+});
