@@ -147,6 +147,14 @@ async function template(): Promise<string> {
       await fs.mkdir(lock);
       break;
     } catch {
+      // A run killed while building leaves its lock behind: one older than the longest build is stale.
+      const age =
+        Date.now() -
+        (await fs
+          .stat(lock)
+          .then((st) => st.mtimeMs)
+          .catch(() => Date.now()));
+      if (age > 600_000) await fs.rm(lock, { recursive: true, force: true });
       if (Date.now() > deadline) throw new Error(`Keystone template lock ${lock} held for 4 minutes`);
       await new Promise((resolve) => setTimeout(resolve, 500));
     }

@@ -19,6 +19,11 @@ let env: Record<string, string>;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 beforeAll(async () => {
+  // osc-placement's packages too, here where a fresh machine has the time to install them.
+  ensureInstalled(
+    ['/usr/bin/openstack', '/usr/lib/python3/dist-packages/osc_placement'],
+    ['python3-openstackclient', 'python3-osc-placement'],
+  );
   // Emplace's port is chosen first: Keystone's catalog names it as the placement endpoint (osc-placement).
   const port = await freePort();
   keystone = await startKeystone({
@@ -38,7 +43,7 @@ beforeAll(async () => {
     EMPLACE_POLICY_FILE: policyFile,
   };
   api = await startTestServer(env, port);
-}, 300_000);
+}, 600_000);
 
 afterAll(async () => {
   await api?.close();
@@ -239,10 +244,6 @@ describe('the agent (src/agent) through Keystone', () => {
 
 describe('osc-placement', () => {
   it('lists and creates providers through Keystone with --os-auth-type password', async () => {
-    ensureInstalled(
-      ['/usr/bin/openstack', '/usr/lib/python3/dist-packages/osc_placement'],
-      ['python3-openstackclient', 'python3-osc-placement'],
-    );
     const osc = (...args: string[]) =>
       promisify(execFile)('/usr/bin/openstack', args, {
         timeout: 60_000,
