@@ -11,6 +11,8 @@ import { honourForwarded, stripPathPrefix } from './http/proxy';
 import { requestId } from './http/request-id';
 import { dispatcher } from './http/route-table';
 import { enforcerFromConfig } from './policy/enforcer';
+import { collectProcessMetrics, instrumentDatabase } from './metrics/metrics';
+import { httpMetrics } from './metrics/http-metrics';
 import { ROUTES } from './routes';
 
 /** What createApp needs; the policy enforcer is built from config unless given. */
@@ -36,7 +38,10 @@ export function createApp(appDeps: AppDeps): Express {
     req.deps = deps;
     next();
   });
+  collectProcessMetrics();
+  instrumentDatabase(deps.db);
   app.use(requestId);
+  app.use(httpMetrics);
   app.use(accessLog);
   app.use(honourForwarded);
   app.use(stripPathPrefix(deps.config.identity.pathPrefix));

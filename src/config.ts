@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { readIdentitySettings, type IdentitySettings } from './auth/settings';
 
@@ -44,6 +45,11 @@ export interface Config {
   staleAfterSeconds?: number;
   /** Authentication strategy, Keystone, API tokens, TLS, proxy and path prefix (src/auth/settings.ts). */
   identity: IdentitySettings;
+  /** Operations (docs/operations.md). */
+  /** EMPLACE_METRICS_LISTEN: serve /metrics on this address only, without auth; unset: on the API port behind emplace:metrics:show. */
+  metricsListen?: { host: string; port: number };
+  /** EMPLACE_WORKERS: server processes sharing the port (node:cluster); 1 runs no cluster. */
+  workers: number;
 }
 
 export class ConfigError extends Error {}
@@ -93,6 +99,16 @@ function staleAfterSeconds(env: Env): number | undefined {
   return seconds;
 }
 
+/** `host:port`, `[v6]:port` or a bare port (loopback). */
+function listenAddress(env: Env, name: string): { host: string; port: number } | undefined {
+  const raw = env[name]?.trim();
+  if (!raw) return undefined;
+  const found = /^(?:\[([^\]]+)\]:|([^:]+):)?(\d{1,5})$/.exec(raw);
+  const port = Number(found?.[3]);
+  if (!found || port > 65535) throw new ConfigError(`${name} must be host:port or a port, got '${raw}'`);
+  return { host: found[1] ?? found[2] ?? '127.0.0.1', port };
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const strategy = env.EMPLACE_CANDIDATES_STRATEGY ?? 'depth-first';
   if (strategy !== 'depth-first' && strategy !== 'breadth-first') {
@@ -123,5 +139,7 @@ export function loadConfig(env: Env = process.env): Config {
     policyEnforceScope: boolean(env, 'EMPLACE_POLICY_ENFORCE_SCOPE', true),
     staleAfterSeconds: staleAfterSeconds(env),
     identity: readIdentitySettings(env),
+    metricsListen: listenAddress(env, 'EMPLACE_METRICS_LISTEN'),
+    workers: integer(env, 'EMPLACE_WORKERS', os.availableParallelism(), 1),
   };
 }

@@ -1,22 +1,31 @@
-import pino from 'pino';
 import { createApp } from './app';
 import { checkNoauthExposure, strategyFromConfig } from './auth/select';
+import { isWorker, joinCluster, onPrimaryGone, runPrimary, runsCluster } from './cluster';
 import { ConfigError, loadConfig } from './config';
 import { openDatabase } from './db/database';
 import { answerClientErrors } from './http/client-error';
 import { createListener } from './http/listener';
+import { createLogger } from './logger';
 import { enforcerFromConfig } from './policy/enforcer';
+import { describeStart, startOwnMetricsListener } from './startup';
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const logger = pino({ level: config.logLevel });
+  const logger = createLogger(config);
   // Before the database starts: a bad policy file stops the start with nothing to clean up.
   const policy = enforcerFromConfig(config);
   checkNoauthExposure(config, logger);
+  // EMPLACE_WORKERS > 1: this process forks the servers (src/cluster.ts); they run the code below.
+  if (runsCluster(config)) return runPrimary(config, logger);
+  if (isWorker()) joinCluster();
   const authStrategy = strategyFromConfig(config, logger);
   const listener = createListener(config);
   const { server } = listener;
-  const database = await openDatabase(config, (line) => logger.debug({ postgres: line }, 'embedded postgres'));
+  const database = await openDatabase(
+    config,
+    (line) => logger.debug({ postgres: line }, 'embedded postgres'),
+    isWorker() ? 'none' : undefined,
+  );
   const app = createApp({ db: database.db, config, logger, policy, authStrategy });
   server.on('request', app);
   server.listen(config.port, config.host);
@@ -25,10 +34,9 @@ async function main(): Promise<void> {
     server.once('listening', resolve);
     server.once('error', reject);
   });
-  logger.info(
-    { host: config.host, port: config.port, scheme: listener.scheme, embedded: !config.databaseUrl },
-    'emplace listening',
-  );
+  // A worker's metrics are served by the primary's listener.
+  const metricsServer = isWorker() ? undefined : await startOwnMetricsListener(config);
+  if (!isWorker()) logger.info(await describeStart(config, database), 'emplace listening');
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -38,6 +46,7 @@ async function main(): Promise<void> {
     // Stop accepting, let in-flight requests finish, then drop idle keep-alive connections.
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
+    metricsServer?.close();
     await closed;
     await database.close();
     logger.info('stopped');
@@ -57,6 +66,7 @@ async function main(): Promise<void> {
         logger.error({ err: (error as Error).message }, 'SIGHUP: reload failed; keeping the old state'),
     );
   });
+  if (isWorker()) onPrimaryGone((reason) => void shutdown(reason));
 }
 
 main().catch((error: unknown) => {

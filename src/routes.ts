@@ -14,6 +14,7 @@ import * as root from './handlers/root';
 import * as traits from './handlers/traits';
 import * as usages from './handlers/usages';
 import { lastQueryValue } from './http/query';
+import { showMetrics } from './metrics/metrics-handler';
 import { PUBLIC, type RouteTable } from './http/route-table';
 import {
   AGGREGATES,
@@ -159,4 +160,6 @@ export const ROUTES: RouteTable = {
   '/emplace/ui': { GET: { handler: emplaceUi.redirectToPage, policy: PUBLIC } },
   '/emplace/ui/': { GET: { handler: emplaceUi.showPage, policy: PUBLIC } },
   '/emplace/ui/{name}': { GET: { handler: emplaceUi.showAsset, policy: PUBLIC } },
+  // Prometheus' conventional path, not under /emplace/ (docs/decisions/1300-metrics.md).
+  '/metrics': { GET: { handler: showMetrics, policy: POLICY.EMPLACE_METRICS_SHOW, produces: 'text/plain' } },
 };

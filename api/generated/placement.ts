@@ -564,6 +564,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Prometheus text exposition (format 0.0.4) of this service's metrics.
+         * @description Served here, on the API port, behind policy emplace:metrics:show (admin by default) unless EMPLACE_METRICS_LISTEN is set: then only that listener serves `GET /metrics` (without authentication; bind it where only Prometheus reaches it) and this path answers 404. With EMPLACE_WORKERS > 1 the answer sums all workers of the process group. Labels hold route templates (`/resource_providers/{uuid}`), never raw URLs. Accept must allow text/plain.
+         */
+        get: operations["showMetrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -2400,6 +2420,36 @@ export interface operations {
                 };
             };
             404: components["responses"]["NotFound"];
+        };
+    };
+    showMetrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The metrics. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description EMPLACE_METRICS_LISTEN is set; the metrics are served on that listener. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            406: components["responses"]["NotAcceptable"];
         };
     };
 }

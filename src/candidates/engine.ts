@@ -24,6 +24,8 @@ export interface EngineResult {
   candidates: Candidate[];
   /** Trees touched by the candidates, by root id, for provider_summaries. */
   trees: Map<number, ProviderRow[]>;
+  /** Generation stopped at max_allocation_candidates (not at `limit`): more may have fitted. */
+  capReached: boolean;
 }
 
 const DEFAULT_MAX_BATCH = 1000;
@@ -46,7 +48,7 @@ export async function findCandidates(
 
 async function run(trx: Knex.Transaction, request: CandidatesRequest, options: EngineOptions): Promise<EngineResult> {
   const resolved = await resolveRequest(trx, request);
-  if (resolved.impossible) return { resolved, candidates: [], trees: new Map() };
+  if (resolved.impossible) return { resolved, candidates: [], trees: new Map(), capReached: false };
   const sharingTrees = await fetchSharingTrees(trx, resolved.sharingProviderIds);
   const sharingIds = new Set(resolved.sharingProviderIds);
   const sharing = [...sharingTrees.values()].flat().filter((p) => sharingIds.has(p.id));
@@ -77,9 +79,10 @@ async function run(trx: Knex.Transaction, request: CandidatesRequest, options: E
   );
   if (options.strategy === 'breadth-first') await breadthFirst(roots, combine, collector);
   else await depthFirst(roots, combine, collector);
+  const capReached = options.maxCandidates >= 0 && cap === options.maxCandidates && collector.full();
   let candidates = collector.candidates;
   if (options.randomize) candidates = randomSample(candidates, options.limit);
-  return { resolved, candidates, trees: collector.treesFor(candidates) };
+  return { resolved, candidates, trees: collector.treesFor(candidates), capReached };
 }
 
 /** Keeps distinct candidates up to the cap, and the trees they touch. */

@@ -6,6 +6,11 @@ import { syncStandardCatalogue } from '../repo/catalogue-sync';
 
 export interface Database {
   db: Db;
+  /** Where the data is, for the start line: the embedded server's, or DATABASE_URL (password masked by the caller). */
+  url: string;
+  embedded?: { dataDir: string; port: number };
+  /** Migrations this open applied (empty when the schema was current, or when not migrating). */
+  migrated: string[];
   close(): Promise<void>;
 }
 
@@ -38,8 +43,9 @@ export async function openDatabase(
     url = embedded.url(EMBEDDED_DATABASE);
   }
   const db = createDb(url, config.dbPoolSize);
+  let migrated: string[] = [];
   try {
-    if (migrations === 'apply') await migrateToLatest(db);
+    if (migrations === 'apply') migrated = await migrateToLatest(db);
     if (migrations === 'require') await requireMigrated(db);
     if (migrations !== 'none') await syncStandardCatalogue(db);
   } catch (error) {
@@ -49,6 +55,9 @@ export async function openDatabase(
   }
   return {
     db,
+    url,
+    embedded: embedded && { dataDir: config.dataDir, port: config.embeddedPort },
+    migrated,
     close: async () => {
       await db.destroy();
       await embedded?.stop();

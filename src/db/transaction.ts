@@ -1,5 +1,6 @@
 import type { Db, Tx } from './knex';
-import { isRetryableTransactionError } from '../errors/pg-errors';
+import { isRetryableTransactionError, pgErrorCode } from '../errors/pg-errors';
+import { countTransactionRetry } from '../metrics/metrics';
 
 const MAX_ATTEMPTS = 5;
 
@@ -13,6 +14,7 @@ export async function withTransaction<T>(db: Db, work: (tx: Tx) => Promise<T>): 
       return await db.transaction(work);
     } catch (error) {
       if (attempt >= MAX_ATTEMPTS || !isRetryableTransactionError(error)) throw error;
+      countTransactionRetry(pgErrorCode(error) ?? 'unknown');
       await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * attempt));
     }
   }

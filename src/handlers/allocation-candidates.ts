@@ -4,6 +4,7 @@ import { parseCandidatesRequest } from '../candidates/request-groups';
 import { allocationRequestsBody, providerSummariesBody, type ResponseShape } from '../candidates/serialize';
 import { queryEntries } from '../http/query';
 import { sendJson } from '../http/respond';
+import { observeCandidates } from '../metrics/metrics';
 import {
   ALLOCATIONS_DICT_FORM,
   CANDIDATE_MAPPINGS,
@@ -16,6 +17,7 @@ import {
 export async function listAllocationCandidates(req: Request, res: Response): Promise<void> {
   const request = parseCandidatesRequest(queryEntries(req), req.mv);
   const { config } = req.deps;
+  const started = process.hrtime.bigint();
   const result = await findCandidates(req.deps.db, request, {
     limit: request.limit,
     maxCandidates: config.maxAllocationCandidates,
@@ -33,14 +35,14 @@ export async function listAllocationCandidates(req: Request, res: Response): Pro
     wholeTrees: req.mv.has(NESTED_CANDIDATES),
   };
   const requestedClasses = new Set(request.groups.flatMap((group) => [...group.resources.keys()]));
+  const summaries = providerSummariesBody(result.candidates, result.trees, requestedClasses, shape);
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  observeCandidates(seconds, result.candidates.length, Object.keys(summaries).length, result.capReached);
   sendJson(
     req,
     res,
     200,
-    {
-      allocation_requests: allocationRequestsBody(result.candidates, shape),
-      provider_summaries: providerSummariesBody(result.candidates, result.trees, requestedClasses, shape),
-    },
+    { allocation_requests: allocationRequestsBody(result.candidates, shape), provider_summaries: summaries },
     null,
   );
 }

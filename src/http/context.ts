@@ -46,5 +46,7 @@ declare module 'express-serve-static-core' {
     deps: Deps;
     /** Parsed JSON body (undefined when the request had none). */
     json: unknown;
+    /** The route table's path pattern the request matched (metrics and logs label by it, never by the URL). */
+    routeTemplate?: string;
   }
 }

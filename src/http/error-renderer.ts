@@ -1,8 +1,10 @@
 import type { NextFunction, Request, Response } from 'express';
-import { DEFAULT } from '../errors/codes';
+import { CONCURRENT_UPDATE, DEFAULT } from '../errors/codes';
 import { HttpError, STATUS_EXPLANATION } from '../errors/http-error';
 import { httpErrorFromDatabase } from '../errors/pg-errors';
 import { ERROR_CODES, MAX_VERSION, MIN_VERSION } from '../microversion/versions';
+import { concurrentUpdateConflicts } from '../metrics/metrics';
+import { UNMATCHED_ROUTE } from '../metrics/http-metrics';
 import { writeJson } from './respond';
 
 /**
@@ -16,6 +18,8 @@ export function renderError(error: unknown, req: Request, res: Response, _next: 
   // A mapped database error means a repo missed a check; worth seeing, not worth a 500.
   else if (!(error instanceof HttpError))
     req.deps?.logger.warn({ err: error, requestId: req.requestId }, 'database error mapped to HTTP');
+  if (httpError?.code === CONCURRENT_UPDATE)
+    concurrentUpdateConflicts.inc({ route: req.routeTemplate ?? UNMATCHED_ROUTE, method: req.method });
   const [title, explanation] = STATUS_EXPLANATION[status] ?? [`Error ${status}`, ''];
   const message = httpError?.message ?? 'An unexpected error occurred; it has been logged.';
   const detail = `${explanation.replace('%METHOD%', req.method)}\n\n ${message}  `;

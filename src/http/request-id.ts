@@ -1,8 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
-
-/** oslo.middleware's request_id: a caller's id is taken as the global request id only in this shape. */
-const GLOBAL_REQUEST_ID = /^req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { globalRequestId } from './access-log';
 
 /**
  * Every response carries the request id under both names Placement clients look for. An incoming
@@ -11,8 +9,7 @@ const GLOBAL_REQUEST_ID = /^req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-
  */
 export function requestId(req: Request, res: Response, next: NextFunction): void {
   req.requestId = `req-${randomUUID()}`;
-  const incoming = req.headers['x-openstack-request-id'];
-  if (typeof incoming === 'string' && GLOBAL_REQUEST_ID.test(incoming)) req.globalRequestId = incoming;
+  req.globalRequestId = globalRequestId(req);
   res.setHeader('openstack-request-id', req.requestId);
   res.setHeader('x-openstack-request-id', req.requestId);
   next();

@@ -24,12 +24,15 @@ export interface RouteMethod {
   tooEarlyStatus?: 404 | 405;
   /** Whether the request carries a JSON body (415 for other content types, then parsed). */
   takesBody?: boolean | ((mv: Microversion) => boolean);
+  /** The media type the method answers with, checked against Accept (default JSON). */
+  produces?: string;
 }
 
 export type HttpMethod = 'GET' | 'PUT' | 'POST' | 'DELETE' | 'PATCH';
 export type RouteTable = Record<string, Partial<Record<HttpMethod, RouteMethod>>>;
 
 interface CompiledRoute {
+  path: string;
   pattern: RegExp;
   paramNames: string[];
   methods: Partial<Record<HttpMethod, RouteMethod>>;
@@ -48,6 +51,7 @@ export function dispatcher(table: RouteTable) {
     const match = findRoute(routes, req.path);
     if (!match) throw new HttpError(404, `The resource could not be found.`);
     const { route, params } = match;
+    req.routeTemplate = route.path;
     const method = route.methods[req.method as HttpMethod];
     if (!method) throw methodNotAllowed(req.method, route.allow);
     if (method.since && !req.mv.has(method.since)) {
@@ -55,8 +59,9 @@ export function dispatcher(table: RouteTable) {
       throw new HttpError(404, 'The resource could not be found.');
     }
     // Placement checks Accept on reads only; a write with a bad body is still a 400.
-    if (req.method === 'GET' && req.headers.accept && !req.accepts(JSON_TYPE))
-      throw new HttpError(406, `Only ${JSON_TYPE} is provided`);
+    const produces = method.produces ?? JSON_TYPE;
+    if (req.method === 'GET' && req.headers.accept && !req.accepts(produces))
+      throw new HttpError(406, `Only ${produces} is provided`);
     const takesBody = typeof method.takesBody === 'function' ? method.takesBody(req.mv) : method.takesBody;
     if (takesBody) requireJsonContent(req);
     Object.defineProperty(req, 'params', { value: params, configurable: true, writable: true });
@@ -95,7 +100,7 @@ function compile(path: string, methods: Partial<Record<HttpMethod, RouteMethod>>
     paramNames.push(a ?? b);
     return '([^/]+)';
   });
-  return { pattern: new RegExp(`^${source}$`), paramNames, methods, allow: Object.keys(methods).join(', ') };
+  return { path, pattern: new RegExp(`^${source}$`), paramNames, methods, allow: Object.keys(methods).join(', ') };
 }
 
 function findRoute(routes: CompiledRoute[], path: string) {

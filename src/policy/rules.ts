@@ -56,6 +56,7 @@ export const POLICY = {
   EMPLACE_HEARTBEATS_LIST: 'emplace:heartbeats:list',
   EMPLACE_HEARTBEATS_DELETE: 'emplace:heartbeats:delete',
   EMPLACE_AUDIT_SHOW: 'emplace:audit:show',
+  EMPLACE_METRICS_SHOW: 'emplace:metrics:show',
 } as const;
 
 export type PolicyName = (typeof POLICY)[keyof typeof POLICY];
@@ -94,6 +95,8 @@ const ACTION_CHECKS: Record<PolicyName, string> = {
   [POLICY.TOTAL_USAGES]: 'rule:admin_or_project_reader_or_service_api',
   // The capacity view (and the /emplace/ui/ page built on it) is for readers too: it shows no project's data.
   [POLICY.EMPLACE_CAPACITY_SHOW]: 'rule:admin_or_project_reader_or_service_api',
+  // GET /metrics on the API port: operators only (EMPLACE_METRICS_LISTEN serves it elsewhere, unauthenticated).
+  [POLICY.EMPLACE_METRICS_SHOW]: 'rule:admin_api',
 } as Record<PolicyName, string>;
 
 export const ACTION_RULES: PolicyDefault[] = Object.values(POLICY).map((name) => ({

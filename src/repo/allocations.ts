@@ -1,5 +1,6 @@
 import type { Db, Tx, Queryable } from '../db/knex';
 import { withTransaction } from '../db/transaction';
+import { countAllocationRetry } from '../metrics/metrics';
 import { badRequest, notFound } from '../errors/http-error';
 import { checkCapacity } from './allocation-capacity';
 import { resourceClassIds } from './names';
@@ -63,6 +64,7 @@ export async function withAllocationRetry<T>(db: Db, attempts: number, work: (tx
     } catch (error) {
       if (!(error instanceof ProviderRace)) throw error;
       if (attempt >= Math.max(1, attempts)) throw new AllocationRetriesExhausted();
+      countAllocationRetry();
     }
   }
 }

@@ -1,12 +1,30 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 
-/** The compiled service (dist/src/main.js) as a real process, for what only a process shows: signals, logs, TLS. */
-export const root = path.resolve(__dirname, '../..');
+/** The compiled service (dist/) as a child process; tests build it first with `npx tsc -p tsconfig.build.json`. */
+export const ROOT = path.resolve(__dirname, '../..');
 
-export function buildService(): void {
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+export interface ServiceProcess {
+  child: ChildProcess;
+  exited: Promise<number | null>;
+  output: () => string;
+  /** The JSON log lines so far (pino writes one object per line). */
+  lines: () => Array<Record<string, any>>;
+}
+
+export function startServiceProcess(env: Record<string, string>): ServiceProcess {
+  const child = spawn(process.execPath, ['dist/src/main.js'], { cwd: ROOT, env: { ...process.env, ...env } });
+  let output = '';
+  child.stdout?.on('data', (chunk) => (output += chunk));
+  child.stderr?.on('data', (chunk) => (output += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const lines = () =>
+    output
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, any>);
+  return { child, exited, output: () => output, lines };
 }
 
 export async function freePort(): Promise<number> {
@@ -18,44 +36,22 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export interface ServiceProcess {
-  child: ChildProcess;
-  port: number;
-  exited: Promise<number | null>;
-  /** Everything the process wrote to stdout and stderr so far. */
-  output: () => string;
-  stop(): Promise<number | null>;
-}
-
-export function startService(env: Record<string, string>, port: number): ServiceProcess {
-  const { DATABASE_URL: _ignored, ...inherited } = process.env;
-  const child = spawn(process.execPath, ['dist/src/main.js'], {
-    cwd: root,
-    env: { ...inherited, EMPLACE_PORT: String(port), ...env },
-  });
-  let output = '';
-  child.stdout?.on('data', (chunk) => (output += chunk));
-  child.stderr?.on('data', (chunk) => (output += chunk));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return {
-    child,
-    port,
-    exited,
-    output: () => output,
-    stop: async () => {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      return exited;
-    },
-  };
-}
-
-/** Wait until the log says the service listens (or it exits, which throws with its output). */
-export async function waitListening(service: ServiceProcess): Promise<void> {
-  const deadline = Date.now() + 60_000;
+/** Wait until `check` holds, polling; fail with the service's output after `ms`. */
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  running: ServiceProcess,
+  what: string,
+  ms = 60_000,
+): Promise<void> {
+  const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
-    if (service.output().includes('"msg":"emplace listening"')) return;
-    if (service.child.exitCode !== null) throw new Error(`service exited:\n${service.output()}`);
+    if (await Promise.resolve(check()).catch(() => false)) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  throw new Error(`service did not listen within 60 s:\n${service.output()}`);
+  throw new Error(`${what} within ${ms} ms; output:\n${running.output()}`);
+}
+
+export async function answers(port: number): Promise<boolean> {
+  const res = await fetch(`http://127.0.0.1:${port}/`);
+  return res.status === 200;
 }

@@ -15,7 +15,7 @@ import {
   startService,
   waitListening,
   type ServiceProcess,
-} from '../helpers/service-process';
+} from '../helpers/compiled-service';
 
 // The compiled service as a real process: the tokens strategy (create, use, revoke by removal + SIGHUP),
 // HTTPS with a CA made here (curl --cacert, certificate reloaded on SIGHUP), no secret in its logs, and
@@ -158,6 +158,7 @@ it('tokens over HTTPS: create, use, revoke by removal + SIGHUP, new certificate 
   const service = startService(
     {
       DATABASE_URL: databaseUrl,
+      EMPLACE_WORKERS: '1',
       EMPLACE_LOG_LEVEL: 'debug',
       EMPLACE_AUTH_STRATEGY: 'tokens',
       EMPLACE_TOKENS_FILE: tokensFile,

@@ -65,9 +65,10 @@ describe('policy: secure defaults', () => {
       const url = policy === POLICY.TOTAL_USAGES ? `${concrete}?project_id=${randomUUID()}` : concrete;
       // Emplace's capacity view is open to readers (a member is one): a caller without roles is refused.
       const who = policy === POLICY.EMPLACE_CAPACITY_SHOW ? AS.noRoles : AS.member;
+      // Any media type: GET /metrics answers text/plain, and Accept is checked before the policy.
       const res = await api.request(verb, url, {
         version: LATEST,
-        headers: who,
+        headers: { ...who, accept: '*/*' },
         body: takesBody ? {} : undefined,
       });
       expectRefused(res, policy as string);

@@ -14,3 +14,23 @@ describe('EMPLACE_STALE_AFTER_SECONDS', () => {
     }
   });
 });
+
+describe('EMPLACE_METRICS_LISTEN and EMPLACE_WORKERS', () => {
+  it('reads host:port, [v6]:port or a bare port (loopback), and refuses anything else at start', () => {
+    expect(loadConfig({}).metricsListen).toBeUndefined();
+    expect(loadConfig({ EMPLACE_METRICS_LISTEN: '0.0.0.0:9778' }).metricsListen).toEqual({
+      host: '0.0.0.0',
+      port: 9778,
+    });
+    expect(loadConfig({ EMPLACE_METRICS_LISTEN: '[::1]:9778' }).metricsListen).toEqual({ host: '::1', port: 9778 });
+    expect(loadConfig({ EMPLACE_METRICS_LISTEN: '9778' }).metricsListen).toEqual({ host: '127.0.0.1', port: 9778 });
+    for (const bad of ['host:', 'host:99999', 'a:b:c', ':9778'])
+      expect(() => loadConfig({ EMPLACE_METRICS_LISTEN: bad })).toThrow(ConfigError);
+  });
+
+  it('runs one worker per CPU unless told, and at least one', () => {
+    expect(loadConfig({}).workers).toBeGreaterThanOrEqual(1);
+    expect(loadConfig({ EMPLACE_WORKERS: '1' }).workers).toBe(1);
+    expect(() => loadConfig({ EMPLACE_WORKERS: '0' })).toThrow('EMPLACE_WORKERS must be an integer >= 1');
+  });
+});

@@ -29,14 +29,14 @@ describe('policy defaults', () => {
     const names = POLICY_DEFAULTS.map((rule) => rule.name);
     expect(new Set(names).size).toBe(names.length);
     for (const name of ALL) expect(POLICY_DEFAULTS.find((rule) => rule.name === name)?.scopeTypes).toEqual(['project']);
-    // Placement's 33 and Emplace's own 5 (emplace:*).
-    expect(ALL).toHaveLength(38);
+    // Placement's 33 and Emplace's own 6 (emplace:*).
+    expect(ALL).toHaveLength(39);
   });
 
-  it('allow admin and service on every action but the reshaper, which is the service only', () => {
+  it('allow admin and service on every action but the reshaper (service only) and metrics (admin only)', () => {
     const enforcer = createEnforcer(SECURE);
     for (const action of ALL) {
-      expect(enforcer.allows(action, service, own)).toBe(true);
+      expect(enforcer.allows(action, service, own)).toBe(action !== POLICY.EMPLACE_METRICS_SHOW);
       expect(enforcer.allows(action, admin, own)).toBe(action !== POLICY.RESHAPE);
     }
   });

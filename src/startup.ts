@@ -1,0 +1,39 @@
+import type { Server } from 'node:http';
+import type { Config } from './config';
+import type { Database } from './db/database';
+import { migrationStatus } from './db/migrate';
+import { startLineFields } from './logger';
+import { METRICS_CONTENT_TYPE } from './metrics/exposition';
+import { registry } from './metrics/metrics';
+import { startMetricsServer, type MetricsSource } from './metrics/metrics-server';
+import { serviceVersion } from './service-version';
+
+/** The start line's fields: version, listen address, database (password masked), schema state. */
+export async function describeStart(
+  config: Config,
+  database: Database,
+  workers?: number,
+): Promise<Record<string, unknown>> {
+  const status = await migrationStatus(database.db);
+  return startLineFields({
+    version: serviceVersion(),
+    listen: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`,
+    database: { embedded: database.embedded, url: database.url },
+    migrations: {
+      applied: status.applied.length,
+      appliedNow: database.migrated,
+      pending: status.pending.length,
+      latest: status.applied.at(-1),
+    },
+    workers,
+  });
+}
+
+/** EMPLACE_METRICS_LISTEN's listener, when set; `source` defaults to this process's registry. */
+export async function startOwnMetricsListener(
+  config: Config,
+  source: MetricsSource = { text: () => registry.metrics(), contentType: METRICS_CONTENT_TYPE },
+): Promise<Server | undefined> {
+  if (!config.metricsListen) return undefined;
+  return startMetricsServer(config.metricsListen.host, config.metricsListen.port, source);
+}
