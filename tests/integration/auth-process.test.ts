@@ -273,7 +273,7 @@ describe('noauth2 on a network address', () => {
         .output()
         .split('\n')
         .find((line) => line.includes('noauth2 on a network address'));
-      expect(JSON.parse(warning!)).toMatchObject({ level: 40, host: '0.0.0.0', authStrategy: 'noauth2' });
+      expect(JSON.parse(warning!)).toMatchObject({ level: 'warn', host: '0.0.0.0', authStrategy: 'noauth2' });
       const res = await fetch(`http://127.0.0.1:${port}/resource_providers`, { headers: { 'x-auth-token': 'admin' } });
       expect(res.status).toBe(200);
     } finally {
