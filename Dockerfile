@@ -19,8 +19,8 @@ COPY package.json ./
 # The image's unprivileged user; the files above stay root-owned and read-only to it.
 USER node
 EXPOSE 8778
-# Liveness: the process answers (no database). /healthz/live where it exists, else /healthz.
+# Liveness: the process answers (no database); readiness is the load balancer's check.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "const u='http://127.0.0.1:'+(process.env.EMPLACE_PORT||8778);fetch(u+'/healthz/live').then(r=>r.status===404?fetch(u+'/healthz'):r).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+  CMD ["node", "-e", "const u='http://127.0.0.1:'+(process.env.EMPLACE_PORT||8778);fetch(u+'/healthz/live').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # Node forwards no signals as PID 1 by itself; main.js handles SIGTERM (graceful stop) explicitly.
 CMD ["node", "dist/src/main.js"]

@@ -8,8 +8,6 @@ import { describeStart, startOwnMetricsListener } from './startup';
 
 /** A crashed worker is replaced after this pause, so a crash loop cannot spin the CPU. */
 const RESTART_DELAY_MS = 1000;
-/** How long workers get to finish in-flight requests on SIGTERM before they are killed. */
-const STOP_GRACE_MS = 30_000;
 
 /** EMPLACE_WORKERS > 1 and this is the process the operator started: become the cluster's primary. */
 export function runsCluster(config: Config): boolean {
@@ -65,8 +63,15 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
   const stop = async (reason: string, exitCode = 0) => {
     if (stopping) return;
     stopping = true;
+    // The same hard bound as a single process: EMPLACE_SHUTDOWN_TIMEOUT_MS, whatever workers or the database do.
+    const deadline = setTimeout(() => {
+      logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown took too long: exiting now');
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
+    deadline.unref();
     logger.info({ reason }, 'shutting down: stopping workers');
-    await stopWorkers(reason === 'SIGINT' ? 'SIGINT' : 'SIGTERM');
+    // Workers get most of the bound to drain (their own bound is the same); the rest is for the database.
+    await stopWorkers(reason === 'SIGINT' ? 'SIGINT' : 'SIGTERM', config.shutdownTimeoutMs * 0.7);
     await closeServer(metricsServer);
     await database.close();
     logger.info('stopped');
@@ -82,11 +87,11 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
 }
 
 /** Signal every worker, wait for all to exit, kill the ones still running after the grace period. */
-async function stopWorkers(signal: NodeJS.Signals): Promise<void> {
+async function stopWorkers(signal: NodeJS.Signals, graceMs: number): Promise<void> {
   const workers = Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined);
   const exited = workers.map((w) => new Promise<void>((resolve) => (w.isDead() ? resolve() : w.once('exit', resolve))));
   for (const worker of workers) worker.process.kill(signal);
-  const timer = setTimeout(() => workers.forEach((w) => w.isDead() || w.process.kill('SIGKILL')), STOP_GRACE_MS);
+  const timer = setTimeout(() => workers.forEach((w) => w.isDead() || w.process.kill('SIGKILL')), graceMs);
   await Promise.all(exited);
   clearTimeout(timer);
 }

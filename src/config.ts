@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { readIdentitySettings, type IdentitySettings } from './auth/settings';
+import type { DbTimeouts } from './db/knex';
 
 /** Service configuration, read once at start from the environment and passed down. */
 export interface Config {
@@ -50,6 +51,10 @@ export interface Config {
   metricsListen?: { host: string; port: number };
   /** EMPLACE_WORKERS: server processes sharing the port (node:cluster); 1 runs no cluster. */
   workers: number;
+  /** Faults: how long each wait on the database may last (ms; 0 turns one off), and the shutdown bound. */
+  dbTimeouts: DbTimeouts;
+  /** After SIGTERM/SIGINT the process exits within this, whatever the database or clients do. */
+  shutdownTimeoutMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -141,5 +146,13 @@ export function loadConfig(env: Env = process.env): Config {
     identity: readIdentitySettings(env),
     metricsListen: listenAddress(env, 'EMPLACE_METRICS_LISTEN'),
     workers: integer(env, 'EMPLACE_WORKERS', os.availableParallelism(), 1),
+    dbTimeouts: {
+      connectMs: integer(env, 'EMPLACE_DB_CONNECT_TIMEOUT_MS', 5_000, 0),
+      statementMs: integer(env, 'EMPLACE_DB_STATEMENT_TIMEOUT_MS', 10_000, 0),
+      lockMs: integer(env, 'EMPLACE_DB_LOCK_TIMEOUT_MS', 5_000, 0),
+      idleInTransactionMs: integer(env, 'EMPLACE_DB_IDLE_IN_TRANSACTION_TIMEOUT_MS', 30_000, 0),
+      acquireMs: integer(env, 'EMPLACE_DB_ACQUIRE_TIMEOUT_MS', 5_000, 0),
+    },
+    shutdownTimeoutMs: integer(env, 'EMPLACE_SHUTDOWN_TIMEOUT_MS', 15_000, 1),
   };
 }

@@ -1,14 +1,22 @@
+import type { Server } from 'node:http';
 import { createApp } from './app';
 import { checkNoauthExposure, strategyFromConfig } from './auth/select';
 import { isWorker, joinCluster, onPrimaryGone, runPrimary, runsCluster } from './cluster';
-import { ConfigError, loadConfig } from './config';
+import { ConfigError, loadConfig, type Config } from './config';
 import { openDatabase } from './db/database';
 import { answerClientErrors } from './http/client-error';
 import { createListener } from './http/listener';
+import type { ServicePhase } from './http/context';
+import { answerWhileStarting } from './http/starting';
 import { createLogger } from './logger';
 import { enforcerFromConfig } from './policy/enforcer';
 import { describeStart, startOwnMetricsListener } from './startup';
 
+/**
+ * Listen first (a busy port is one line, before any database starts; probes see "starting"), then
+ * open the database and hand the port to the app. SIGTERM/SIGINT drain and stop within
+ * EMPLACE_SHUTDOWN_TIMEOUT_MS whatever the database does.
+ */
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config);
@@ -18,42 +26,49 @@ async function main(): Promise<void> {
   // EMPLACE_WORKERS > 1: this process forks the servers (src/cluster.ts); they run the code below.
   if (runsCluster(config)) return runPrimary(config, logger);
   if (isWorker()) joinCluster();
+  let phase: ServicePhase = 'starting';
   const authStrategy = strategyFromConfig(config, logger);
+  // HTTP, or HTTPS with EMPLACE_TLS_CERT_FILE/_KEY_FILE (src/http/listener.ts).
   const listener = createListener(config);
   const { server } = listener;
-  const database = await openDatabase(
-    config,
-    (line) => logger.debug({ postgres: line }, 'embedded postgres'),
-    isWorker() ? 'none' : undefined,
-  );
-  const app = createApp({ db: database.db, config, logger, policy, authStrategy });
-  server.on('request', app);
-  server.listen(config.port, config.host);
+  let handler: (
+    req: Parameters<typeof answerWhileStarting>[0],
+    res: Parameters<typeof answerWhileStarting>[1],
+  ) => void = answerWhileStarting;
+  server.on('request', (req, res) => handler(req, res));
   answerClientErrors(server);
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
+  await listen(server, config);
   // A worker's metrics are served by the primary's listener.
   const metricsServer = isWorker() ? undefined : await startOwnMetricsListener(config);
-  if (!isWorker()) logger.info(await describeStart(config, database), 'emplace listening');
-
   let stopping = false;
+  // Started before the signal handlers need it: a SIGTERM while the database is still starting waits
+  // for it (within the shutdown bound) and stops it, rather than leaving an embedded server behind.
+  // A worker's primary has migrated already.
+  const opening = openDatabase(
+    config,
+    (line, level = 'debug') => logger[level]({ postgres: line }, 'embedded postgres'),
+    isWorker() ? 'none' : undefined,
+  );
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
+    phase = 'draining';
+    const deadline = setTimeout(() => {
+      logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown took too long: exiting now');
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
+    deadline.unref();
     logger.info({ signal }, 'shutting down: finishing in-flight requests');
-    // Stop accepting, let in-flight requests finish, then drop idle keep-alive connections.
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeIdleConnections();
     metricsServer?.close();
-    await closed;
-    await database.close();
+    await drain(server, config.shutdownTimeoutMs / 2);
+    const database = await opening.catch(() => undefined);
+    await database?.close().catch((error: unknown) => logger.warn({ err: error }, 'closing the database failed'));
     logger.info('stopped');
     process.exit(0);
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  if (isWorker()) onPrimaryGone((reason) => void shutdown(reason));
   process.on('SIGHUP', () => {
     try {
       listener.reloadTls();
@@ -66,7 +81,40 @@ async function main(): Promise<void> {
         logger.error({ err: (error as Error).message }, 'SIGHUP: reload failed; keeping the old state'),
     );
   });
-  if (isWorker()) onPrimaryGone((reason) => void shutdown(reason));
+
+  const database = await opening;
+  if (stopping) return;
+  const app = createApp({ db: database.db, config, logger, policy, authStrategy, phase: () => phase });
+  handler = app;
+  phase = 'serving';
+  if (!isWorker()) logger.info(await describeStart(config, database), 'emplace listening');
+}
+
+async function listen(server: Server, config: Config): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      const where = `${config.host}:${config.port}`;
+      if (error.code === 'EADDRINUSE')
+        reject(new ConfigError(`cannot listen on ${where}: the address is in use (set EMPLACE_PORT or EMPLACE_HOST)`));
+      else if (error.code === 'EACCES') reject(new ConfigError(`cannot listen on ${where}: permission denied`));
+      else if (error.code === 'EADDRNOTAVAIL')
+        reject(new ConfigError(`cannot listen on ${where}: no such local address (EMPLACE_HOST)`));
+      else reject(error);
+    });
+    server.listen(config.port, config.host);
+  });
+}
+
+/** Stop accepting, let in-flight requests finish (up to `withinMs`), then drop every connection. */
+async function drain(server: Server, withinMs: number): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, withinMs)));
+  await Promise.race([closed, late]);
+  clearTimeout(timer);
+  server.closeAllConnections();
 }
 
 main().catch((error: unknown) => {

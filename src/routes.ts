@@ -33,6 +33,8 @@ import { POLICY } from './policy/rules';
 export const ROUTES: RouteTable = {
   '/': { GET: { handler: root.home, policy: PUBLIC } },
   '/healthz': { GET: { handler: health.healthz, policy: PUBLIC } },
+  '/healthz/live': { GET: { handler: health.healthzLive, policy: PUBLIC } },
+  '/healthz/ready': { GET: { handler: health.healthzReady, policy: PUBLIC } },
   '/resource_providers': {
     GET: { handler: resourceProviders.listResourceProviders, policy: POLICY.RESOURCE_PROVIDERS_LIST },
     POST: {

@@ -32,20 +32,29 @@ export class MigrationsPendingError extends ConfigError {}
  */
 export async function openDatabase(
   config: Config,
-  log: (line: string) => void,
+  /** PostgreSQL's own output at 'debug'; what the operator should know (a leftover server stopped) at 'warn'. */
+  log: (line: string, level?: 'debug' | 'warn') => void,
   migrations: MigrationMode = config.migrateOnStart ? 'apply' : 'require',
 ): Promise<Database> {
   let embedded: EmbeddedServer | undefined;
   let url = config.databaseUrl;
   if (!url) {
-    embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPort, log });
-    await ensureDatabase(embedded.url(), EMBEDDED_DATABASE);
+    embedded = await startEmbeddedPostgres({
+      dataDir: config.dataDir,
+      port: config.embeddedPort,
+      log: (line) => log(line, 'debug'),
+      notice: (line) => log(line, 'warn'),
+    });
+    await ensureDatabase(embedded.url(), EMBEDDED_DATABASE).catch(async (error: unknown) => {
+      await embedded?.stop();
+      throw error;
+    });
     url = embedded.url(EMBEDDED_DATABASE);
   }
-  const db = createDb(url, config.dbPoolSize);
+  const db = createDb(url, config.dbPoolSize, config.dbTimeouts);
   let migrated: string[] = [];
   try {
-    if (migrations === 'apply') migrated = await migrateToLatest(db);
+    if (migrations === 'apply') migrated = await migrate(url, config);
     if (migrations === 'require') await requireMigrated(db);
     if (migrations !== 'none') await syncStandardCatalogue(db);
   } catch (error) {
@@ -63,6 +72,19 @@ export async function openDatabase(
       await embedded?.stop();
     },
   };
+}
+
+/**
+ * Migrations run on a pool of their own without statement and lock timeouts: an index build on a
+ * large table, or waiting for another replica's migration lock, may rightly take longer than a request.
+ */
+async function migrate(url: string, config: Config): Promise<string[]> {
+  const db = createDb(url, 1, { ...config.dbTimeouts, statementMs: 0, lockMs: 0, acquireMs: 0 });
+  try {
+    return await migrateToLatest(db);
+  } finally {
+    await db.destroy();
+  }
 }
 
 async function requireMigrated(db: Db): Promise<void> {

@@ -10,6 +10,51 @@ export const PG_NUMERIC_OUT_OF_RANGE = '22003';
 export const PG_INVALID_TEXT_REPRESENTATION = '22P02';
 export const PG_UNTRANSLATABLE_CHARACTER = '22021';
 
+/** Class 08 (connection exception) and the server going away or refusing new sessions. */
+const UNAVAILABLE_SQLSTATES = new Set([
+  '57P01', // admin_shutdown: the server is stopping
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now: starting up or in recovery
+  '53300', // too_many_connections
+  '57014', // query_canceled: statement_timeout
+  '55P03', // lock_not_available: lock_timeout
+  '25P03', // idle_in_transaction_session_timeout
+]);
+
+/** Socket-level failures reaching the server (node's error codes). */
+const UNAVAILABLE_SOCKET_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+
+/** What pg and knex say when a connection is lost, times out, or cannot be had (knex may prefix the SQL). */
+const UNAVAILABLE_MESSAGE =
+  /(^|- )(Connection terminated|timeout expired|Query read timeout|Client has encountered a connection error|Client was closed|Knex: Timeout acquiring a connection)/;
+
+/**
+ * The database cannot be reached, went away mid-request, or did not answer in time: not the
+ * request's fault and not a bug, so the client is told to come back (503 with Retry-After).
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  const code = pgErrorCode(error);
+  if (code !== undefined && (code.startsWith('08') || UNAVAILABLE_SQLSTATES.has(code))) return true;
+  if (code !== undefined && UNAVAILABLE_SOCKET_CODES.has(code)) return true;
+  if (error instanceof Error && (error.name === 'KnexTimeoutError' || UNAVAILABLE_MESSAGE.test(error.message)))
+    return true;
+  return false;
+}
+
+/** Seconds a client is asked to wait after a 503 for an unavailable database. */
+export const DATABASE_RETRY_AFTER_SECONDS = 2;
+
+export const DATABASE_UNAVAILABLE_MESSAGE = 'The database is unavailable or did not answer in time; retry shortly.';
+
 export function pgErrorCode(error: unknown): string | undefined {
   if (typeof error === 'object' && error !== null && 'code' in error) {
     const code = (error as { code: unknown }).code;
@@ -41,9 +86,14 @@ export const CONCURRENT_UPDATE_MESSAGE = 'Another thread concurrently updated th
 
 /**
  * The backstop for database errors no repo turned into a domain error: a constraint another writer
- * won is a 409 to retry, a value PostgreSQL cannot hold is a 400. Anything else stays a 500 (a bug).
+ * won is a 409 to retry, a value PostgreSQL cannot hold is a 400, an unreachable or timed-out database
+ * is a 503 with Retry-After. Anything else stays a 500 (a bug).
  */
 export function httpErrorFromDatabase(error: unknown): HttpError | undefined {
+  if (isDatabaseUnavailable(error))
+    return new HttpError(503, DATABASE_UNAVAILABLE_MESSAGE, undefined, {
+      'retry-after': String(DATABASE_RETRY_AFTER_SECONDS),
+    });
   switch (pgErrorCode(error)) {
     case PG_FOREIGN_KEY_VIOLATION:
     case PG_UNIQUE_VIOLATION:

@@ -32,7 +32,11 @@ export interface Deps {
   policy: Enforcer;
   /** Built from config by createApp unless given (main.ts keeps it to reload on SIGHUP). */
   authStrategy: AuthStrategy;
+  /** Where the process is in its life, for /healthz/ready; absent means serving (tests, in-process apps). */
+  phase?: () => ServicePhase;
 }
+
+export type ServicePhase = 'starting' | 'serving' | 'draining';
 
 declare module 'express-serve-static-core' {
   interface Request {

@@ -1,16 +1,17 @@
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
+import { buildService } from '../helpers/service-process';
 
 // `npm start` end to end: the compiled service on an embedded PostgreSQL, stopped by SIGTERM, started again.
 const root = path.resolve(__dirname, '../..');
 let dataDir: string;
 
 beforeAll(async () => {
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
+  buildService();
   dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'emplace-main-'));
 }, 120_000);
 
@@ -58,11 +59,12 @@ async function waitForVersions(port: number, running: Running): Promise<void> {
 }
 
 async function query(pgPort: number, sql: string): Promise<any[]> {
+  const password = (await fs.readFile(path.join(dataDir, 'pg', 'emplace-password'), 'utf8')).trim();
   const client = new Client({
     host: '127.0.0.1',
     port: pgPort,
     user: 'postgres',
-    password: 'emplace',
+    password,
     database: 'emplace',
   });
   await client.connect();

