@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
-import { parseCandidatesRequest } from '../src/candidates/request-groups';
-import { resolveRequest } from '../src/candidates/resolve';
-import { fetchSharingTrees, rootsQuery, sharingHelp, treesQuery } from '../src/candidates/tree-query';
+import { parseCandidatesRequest } from '../src/provider-query/request-groups';
+import { resolveRequest } from '../src/provider-query/resolve';
+import { classNames, fetchSharingTrees, rootsQuery, sharingHelp, treesQuery } from '../src/candidates/tree-query';
 import { Microversion } from '../src/microversion/microversion';
 
 /** EXPLAIN ANALYZE of the statement the engine sends for a query string (first batch). */
@@ -10,7 +10,7 @@ export async function explainCandidates(db: Knex, queryString: string, batch: nu
   for (const [key, value] of new URLSearchParams(queryString)) entries.set(key, [...(entries.get(key) ?? []), value]);
   const request = parseCandidatesRequest(entries, Microversion.fromKnown('1.39'));
   const resolved = await resolveRequest(db, request);
-  const sharingTrees = await fetchSharingTrees(db, resolved.sharingProviderIds);
+  const sharingTrees = await fetchSharingTrees(db, resolved.sharingProviderIds, await classNames(db));
   const sharing = [...sharingTrees.values()].flat().filter((p) => resolved.sharingProviderIds.includes(p.id));
   const statement = treesQuery(db, rootsQuery(db, resolved, sharingHelp(resolved, sharing), 0, batch)).toSQL();
   const plan = await db.raw(

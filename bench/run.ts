@@ -4,11 +4,14 @@ import path from 'node:path';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../src/db/embedded';
 import { runCandidatesBench } from './candidates';
 import { runClaimsBench } from './claims';
+import { runNovaBench } from './nova';
 import { freePort } from './support';
 
 /**
- * `npm run bench [-- --sizes=1000,10000,100000]` (or BENCH_SIZES=...). Uses DATABASE_URL's server when
- * set (creating scratch databases emplace_bench_<N> there), otherwise a throwaway embedded PostgreSQL.
+ * `npm run bench` runs issue 14's nova-shaped bench at 1k and 10k hosts (`-- --with-100k` adds the
+ * SEV limit=10 query at 100k; `-- --nova-sizes=1000` picks sizes). `-- --matrix [--sizes=...]` (or
+ * BENCH_SIZES=...) runs the older query x limit matrix and the SEV claims race instead. Uses
+ * DATABASE_URL's server when set (scratch databases there), otherwise a throwaway embedded PostgreSQL.
  */
 async function main(): Promise<void> {
   const sizes = parseSizes();
@@ -25,12 +28,25 @@ async function main(): Promise<void> {
   );
   try {
     const explainOnly = process.argv.includes('--explain');
-    await runCandidatesBench(adminUrl, sizes, { explainOnly });
-    if (!explainOnly) await runClaimsBench(adminUrl);
+    if (explainOnly || process.argv.includes('--matrix')) {
+      await runCandidatesBench(adminUrl, sizes, { explainOnly });
+      if (!explainOnly) await runClaimsBench(adminUrl);
+    } else {
+      await runNovaBench(adminUrl, novaSizes());
+    }
   } finally {
     await server?.stop();
     if (dataDir) await fs.rm(dataDir, { recursive: true, force: true });
   }
+}
+
+function novaSizes(): number[] {
+  const arg = process.argv.find((a) => a.startsWith('--nova-sizes='))?.slice('--nova-sizes='.length) ?? '1000,10000';
+  const sizes = arg
+    .split(',')
+    .map(Number)
+    .filter((n) => Number.isInteger(n) && n > 0);
+  return process.argv.includes('--with-100k') ? [...sizes, 100000] : sizes;
 }
 
 function parseSizes(): number[] {

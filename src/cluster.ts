@@ -1,10 +1,10 @@
 import cluster, { type Worker } from 'node:cluster';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { Logger } from 'pino';
 import type { Config } from './config';
 import { openDatabase } from './db/database';
 import { primaryMetrics, shareWorkerMetrics } from './metrics/exposition';
-import { describeStart, startOwnMetricsListener } from './startup';
+import { describeStart, listen, startOwnMetricsListener } from './startup';
 
 /** A crashed worker is replaced after this pause, so a crash loop cannot spin the CPU. */
 const RESTART_DELAY_MS = 1000;
@@ -38,7 +38,14 @@ export function onPrimaryGone(stop: (reason: string) => void): void {
  * forwards SIGTERM/SIGINT for a graceful stop, and serves EMPLACE_METRICS_LISTEN summed over workers.
  */
 export async function runPrimary(config: Config, logger: Logger): Promise<void> {
-  const database = await openDatabase(config, (line) => logger.debug({ postgres: line }, 'embedded postgres'));
+  // A busy port is one line before any database starts, as in a single process: probe it here, since
+  // the workers' shared listener is only made when the first of them listens.
+  const probe = createServer();
+  await listen(probe, config);
+  await new Promise((resolve) => probe.close(resolve));
+  const database = await openDatabase(config, (line, level = 'debug') =>
+    logger[level]({ postgres: line }, 'embedded postgres'),
+  );
   const metrics = primaryMetrics();
   const metricsServer = await startOwnMetricsListener(config, metrics);
   // Workers reach the same database, the embedded one included, and skip migrating.

@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import { createApp } from './app';
 import { checkNoauthExposure, strategyFromConfig } from './auth/select';
 import { isWorker, joinCluster, onPrimaryGone, runPrimary, runsCluster } from './cluster';
-import { ConfigError, loadConfig, type Config } from './config';
+import { ConfigError, loadConfig } from './config';
 import { openDatabase } from './db/database';
 import { answerClientErrors } from './http/client-error';
 import { createListener } from './http/listener';
@@ -10,7 +10,7 @@ import type { ServicePhase } from './http/context';
 import { answerWhileStarting } from './http/starting';
 import { createLogger } from './logger';
 import { enforcerFromConfig } from './policy/enforcer';
-import { describeStart, startOwnMetricsListener } from './startup';
+import { describeStart, listen, startOwnMetricsListener } from './startup';
 
 /**
  * Listen first (a busy port is one line, before any database starts; probes see "starting"), then
@@ -88,22 +88,6 @@ async function main(): Promise<void> {
   handler = app;
   phase = 'serving';
   if (!isWorker()) logger.info(await describeStart(config, database), 'emplace listening');
-}
-
-async function listen(server: Server, config: Config): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', (error: NodeJS.ErrnoException) => {
-      const where = `${config.host}:${config.port}`;
-      if (error.code === 'EADDRINUSE')
-        reject(new ConfigError(`cannot listen on ${where}: the address is in use (set EMPLACE_PORT or EMPLACE_HOST)`));
-      else if (error.code === 'EACCES') reject(new ConfigError(`cannot listen on ${where}: permission denied`));
-      else if (error.code === 'EADDRNOTAVAIL')
-        reject(new ConfigError(`cannot listen on ${where}: no such local address (EMPLACE_HOST)`));
-      else reject(error);
-    });
-    server.listen(config.port, config.host);
-  });
 }
 
 /** Stop accepting, let in-flight requests finish (up to `withinMs`), then drop every connection. */

@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import type { Config } from './config';
+import { ConfigError, type Config } from './config';
 import type { Database } from './db/database';
 import { migrationStatus } from './db/migrate';
 import { startLineFields } from './logger';
@@ -36,4 +36,21 @@ export async function startOwnMetricsListener(
 ): Promise<Server | undefined> {
   if (!config.metricsListen) return undefined;
   return startMetricsServer(config.metricsListen.host, config.metricsListen.port, source);
+}
+
+/** Listen on the API address; a busy or impossible address is one line (a ConfigError), not a stack trace. */
+export async function listen(server: Server, config: Config): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      const where = `${config.host}:${config.port}`;
+      if (error.code === 'EADDRINUSE')
+        reject(new ConfigError(`cannot listen on ${where}: the address is in use (set EMPLACE_PORT or EMPLACE_HOST)`));
+      else if (error.code === 'EACCES') reject(new ConfigError(`cannot listen on ${where}: permission denied`));
+      else if (error.code === 'EADDRNOTAVAIL')
+        reject(new ConfigError(`cannot listen on ${where}: no such local address (EMPLACE_HOST)`));
+      else reject(error);
+    });
+    server.listen(config.port, config.host);
+  });
 }

@@ -786,7 +786,7 @@ export interface components {
         AllocationsDictForm: {
             allocations: {
                 [key: string]: {
-                    /** @description Accepted and ignored */
+                    /** @description Accepted and ignored, for symmetry with GET. */
                     generation?: number;
                     resources: components["schemas"]["Resources"];
                 };
@@ -811,9 +811,9 @@ export interface components {
                     resources: components["schemas"]["Resources"];
                 };
             };
-            /** @description From 1.12 */
+            /** @description From 1.12, when the consumer holds anything. */
             project_id?: string;
-            /** @description From 1.12 */
+            /** @description From 1.12, when the consumer holds anything. */
             user_id?: string;
             /** @description From 1.28. */
             consumer_generation?: number;

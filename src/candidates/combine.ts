@@ -1,4 +1,5 @@
 import type { Candidate, CandidateAllocation, ProviderRow, ResolvedGroup } from './model';
+import { withinCapacity, withinUnits } from '../domain/capacity';
 
 /** Everything the generator knows about one anchor root. */
 export interface RootContext {
@@ -29,13 +30,10 @@ interface GroupOption {
 export function fits(provider: ProviderRow, className: string, amount: number): boolean {
   const inv = provider.inventories.get(className);
   if (!inv) return false;
-  return (
-    inv.minUnit <= amount && inv.maxUnit >= amount && amount % inv.stepSize === 0 && inv.used + amount <= inv.capacity
-  );
+  return withinUnits(amount, inv) && withinCapacity(inv.used, amount, inv.capacity);
 }
 
-const hasAny = (set: Set<number> | Set<string>, values: Array<number | string>) =>
-  values.some((v) => (set as Set<number | string>).has(v));
+const hasAny = (set: Set<number>, values: number[]) => values.some((v) => set.has(v));
 const inAll = (aggregates: Set<number>, memberOf: number[][]) => memberOf.every((anyOf) => hasAny(aggregates, anyOf));
 
 /**
@@ -105,7 +103,7 @@ function addAmounts(amounts: Map<string, number>, option: GroupOption): boolean 
     const total = (amounts.get(key) ?? 0) + amount;
     amounts.set(key, total);
     const inv = provider.inventories.get(className)!;
-    if (inv.used + total > inv.capacity || total > inv.maxUnit) ok = false;
+    if (!withinCapacity(inv.used, total, inv.capacity) || total > inv.maxUnit) ok = false;
   }
   return ok;
 }
@@ -171,7 +169,7 @@ function unsuffixedOptions(ctx: RootContext, group: ResolvedGroup): GroupOption[
     const providers = reachable.filter(
       (p) =>
         fits(p, className, amount) &&
-        !hasAny(p.traits, group.forbiddenTraits) &&
+        !hasAny(p.traits, group.forbiddenTraitIds) &&
         memberOfHolds(p) &&
         !hasAny(p.aggregates, group.forbiddenAggregates),
     );
@@ -181,9 +179,7 @@ function unsuffixedOptions(ctx: RootContext, group: ResolvedGroup): GroupOption[
   const options: GroupOption[] = [];
   for (const combination of cartesian(perClass)) {
     // Required traits are satisfied collectively by the providers serving the group.
-    const traits = new Set<string>();
-    for (const provider of combination) for (const trait of provider.traits) traits.add(trait);
-    if (!group.requiredTraits.every((anyOf) => hasAny(traits, anyOf))) continue;
+    if (!group.requiredTraitIds.every((anyOf) => anyOf.some((t) => combination.some((p) => p.traits.has(t))))) continue;
     options.push({
       allocations: combination.map((provider, i) => [
         provider,
@@ -210,8 +206,8 @@ function granularOptions(ctx: RootContext, group: ResolvedGroup): GroupOption[] 
 export function satisfiesSingly(p: ProviderRow, group: ResolvedGroup): boolean {
   return (
     group.resources.every((r) => fits(p, r.className, r.amount)) &&
-    group.requiredTraits.every((anyOf) => hasAny(p.traits, anyOf)) &&
-    !hasAny(p.traits, group.forbiddenTraits) &&
+    group.requiredTraitIds.every((anyOf) => hasAny(p.traits, anyOf)) &&
+    !hasAny(p.traits, group.forbiddenTraitIds) &&
     inAll(p.aggregates, group.memberOf) &&
     !hasAny(p.aggregates, group.forbiddenAggregates) &&
     (group.inTreeRootId === undefined || p.rootId === group.inTreeRootId)

@@ -1,9 +1,17 @@
 import type { Knex } from 'knex';
 import { candidatesForRoot, type CombineOptions, type RootContext } from './combine';
 import type { Candidate, ProviderRow, ResolvedRequest } from './model';
-import type { CandidatesRequest } from './request-groups';
-import { resolveRequest } from './resolve';
-import { fetchSharingTrees, fetchTrees, rootsQuery, sharingHelp, type SharingHelp } from './tree-query';
+import type { CandidatesRequest } from '../provider-query/request-groups';
+import { resolveRequest } from '../provider-query/resolve';
+import {
+  classNames,
+  fetchSharingTrees,
+  fetchTrees,
+  rootsQuery,
+  sharingHelp,
+  traitNames,
+  type SharingHelp,
+} from './tree-query';
 
 export interface EngineOptions {
   limit?: number;
@@ -20,10 +28,11 @@ export interface EngineOptions {
 }
 
 export interface EngineResult {
-  resolved?: ResolvedRequest;
   candidates: Candidate[];
   /** Trees touched by the candidates, by root id, for provider_summaries. */
   trees: Map<number, ProviderRow[]>;
+  /** Names of the traits those trees carry (rows hold ids). */
+  traitNames: Map<number, string>;
   /** Generation stopped at max_allocation_candidates (not at `limit`): more may have fitted. */
   capReached: boolean;
 }
@@ -48,8 +57,9 @@ export async function findCandidates(
 
 async function run(trx: Knex.Transaction, request: CandidatesRequest, options: EngineOptions): Promise<EngineResult> {
   const resolved = await resolveRequest(trx, request);
-  if (resolved.impossible) return { resolved, candidates: [], trees: new Map(), capReached: false };
-  const sharingTrees = await fetchSharingTrees(trx, resolved.sharingProviderIds);
+  if (resolved.impossible) return { candidates: [], trees: new Map(), traitNames: new Map(), capReached: false };
+  const classes = await classNames(trx);
+  const sharingTrees = await fetchSharingTrees(trx, resolved.sharingProviderIds, classes);
   const sharingIds = new Set(resolved.sharingProviderIds);
   const sharing = [...sharingTrees.values()].flat().filter((p) => sharingIds.has(p.id));
   const help = sharingHelp(resolved, sharing);
@@ -73,6 +83,7 @@ async function run(trx: Knex.Transaction, request: CandidatesRequest, options: E
     help,
     sharing,
     sharingTrees,
+    classes,
     () => collector.remaining(),
     options.maxBatch ?? DEFAULT_MAX_BATCH,
     options.staleAfterSeconds,
@@ -82,7 +93,10 @@ async function run(trx: Knex.Transaction, request: CandidatesRequest, options: E
   const capReached = options.maxCandidates >= 0 && cap === options.maxCandidates && collector.full();
   let candidates = collector.candidates;
   if (options.randomize) candidates = randomSample(candidates, options.limit);
-  return { resolved, candidates, trees: collector.treesFor(candidates), capReached };
+  const trees = collector.treesFor(candidates);
+  const traitIds: number[] = [];
+  for (const tree of trees.values()) for (const provider of tree) traitIds.push(...provider.traits);
+  return { candidates, trees, traitNames: await traitNames(trx, traitIds), capReached };
 }
 
 /** Keeps distinct candidates up to the cap, and the trees they touch. */
@@ -120,15 +134,21 @@ class Collector {
   }
 
   treesFor(candidates: Candidate[]): Map<number, ProviderRow[]> {
-    const roots = new Set(candidates.flatMap((c) => c.allocations.map((a) => a.provider.rootId)));
-    return new Map([...this.trees].filter(([root]) => roots.has(root)).sort(([a], [b]) => a - b));
+    const roots = new Set<number>();
+    for (const candidate of candidates) for (const a of candidate.allocations) roots.add(a.provider.rootId);
+    const trees = new Map<number, ProviderRow[]>();
+    for (const root of [...roots].sort((a, b) => a - b)) trees.set(root, this.trees.get(root)!);
+    return trees;
   }
 }
 
+/** Plain concatenation: this runs once per generated candidate, and template/join chains showed in profiles. */
 export function candidateKey(candidate: Candidate): string {
-  const allocations = candidate.allocations.map((a) => `${a.provider.id}:${a.className}:${a.amount}`).join(',');
-  const mappings = candidate.mappings.map(([suffix, uuids]) => `${suffix}=${uuids.join('+')}`).join(',');
-  return `${allocations}|${mappings}`;
+  let key = '';
+  for (const a of candidate.allocations) key += a.provider.id + ':' + a.className + ':' + a.amount + ',';
+  key += '|';
+  for (const [suffix, uuids] of candidate.mappings) key += suffix + '=' + uuids.join('+') + ',';
+  return key;
 }
 
 async function depthFirst(
@@ -184,6 +204,7 @@ async function* streamRoots(
   help: SharingHelp,
   sharing: ProviderRow[],
   sharingTrees: Map<number, ProviderRow[]>,
+  classes: Map<number, string>,
   remaining: () => number,
   maxBatch: number,
   staleAfterSeconds: number | undefined,
@@ -195,7 +216,7 @@ async function* streamRoots(
     const want = remaining();
     // A little slack: a root that passes the SQL pre-check may still yield nothing (collective traits, isolate).
     const size = Number.isFinite(want) ? Math.min(maxBatch, Math.max(4, Math.ceil(want * 1.25) + 2)) : maxBatch;
-    const trees = await fetchTrees(trx, rootsQuery(trx, resolved, help, cursor, size, staleAfterSeconds));
+    const trees = await fetchTrees(trx, rootsQuery(trx, resolved, help, cursor, size, staleAfterSeconds), classes);
     for (const tree of trees.values()) for (const provider of tree) parents.set(provider.id, provider.parentId);
     for (const [rootId, tree] of trees) {
       cursor = rootId;

@@ -55,7 +55,8 @@ export interface ProviderRow {
   parentId: number | null;
   rootId: number;
   inventories: Map<string, Inventory>;
-  traits: Set<string>;
+  /** Trait ids in id order (names only for the answer: EngineResult.traitNames). */
+  traits: Set<number>;
   aggregates: Set<number>;
 }
 

@@ -40,6 +40,7 @@ export function providerSummariesBody(
   trees: Map<number, ProviderRow[]>,
   requestedClasses: Set<string>,
   shape: ResponseShape,
+  traitNames: Map<number, string>,
 ): Record<string, unknown> {
   const used = new Set(candidates.flatMap((c) => c.allocations.map((a) => a.provider.id)));
   const uuidById = new Map<number, string>();
@@ -56,7 +57,7 @@ export function providerSummariesBody(
       const summary: Record<string, unknown> = { resources };
       // Trait id order (standard traits in catalogue order, then custom ones as created), as Placement's
       // database returns them; its gabbits compare the list literally.
-      if (shape.traits) summary.traits = [...provider.traits];
+      if (shape.traits) summary.traits = [...provider.traits].map((id) => traitNames.get(id) ?? String(id));
       if (shape.tree) {
         summary.parent_provider_uuid = provider.parentId === null ? null : (uuidById.get(provider.parentId) ?? null);
         summary.root_provider_uuid = uuidById.get(provider.rootId) ?? null;

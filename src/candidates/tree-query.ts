@@ -37,7 +37,7 @@ export function sharingHelp(request: ResolvedRequest, sharing: ProviderRow[]): S
     // aggregates and in none of its forbidden ones (Placement bug 1792503).
     const usable = sharing.filter(
       (p) =>
-        !group.forbiddenTraits.some((t) => p.traits.has(t)) &&
+        !group.forbiddenTraitIds.some((t) => p.traits.has(t)) &&
         group.memberOf.every((anyOf) => anyOf.some((a) => p.aggregates.has(a))) &&
         !group.forbiddenAggregates.some((a) => p.aggregates.has(a)),
     );
@@ -47,7 +47,7 @@ export function sharingHelp(request: ResolvedRequest, sharing: ProviderRow[]): S
     );
     help.perTraitSet.set(
       group,
-      group.requiredTraits.map((anyOf) => aggsOf(usable.filter((p) => anyOf.some((t) => p.traits.has(t))))),
+      group.requiredTraitIds.map((anyOf) => aggsOf(usable.filter((p) => anyOf.some((t) => p.traits.has(t))))),
     );
     help.memberOf.set(group, aggsOf(usable));
   }
@@ -169,20 +169,42 @@ interface TreeRow {
   uuid: string;
   parent_id: number | null;
   root_id: number;
-  inventories: Array<[string, number, number, number, number, number, number, number]>;
-  traits: string[];
-  aggregates: number[];
+  /** [class id, total, reserved, min_unit, max_unit, step_size, allocation_ratio, used] per inventory. */
+  inventories: Array<[number, number, number, number, number, number, number, number]>;
+  /** Trait ids, comma-separated in id order: text splits faster than node-postgres parses an array. */
+  traits: string;
+  aggregates: string;
+}
+
+/** Resource class names by id, read once per request (custom classes may be renamed before 1.7). */
+export async function classNames(db: Db): Promise<Map<number, string>> {
+  const rows: Array<{ id: number; name: string }> = await (db as Knex)('resource_classes').select('id', 'name');
+  return new Map(rows.map((row) => [row.id, row.name]));
+}
+
+/** Trait names for ids: only those the answer shows, in one lookup (ids are never reused for another name). */
+export async function traitNames(db: Db, ids: Iterable<number>): Promise<Map<number, string>> {
+  const wanted = [...new Set(ids)];
+  if (wanted.length === 0) return new Map();
+  const rows: Array<{ id: number; name: string }> = await (db as Knex)('traits')
+    .whereRaw('id = ANY(?::int[])', [wanted])
+    .select('id', 'name');
+  return new Map(rows.map((row) => [row.id, row.name]));
 }
 
 /**
  * Every provider of the trees whose root ids `roots` selects, with inventories, current usage, traits
  * and aggregates, in one statement. Rows come ordered by root, then provider id.
  */
-export async function fetchTrees(db: Db, roots: Knex.QueryBuilder): Promise<Map<number, ProviderRow[]>> {
+export async function fetchTrees(
+  db: Db,
+  roots: Knex.QueryBuilder,
+  classes: Map<number, string>,
+): Promise<Map<number, ProviderRow[]>> {
   const rows: TreeRow[] = await treesQuery(db, roots);
   const trees = new Map<number, ProviderRow[]>();
   for (const row of rows) {
-    const provider = toProvider(row);
+    const provider = toProvider(row, classes);
     const tree = trees.get(provider.rootId);
     if (tree) tree.push(provider);
     else trees.set(provider.rootId, [provider]);
@@ -201,25 +223,29 @@ export function treesQuery(db: Db, roots: Knex.QueryBuilder): Knex.QueryBuilder 
       db.raw('p.uuid::text AS uuid'),
       'p.parent_provider_id as parent_id',
       'p.root_provider_id as root_id',
+      // Ids only, no joins to the name tables: names come from the request's catalogue (classNames,
+      // traitNames), and the per-provider lookups stay index scans on (provider, ...) keys.
       db.raw(`COALESCE((
-        SELECT json_agg(json_build_array(rc.name, i.total, i.reserved, i.min_unit, i.max_unit, i.step_size, i.allocation_ratio,
-          COALESCE((SELECT SUM(a.used) FROM allocations a
-                    WHERE a.resource_provider_id = i.resource_provider_id AND a.resource_class_id = i.resource_class_id), 0)) ORDER BY rc.id)
-        FROM inventories i JOIN resource_classes rc ON rc.id = i.resource_class_id
+        SELECT json_agg(json_build_array(i.resource_class_id, i.total, i.reserved, i.min_unit, i.max_unit, i.step_size,
+          i.allocation_ratio, COALESCE(u.used, 0)) ORDER BY i.resource_class_id)
+        FROM inventories i
+        LEFT JOIN provider_usages u ON u.resource_provider_id = i.resource_provider_id AND u.resource_class_id = i.resource_class_id
         WHERE i.resource_provider_id = p.id), '[]') AS inventories`),
-      db.raw(`ARRAY(SELECT t.name FROM resource_provider_traits rpt JOIN traits t ON t.id = rpt.trait_id
-                    WHERE rpt.resource_provider_id = p.id ORDER BY t.id) AS traits`),
+      db.raw(`array_to_string(ARRAY(SELECT rpt.trait_id FROM resource_provider_traits rpt
+                    WHERE rpt.resource_provider_id = p.id ORDER BY rpt.trait_id), ',') AS traits`),
       db.raw(
-        `ARRAY(SELECT rpa.aggregate_id FROM resource_provider_aggregates rpa WHERE rpa.resource_provider_id = p.id) AS aggregates`,
+        `array_to_string(ARRAY(SELECT rpa.aggregate_id FROM resource_provider_aggregates rpa WHERE rpa.resource_provider_id = p.id), ',') AS aggregates`,
       ),
     )
     .orderBy([{ column: 'p.root_provider_id' }, { column: 'p.id' }]);
 }
 
-function toProvider(row: TreeRow): ProviderRow {
+const ids = (list: string): number[] => (list === '' ? [] : list.split(',').map(Number));
+
+function toProvider(row: TreeRow, classes: Map<number, string>): ProviderRow {
   const inventories = new Map(
-    row.inventories.map(([name, total, reserved, minUnit, maxUnit, stepSize, allocationRatio, used]) => [
-      name,
+    row.inventories.map(([classId, total, reserved, minUnit, maxUnit, stepSize, allocationRatio, used]) => [
+      classes.get(classId) ?? String(classId),
       {
         total,
         reserved,
@@ -238,14 +264,18 @@ function toProvider(row: TreeRow): ProviderRow {
     parentId: row.parent_id === null ? null : Number(row.parent_id),
     rootId: Number(row.root_id),
     inventories,
-    traits: new Set(row.traits),
-    aggregates: new Set(row.aggregates.map(Number)),
+    traits: new Set(ids(row.traits)),
+    aggregates: new Set(ids(row.aggregates)),
   };
 }
 
 /** The trees holding the sharing providers (their summaries show whole trees, like any provider's). */
-export async function fetchSharingTrees(db: Db, sharingProviderIds: number[]): Promise<Map<number, ProviderRow[]>> {
+export async function fetchSharingTrees(
+  db: Db,
+  sharingProviderIds: number[],
+  classes: Map<number, string>,
+): Promise<Map<number, ProviderRow[]>> {
   if (sharingProviderIds.length === 0) return new Map();
   const roots = (db as Knex)('resource_providers').distinct('root_provider_id as id').whereIn('id', sharingProviderIds);
-  return fetchTrees(db, roots);
+  return fetchTrees(db, roots, classes);
 }

@@ -1,7 +1,47 @@
 /**
- * Usable amount of an inventory as Placement computes it: int((total - reserved) * allocation_ratio).
- * Pure and free of any repo or engine import, so inventory writes and the candidates engine share it.
+ * Placement's capacity rule, in one place: an inventory can take `amount` more when
+ * used + amount <= (total - reserved) * allocation_ratio and the amount is within min_unit..max_unit and a
+ * multiple of step_size. Pure and free of any repo or engine import; the SQL fragments below are the same rule
+ * for queries. Truncated or not, the verdict is the same (docs/decisions/1202-untruncated-capacity-check.md):
+ * amounts are whole numbers >= 1, and for such n, n <= c exactly when n <= trunc(c).
  */
+
+/** Usable amount as Placement reports it in summaries and usages: int((total - reserved) * allocation_ratio). */
 export function capacityOf(total: number, reserved: number, allocationRatio: number): number {
-  return Math.trunc((total - reserved) * allocationRatio);
+  return Math.trunc(untruncatedCapacity(total, reserved, allocationRatio));
 }
+
+/** The capacity Placement's allocation check compares against and prints in its 409. */
+export function untruncatedCapacity(total: number, reserved: number, allocationRatio: number): number {
+  return (total - reserved) * allocationRatio;
+}
+
+/** `amount` more fits next to `used`, against either form of the capacity. */
+export function withinCapacity(used: number, amount: number, capacity: number): boolean {
+  return used + amount <= capacity;
+}
+
+export interface UnitLimits {
+  minUnit: number;
+  maxUnit: number;
+  stepSize: number;
+}
+
+/** One allocation's amount respects the inventory's unit constraints. */
+export function withinUnits(amount: number, limits: UnitLimits): boolean {
+  return amount >= limits.minUnit && amount <= limits.maxUnit && amount % limits.stepSize === 0;
+}
+
+/** The capacity of inventories row `inv` in SQL, untruncated (double arithmetic, as Placement's check). */
+export const capacitySql = (inv: string) => `(${inv}.total - ${inv}.reserved) * ${inv}.allocation_ratio`;
+
+/** The capacity of inventories row `inv` in SQL, truncated as capacityOf, for reports. */
+export const truncatedCapacitySql = (inv: string) => `trunc(${capacitySql(inv)})::bigint`;
+
+/**
+ * withinUnits and withinCapacity over inventories row `inv` in SQL, for one bound `?` amount (numeric, so an
+ * amount beyond any inventory matches nothing rather than overflowing) and a `used` expression.
+ */
+export const fitsSql = (inv: string, used: string) =>
+  `(${inv}.min_unit <= ?::numeric AND ${inv}.max_unit >= ?::numeric AND ?::numeric % ${inv}.step_size = 0
+    AND ${capacitySql(inv)} >= ?::numeric + ${used})`;

@@ -1,5 +1,6 @@
 import { CONCURRENT_UPDATE } from './codes';
 import { HttpError } from './http-error';
+import { CONCURRENT_UPDATE_DATA, NUMBER_OUT_OF_RANGE, VALUE_NOT_STORABLE } from './messages';
 
 /** PostgreSQL SQLSTATEs we act on, mapped in one place. */
 export const PG_UNIQUE_VIOLATION = '23505';
@@ -81,9 +82,6 @@ export function pgConstraint(error: unknown): string | undefined {
   return undefined;
 }
 
-/** Placement's words for a write that lost a race (its ConcurrentUpdateDetected). */
-export const CONCURRENT_UPDATE_MESSAGE = 'Another thread concurrently updated the data. Please retry your update';
-
 /**
  * The backstop for database errors no repo turned into a domain error: a constraint another writer
  * won is a 409 to retry, a value PostgreSQL cannot hold is a 400, an unreachable or timed-out database
@@ -99,12 +97,12 @@ export function httpErrorFromDatabase(error: unknown): HttpError | undefined {
     case PG_UNIQUE_VIOLATION:
     case PG_SERIALIZATION_FAILURE:
     case PG_DEADLOCK_DETECTED:
-      return new HttpError(409, CONCURRENT_UPDATE_MESSAGE, CONCURRENT_UPDATE);
+      return new HttpError(409, CONCURRENT_UPDATE_DATA, CONCURRENT_UPDATE);
     case PG_NUMERIC_OUT_OF_RANGE:
-      return new HttpError(400, 'A number in the request is out of range.');
+      return new HttpError(400, NUMBER_OUT_OF_RANGE);
     case PG_INVALID_TEXT_REPRESENTATION:
     case PG_UNTRANSLATABLE_CHARACTER:
-      return new HttpError(400, 'A value in the request cannot be stored as given.');
+      return new HttpError(400, VALUE_NOT_STORABLE);
     default:
       return undefined;
   }

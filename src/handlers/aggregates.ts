@@ -4,11 +4,13 @@ import { SET_AGGREGATES_V1_1, SET_AGGREGATES_V1_19 } from '../../api/schemas/agg
 import { withTransaction } from '../db/transaction';
 import { CONCURRENT_UPDATE } from '../errors/codes';
 import { conflict } from '../errors/http-error';
+import { providerGenerationChanged } from '../errors/messages';
 import { sendJson } from '../http/respond';
 import { AGGREGATES_GENERATION } from '../microversion/versions';
 import { listProviderAggregates, replaceProviderAggregates } from '../repo/aggregates';
 import { lockProvider } from '../repo/providers';
-import { bumpProviderGeneration, providerNotFound, requireProvider } from '../repo/providers-core';
+import { bumpProviderGeneration } from '../repo/providers-core';
+import { providerFromPath, providerNotFound } from './provider-path';
 import { canonicalUuid } from '../validation/validator';
 import { compileSchema, validateBody } from '../validation/validator';
 
@@ -17,7 +19,7 @@ const validateSetV1_19 = compileSchema<Schemas['SetProviderAggregates']>(SET_AGG
 
 /** GET /resource_providers/{uuid}/aggregates (1.1+). */
 export async function getAggregates(req: Request, res: Response): Promise<void> {
-  const provider = await requireProvider(req.deps.db, String(req.params.uuid));
+  const provider = await providerFromPath(req.deps.db, String(req.params.uuid));
   const aggregates = await listProviderAggregates(req.deps.db, provider.id);
   sendAggregates(req, res, aggregates, provider.generation);
 }
@@ -28,17 +30,14 @@ export async function getAggregates(req: Request, res: Response): Promise<void> 
  */
 export async function setAggregates(req: Request, res: Response): Promise<void> {
   // Placement looks the provider up before it reads the body: 404 wins over 400.
-  const provider = await requireProvider(req.deps.db, String(req.params.uuid));
+  const provider = await providerFromPath(req.deps.db, String(req.params.uuid));
   const withGeneration = req.mv.has(AGGREGATES_GENERATION);
   let uuids: string[];
   let expected: number | undefined;
   if (withGeneration) {
     const body = validateBody(validateSetV1_19, req.json);
     if (body.resource_provider_generation !== provider.generation) {
-      throw conflict(
-        "Resource provider's generation already changed. Please update the generation and try again.",
-        CONCURRENT_UPDATE,
-      );
+      throw conflict(providerGenerationChanged, CONCURRENT_UPDATE);
     }
     uuids = body.aggregates;
     expected = body.resource_provider_generation;

@@ -11,8 +11,9 @@ import {
   PUT_ALLOCATIONS_V1_38,
   PUT_ALLOCATIONS_V1_8,
 } from '../../api/schemas/allocations';
-import { CONCURRENT_UPDATE, RESOURCE_PROVIDER_NOT_FOUND } from '../errors/codes';
-import { badRequest, conflict, notFound } from '../errors/http-error';
+import { badRequest, notFound } from '../errors/http-error';
+import { noAllocationsForConsumer, noSuchResourceClass } from '../errors/messages';
+import { inWords } from '../http/domain-errors';
 import { newest, sendJson, sendNoContent } from '../http/respond';
 import {
   ALLOCATION_PROJECT_USER_REQUIRED,
@@ -20,10 +21,10 @@ import {
   CANDIDATE_MAPPINGS,
   CONSUMER_GENERATION,
   CONSUMER_TYPES,
+  MIN_VERSION,
+  POST_ALLOCATIONS,
 } from '../microversion/versions';
 import {
-  AllocationRetriesExhausted,
-  UnknownResourceClass,
   deleteAllocationsForConsumer,
   replaceAllocations,
   resolveIdentities,
@@ -31,45 +32,28 @@ import {
   type AllocationWrite,
 } from '../repo/allocations';
 import { allocationsForConsumer, allocationsForProvider } from '../repo/allocation-reads';
-import { findProviderByUuid } from '../repo/providers-core';
 import { pathParam } from '../http/paths';
-import { UUID_PATTERN, canonicalUuid, compileSchema, validateBody, type JsonSchema } from '../validation/validator';
+import { UUID_PATTERN, canonicalUuid, schemasByVersion, validateBody } from '../validation/validator';
+import { providerFromPath } from './provider-path';
 import { parseConsumerUuid, toAllocationWrite, toAllocationWrites, type ConsumerBody } from './allocation-bodies';
 
 /** Placement's name for consumers that never had a type (allocations written before 1.38). */
 export const UNKNOWN_CONSUMER_TYPE = 'unknown';
 
-const compiled = (schema: JsonSchema) => ({ validate: compileSchema(schema) });
-const PUT_SCHEMAS = {
-  v1_0: compiled(PUT_ALLOCATIONS_V1_0),
-  v1_8: compiled(PUT_ALLOCATIONS_V1_8),
-  v1_12: compiled(PUT_ALLOCATIONS_V1_12),
-  v1_28: compiled(PUT_ALLOCATIONS_V1_28),
-  v1_34: compiled(PUT_ALLOCATIONS_V1_34),
-  v1_38: compiled(PUT_ALLOCATIONS_V1_38),
-};
-const POST_SCHEMAS = {
-  v1_13: compiled(POST_ALLOCATIONS_V1_13),
-  v1_28: compiled(POST_ALLOCATIONS_V1_28),
-  v1_34: compiled(POST_ALLOCATIONS_V1_34),
-  v1_38: compiled(POST_ALLOCATIONS_V1_38),
-};
-
-function putSchema(req: Request) {
-  if (req.mv.has(CONSUMER_TYPES)) return PUT_SCHEMAS.v1_38;
-  if (req.mv.has(CANDIDATE_MAPPINGS)) return PUT_SCHEMAS.v1_34;
-  if (req.mv.has(CONSUMER_GENERATION)) return PUT_SCHEMAS.v1_28;
-  if (req.mv.has(ALLOCATIONS_DICT_FORM)) return PUT_SCHEMAS.v1_12;
-  if (req.mv.has(ALLOCATION_PROJECT_USER_REQUIRED)) return PUT_SCHEMAS.v1_8;
-  return PUT_SCHEMAS.v1_0;
-}
-
-function postSchema(req: Request) {
-  if (req.mv.has(CONSUMER_TYPES)) return POST_SCHEMAS.v1_38;
-  if (req.mv.has(CANDIDATE_MAPPINGS)) return POST_SCHEMAS.v1_34;
-  if (req.mv.has(CONSUMER_GENERATION)) return POST_SCHEMAS.v1_28;
-  return POST_SCHEMAS.v1_13;
-}
+const putSchema = schemasByVersion<ConsumerBody>([
+  [MIN_VERSION, PUT_ALLOCATIONS_V1_0],
+  [ALLOCATION_PROJECT_USER_REQUIRED, PUT_ALLOCATIONS_V1_8],
+  [ALLOCATIONS_DICT_FORM, PUT_ALLOCATIONS_V1_12],
+  [CONSUMER_GENERATION, PUT_ALLOCATIONS_V1_28],
+  [CANDIDATE_MAPPINGS, PUT_ALLOCATIONS_V1_34],
+  [CONSUMER_TYPES, PUT_ALLOCATIONS_V1_38],
+]);
+const postSchema = schemasByVersion<Record<string, ConsumerBody>>([
+  [POST_ALLOCATIONS, POST_ALLOCATIONS_V1_13],
+  [CONSUMER_GENERATION, POST_ALLOCATIONS_V1_28],
+  [CANDIDATE_MAPPINGS, POST_ALLOCATIONS_V1_34],
+  [CONSUMER_TYPES, POST_ALLOCATIONS_V1_38],
+]);
 
 /** GET /allocations/{consumer_uuid}: by provider; project/user from 1.12, generation 1.28, type 1.38. */
 export async function listForConsumer(req: Request, res: Response): Promise<void> {
@@ -94,12 +78,7 @@ export async function listForConsumer(req: Request, res: Response): Promise<void
 /** GET /resource_providers/{uuid}/allocations: by consumer, with the provider generation. */
 export async function listForResourceProvider(req: Request, res: Response): Promise<void> {
   const uuid = pathParam(req, 'uuid');
-  const provider = await findProviderByUuid(req.deps.db, uuid);
-  if (!provider)
-    throw notFound(
-      `Resource provider '${uuid}' not found: No resource provider with uuid ${uuid} found`,
-      RESOURCE_PROVIDER_NOT_FOUND,
-    );
+  const provider = await providerFromPath(req.deps.db, uuid, 'allocations');
   const rows = await allocationsForProvider(req.deps.db, provider.id);
   const allocations: Record<string, { resources: Record<string, number>; consumer_generation?: number }> = {};
   for (const row of rows) {
@@ -114,23 +93,21 @@ export async function listForResourceProvider(req: Request, res: Response): Prom
 /** PUT /allocations/{consumer_uuid}: replace one consumer's allocations (empty from 1.28: remove them). */
 export async function setAllocationsForConsumer(req: Request, res: Response): Promise<void> {
   const consumerUuid = parseConsumerUuid(String(req.params.consumer_uuid));
-  const { validate } = putSchema(req);
-  const body = validateBody<ConsumerBody>(validate, req.json);
+  const body = validateBody(putSchema(req.mv), req.json);
   const write = toAllocationWrite(req, req.deps.config, consumerUuid, body);
   await writeWithPlacementErrors(
     req,
     [write],
-    (name) => `Unable to allocate inventory for consumer ${consumerUuid}: No such resource class ${name}.`,
+    (name) => `Unable to allocate inventory for consumer ${consumerUuid}: ${noSuchResourceClass(name)}`,
   );
   sendNoContent(res);
 }
 
 /** POST /allocations (1.13): several consumers at once, atomically (e.g. moving a claim to a migration). */
 export async function setAllocations(req: Request, res: Response): Promise<void> {
-  const { validate } = postSchema(req);
-  const body = validateBody<Record<string, ConsumerBody>>(validate, req.json);
+  const body = validateBody(postSchema(req.mv), req.json);
   const writes = toAllocationWrites(req, req.deps.config, body);
-  await writeWithPlacementErrors(req, writes, (name) => `Unable to allocate inventory No such resource class ${name}.`);
+  await writeWithPlacementErrors(req, writes, (name) => `Unable to allocate inventory ${noSuchResourceClass(name)}`);
   sendNoContent(res);
 }
 
@@ -140,39 +117,22 @@ async function writeWithPlacementErrors(
   unknownClass: (name: string) => string,
 ): Promise<void> {
   const { db, config } = req.deps;
-  try {
-    await withAllocationRetry(db, config.allocationConflictRetryCount, async (tx) =>
+  await inWords({ UnknownResourceClass: (e) => badRequest(unknownClass(e.className)) }, () =>
+    withAllocationRetry(db, config.allocationConflictRetryCount, async (tx) =>
       replaceAllocations(tx, writes, await resolveIdentities(tx, writes)),
-    );
-  } catch (error) {
-    if (error instanceof UnknownResourceClass) throw badRequest(unknownClass(error.className));
-    if (error instanceof AllocationRetriesExhausted) {
-      throw conflict(
-        `Inventory and/or allocations changed while attempting to allocate: ${error.message}`,
-        CONCURRENT_UPDATE,
-      );
-    }
-    throw error;
-  }
+    ),
+  );
 }
 
 /** DELETE /allocations/{consumer_uuid}: 404 when the consumer holds nothing. */
 export async function deleteAllocations(req: Request, res: Response): Promise<void> {
   const raw = String(req.params.consumer_uuid);
-  if (!UUID_PATTERN.test(raw)) throw notFound(`No allocations for consumer '${raw}'`);
+  if (!UUID_PATTERN.test(raw)) throw notFound(noAllocationsForConsumer(raw));
   const { db, config } = req.deps;
-  try {
-    await withAllocationRetry(db, config.allocationConflictRetryCount, (tx) =>
+  await inWords({}, () =>
+    withAllocationRetry(db, config.allocationConflictRetryCount, (tx) =>
       deleteAllocationsForConsumer(tx, canonicalUuid(raw)),
-    );
-  } catch (error) {
-    if (error instanceof AllocationRetriesExhausted) {
-      throw conflict(
-        `Inventory and/or allocations changed while attempting to allocate: ${error.message}`,
-        CONCURRENT_UPDATE,
-      );
-    }
-    throw error;
-  }
+    ),
+  );
   sendNoContent(res);
 }

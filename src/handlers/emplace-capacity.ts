@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import type { Db } from '../db/knex';
 import { badRequest } from '../errors/http-error';
+import { noSuchResourceClass, noSuchTraits } from '../errors/messages';
 import { getAll } from '../http/query';
 import { writeJson } from '../http/respond';
 import {
@@ -13,7 +14,7 @@ import {
   type CapacityTotalsRow,
 } from '../repo/emplace-capacity';
 import { aggregateIds, resourceClassIds, traitIds } from '../repo/names';
-import { parseMemberOfParams, parseTraitParams } from '../validation/provider-query';
+import { parseMemberOfParams, parseTraitParams } from '../provider-query/values';
 import { compileSchema } from '../validation/validator';
 import {
   LIMIT,
@@ -97,11 +98,11 @@ async function resolveFilter(
   const traits = parseTraitParams(requiredValues, { allowForbidden: true, allowAnyOf: true });
   const classId = (await resourceClassIds(db, [className])).get(className);
   if (classId === undefined)
-    throw badRequest(`Invalid resource class in resource_class parameter: No such resource class ${className}.`);
+    throw badRequest(`Invalid resource class in resource_class parameter: ${noSuchResourceClass(className)}`);
   const traitNames = [...traits.required.flat(), ...traits.forbidden];
   const ids = await traitIds(db, traitNames);
   const unknown = traitNames.find((name) => !ids.has(name));
-  if (unknown) throw badRequest(`Invalid trait(s) in "required" parameter: No such trait(s): ${unknown}.`);
+  if (unknown) throw badRequest(`Invalid trait(s) in "required" parameter: ${noSuchTraits([unknown])}`);
   const aggregates = await aggregateIds(db, [...memberOf.required.flat(), ...memberOf.forbidden]);
   const known = (uuids: string[]) => uuids.flatMap((uuid) => aggregates.get(uuid) ?? []);
   const memberOfIds = memberOf.required.map(known);

@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import { RESOURCE_PROVIDER_NOT_FOUND } from '../errors/codes';
 import { notFound } from '../errors/http-error';
+import { noSuchProvider } from '../errors/messages';
 import { pathParam } from '../http/paths';
 import { sendNoContent, writeJson } from '../http/respond';
 import { forgetHeartbeat, listHeartbeats as listHeartbeatRows, recordHeartbeat } from '../repo/emplace-heartbeats';
@@ -46,7 +47,7 @@ export async function deleteHeartbeat(req: Request, res: Response): Promise<void
 async function withProvider(req: Request, work: (db: Request['deps']['db'], uuid: string) => Promise<boolean>) {
   const uuid = pathParam(req, 'uuid');
   const found = UUID_PATTERN.test(uuid) && (await work(req.deps.db, canonicalUuid(uuid)));
-  if (!found) throw notFound(`No resource provider with uuid ${uuid} found`, RESOURCE_PROVIDER_NOT_FOUND);
+  if (!found) throw notFound(noSuchProvider(uuid), RESOURCE_PROVIDER_NOT_FOUND);
 }
 
 /**

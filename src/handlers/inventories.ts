@@ -3,7 +3,15 @@ import { RC_PATTERN } from '../../api/schemas/names';
 import { createInventorySchema, setInventoriesSchema, updateInventorySchema } from '../../api/schemas/inventories';
 import { withTransaction } from '../db/transaction';
 import { CONCURRENT_UPDATE, INVENTORY_INUSE } from '../errors/codes';
-import { badRequest, conflict, HttpError, notFound } from '../errors/http-error';
+import { badRequest, conflict, notFound } from '../errors/http-error';
+import {
+  PROVIDER_GENERATION_CONFLICT,
+  inventoryInUse,
+  noSuchResourceClass,
+  reservedExceedsTotal,
+} from '../errors/messages';
+import { UnknownResourceClass } from '../errors/domain';
+import { inWords, type Wording } from '../http/domain-errors';
 import { absoluteUrl, pathParam, segment } from '../http/paths';
 import { NO_LAST_MODIFIED, newest, sendJson, sendNoContent } from '../http/respond';
 import { RESERVED_EQUALS_TOTAL } from '../microversion/versions';
@@ -61,23 +69,41 @@ function sendInventory(
   sendJson(req, res, status, body, inventory.updated_at ?? inventory.created_at);
 }
 
-function generationConflict(): HttpError {
-  return conflict('resource provider generation conflict', CONCURRENT_UPDATE);
+function generationConflict() {
+  return conflict(PROVIDER_GENERATION_CONFLICT, CONCURRENT_UPDATE);
 }
 
-/** Re-word an error from the repo the way a particular Placement handler does, keeping status and code. */
-function reword(error: unknown, code: string, prefix: string): never {
-  if (error instanceof HttpError && error.code === code)
-    throw new HttpError(error.status, `${prefix}${error.message}`, code);
-  throw error;
+/**
+ * How Placement's inventory handlers word what the repo reports. Each handler puts its own head before the
+ * shared sentence; `uuid` is the provider in the path.
+ */
+function inventoryWording(uuid: string, action: 'create' | 'update' | 'delete', resourceClass?: string): Wording {
+  return {
+    ReservedExceedsTotal: (e) =>
+      badRequest(
+        reservedExceedsTotal(
+          action === 'create' ? 'create' : 'update',
+          e.providerUuid,
+          e.resourceClass,
+          e.reservedMayEqualTotal,
+        ),
+      ),
+    UnknownResourceClass: (e) =>
+      badRequest(
+        `Unknown resource class in inventory for resource provider ${uuid}: ${noSuchResourceClass(e.className)}`,
+      ),
+    InventoryInUse: (e) => {
+      const head = action === 'delete' ? `Unable to delete inventory of class ${resourceClass}: ` : 'update conflict: ';
+      return conflict(head + inventoryInUse(e.providerUuid, e.resourceClasses), INVENTORY_INUSE);
+    },
+  };
 }
 
 /** GET /resource_providers/{uuid}/inventories */
 export async function getInventories(req: Request, res: Response): Promise<void> {
   const uuid = pathParam(req, 'uuid');
   const { db } = req.deps;
-  // Placement repeats the lookup error after " : " here.
-  const provider = await providerFromPath(db, uuid, ` : No resource provider with uuid ${uuid} found`);
+  const provider = await providerFromPath(db, uuid, 'repeat after spaced colon');
   sendInventories(req, res, provider.generation, await readInventories(db, provider.id));
 }
 
@@ -86,7 +112,7 @@ export async function getInventory(req: Request, res: Response): Promise<void> {
   const uuid = pathParam(req, 'uuid');
   const resourceClass = pathParam(req, 'resource_class');
   const { db } = req.deps;
-  const provider = await providerFromPath(db, uuid, ` : No resource provider with uuid ${uuid} found`);
+  const provider = await providerFromPath(db, uuid, 'repeat after spaced colon');
   const inventory = await readInventory(db, provider.id, resourceClass);
   if (!inventory) throw notFound(`No inventory of class ${resourceClass} for ${uuid}`);
   sendInventory(req, res, 200, provider.generation, inventory);
@@ -99,32 +125,34 @@ export async function getInventory(req: Request, res: Response): Promise<void> {
 export async function createInventory(req: Request, res: Response): Promise<void> {
   const uuid = pathParam(req, 'uuid');
   const { db } = req.deps;
-  const [provider, inventory] = await withTransaction(db, async (tx) => {
-    const current = await providerFromPath(tx, uuid);
-    const {
-      resource_class: resourceClass,
-      resource_provider_generation: expected,
-      ...input
-    } = validateBody(validateCreate, req.json);
-    const values = withDefaults(input);
-    assertCapacity(current, { [resourceClass]: values }, req.mv.has(RESERVED_EQUALS_TOTAL), 'create');
-    if (expected !== undefined && expected !== current.generation) throw generationConflict();
-    const classId = (await resourceClassIds(tx, [resourceClass], { lock: true })).get(resourceClass);
-    if (classId === undefined) {
-      throw badRequest(
-        `Unable to create inventory for resource provider ${uuid}: No such resource class ${resourceClass}.`,
-      );
-    }
-    const generation = await bumpProviderGeneration(tx, current.id, current.generation);
-    if (await readInventory(tx, current.id, resourceClass)) {
-      throw conflict(
-        `Update conflict: Inventory for '${resourceClass}' on resource provider '${uuid}' already exists.`,
-        CONCURRENT_UPDATE,
-      );
-    }
-    await upsertInventories(tx, current.id, [[classId, values]]);
-    return [{ ...current, generation }, (await readInventory(tx, current.id, resourceClass))!] as const;
-  });
+  const [provider, inventory] = await inWords(inventoryWording(uuid, 'create'), () =>
+    withTransaction(db, async (tx) => {
+      const current = await providerFromPath(tx, uuid);
+      const {
+        resource_class: resourceClass,
+        resource_provider_generation: expected,
+        ...input
+      } = validateBody(validateCreate, req.json);
+      const values = withDefaults(input);
+      assertCapacity(current, { [resourceClass]: values }, req.mv.has(RESERVED_EQUALS_TOTAL));
+      if (expected !== undefined && expected !== current.generation) throw generationConflict();
+      const classId = (await resourceClassIds(tx, [resourceClass], { lock: true })).get(resourceClass);
+      if (classId === undefined) {
+        throw badRequest(
+          `Unable to create inventory for resource provider ${uuid}: ${noSuchResourceClass(resourceClass)}`,
+        );
+      }
+      const generation = await bumpProviderGeneration(tx, current.id, current.generation);
+      if (await readInventory(tx, current.id, resourceClass)) {
+        throw conflict(
+          `Update conflict: Inventory for '${resourceClass}' on resource provider '${uuid}' already exists.`,
+          CONCURRENT_UPDATE,
+        );
+      }
+      await upsertInventories(tx, current.id, [[classId, values]]);
+      return [{ ...current, generation }, (await readInventory(tx, current.id, resourceClass))!] as const;
+    }),
+  );
   res.setHeader(
     'location',
     absoluteUrl(req, `/resource_providers/${provider.uuid}/inventories/${segment(inventory.resource_class)}`),
@@ -137,24 +165,26 @@ export async function updateInventory(req: Request, res: Response): Promise<void
   const uuid = pathParam(req, 'uuid');
   const resourceClass = pathParam(req, 'resource_class');
   const { db } = req.deps;
-  const [generation, inventory] = await withTransaction(db, async (tx) => {
-    const provider = await providerFromPath(tx, uuid);
-    const { resource_provider_generation: expected, ...input } = validateBody(validateUpdate, req.json);
-    if (expected !== provider.generation) throw generationConflict();
-    const values = withDefaults(input);
-    assertCapacity(provider, { [resourceClass]: values }, req.mv.has(RESERVED_EQUALS_TOTAL), 'update');
-    const classId = (await resourceClassIds(tx, [resourceClass], { lock: true })).get(resourceClass);
-    // Placement lets the unknown-class lookup escape as a plain 404.
-    if (classId === undefined) throw notFound(`No such resource class ${resourceClass}.`);
-    const next = await bumpProviderGeneration(tx, provider.id, provider.generation);
-    if (!(await readInventory(tx, provider.id, resourceClass))) {
-      throw badRequest(
-        `No inventory record with resource class for resource provider ${uuid}: No inventory of class ${resourceClass} found.`,
-      );
-    }
-    await upsertInventories(tx, provider.id, [[classId, values]]);
-    return [next, (await readInventory(tx, provider.id, resourceClass))!] as const;
-  });
+  const [generation, inventory] = await inWords(inventoryWording(uuid, 'update'), () =>
+    withTransaction(db, async (tx) => {
+      const provider = await providerFromPath(tx, uuid);
+      const { resource_provider_generation: expected, ...input } = validateBody(validateUpdate, req.json);
+      if (expected !== provider.generation) throw generationConflict();
+      const values = withDefaults(input);
+      assertCapacity(provider, { [resourceClass]: values }, req.mv.has(RESERVED_EQUALS_TOTAL));
+      const classId = (await resourceClassIds(tx, [resourceClass], { lock: true })).get(resourceClass);
+      // Placement lets the unknown-class lookup escape as a plain 404.
+      if (classId === undefined) throw notFound(noSuchResourceClass(resourceClass));
+      const next = await bumpProviderGeneration(tx, provider.id, provider.generation);
+      if (!(await readInventory(tx, provider.id, resourceClass))) {
+        throw badRequest(
+          `No inventory record with resource class for resource provider ${uuid}: No inventory of class ${resourceClass} found.`,
+        );
+      }
+      await upsertInventories(tx, provider.id, [[classId, values]]);
+      return [next, (await readInventory(tx, provider.id, resourceClass))!] as const;
+    }),
+  );
   sendInventory(req, res, 200, generation, inventory);
 }
 
@@ -163,18 +193,18 @@ export async function deleteInventory(req: Request, res: Response): Promise<void
   const uuid = pathParam(req, 'uuid');
   const resourceClass = pathParam(req, 'resource_class');
   const { db } = req.deps;
-  await withTransaction(db, async (tx) => {
-    const provider = await providerFromPath(tx, uuid);
-    const notFoundForDelete = (reason: string) =>
-      notFound(`No inventory of class ${resourceClass} found for delete: ${reason}`);
-    const classId = (await resourceClassIds(tx, [resourceClass])).get(resourceClass);
-    if (classId === undefined) throw notFoundForDelete(`No such resource class ${resourceClass}.`);
-    await bumpProviderGeneration(tx, provider.id, provider.generation);
-    const deleted = await deleteInventoryRows(tx, provider, [classId]).catch((error: unknown) =>
-      reword(error, INVENTORY_INUSE, `Unable to delete inventory of class ${resourceClass}: `),
-    );
-    if (deleted === 0) throw notFoundForDelete(`No inventory of class ${resourceClass} found for delete`);
-  });
+  await inWords(inventoryWording(uuid, 'delete', resourceClass), () =>
+    withTransaction(db, async (tx) => {
+      const provider = await providerFromPath(tx, uuid);
+      const notFoundForDelete = (reason: string) =>
+        notFound(`No inventory of class ${resourceClass} found for delete: ${reason}`);
+      const classId = (await resourceClassIds(tx, [resourceClass])).get(resourceClass);
+      if (classId === undefined) throw notFoundForDelete(noSuchResourceClass(resourceClass));
+      await bumpProviderGeneration(tx, provider.id, provider.generation);
+      const deleted = await deleteInventoryRows(tx, provider, [classId]);
+      if (deleted === 0) throw notFoundForDelete(`No inventory of class ${resourceClass} found for delete`);
+    }),
+  );
   sendNoContent(res);
 }
 
@@ -182,25 +212,23 @@ export async function deleteInventory(req: Request, res: Response): Promise<void
 export async function setInventories(req: Request, res: Response): Promise<void> {
   const uuid = pathParam(req, 'uuid');
   const { db } = req.deps;
-  const [generation, inventories] = await withTransaction(db, async (tx) => {
-    const provider = await providerFromPath(tx, uuid);
-    const body = validateBody(validateSet, req.json);
-    if (body.resource_provider_generation !== provider.generation) throw generationConflict();
-    // Keys outside the class pattern escape the schema (patternProperties); they name no class.
-    const badName = Object.keys(body.inventories).find((name) => !new RegExp(RC_PATTERN).test(name));
-    if (badName !== undefined) {
-      throw badRequest(
-        `Unknown resource class in inventory for resource provider ${uuid}: No such resource class ${badName}.`,
+  const [generation, inventories] = await inWords(inventoryWording(uuid, 'update'), () =>
+    withTransaction(db, async (tx) => {
+      const provider = await providerFromPath(tx, uuid);
+      const body = validateBody(validateSet, req.json);
+      if (body.resource_provider_generation !== provider.generation) throw generationConflict();
+      // Keys outside the class pattern escape the schema (patternProperties); they name no class.
+      const badName = Object.keys(body.inventories).find((name) => !new RegExp(RC_PATTERN).test(name));
+      if (badName !== undefined) throw new UnknownResourceClass(badName);
+      const values = Object.fromEntries(
+        Object.entries(body.inventories).map(([rc, input]) => [rc, withDefaults(input)]),
       );
-    }
-    const values = Object.fromEntries(Object.entries(body.inventories).map(([rc, input]) => [rc, withDefaults(input)]));
-    assertCapacity(provider, values, req.mv.has(RESERVED_EQUALS_TOTAL), 'update');
-    const next = await bumpProviderGeneration(tx, provider.id, provider.generation);
-    await replaceInventories(tx, provider, values).catch((error: unknown) =>
-      reword(error, INVENTORY_INUSE, 'update conflict: '),
-    );
-    return [next, await readInventories(tx, provider.id)] as const;
-  });
+      assertCapacity(provider, values, req.mv.has(RESERVED_EQUALS_TOTAL));
+      const next = await bumpProviderGeneration(tx, provider.id, provider.generation);
+      await replaceInventories(tx, provider, values);
+      return [next, await readInventories(tx, provider.id)] as const;
+    }),
+  );
   sendInventories(req, res, generation, inventories);
 }
 
@@ -208,19 +236,21 @@ export async function setInventories(req: Request, res: Response): Promise<void>
 export async function deleteInventories(req: Request, res: Response): Promise<void> {
   const uuid = pathParam(req, 'uuid');
   const { db } = req.deps;
-  await withTransaction(db, async (tx) => {
-    const provider = await providerFromPath(tx, uuid);
-    await bumpProviderGeneration(tx, provider.id, provider.generation);
-    await replaceInventories(tx, provider, {});
-  }).catch((error: unknown) => {
-    if (error instanceof HttpError && error.code === CONCURRENT_UPDATE) {
-      throw conflict(
+  const wording: Wording = {
+    ...inventoryWording(uuid, 'update'),
+    ProviderChanged: () =>
+      conflict(
         `Unable to delete inventory for resource provider ${uuid} because the inventory was updated by another process. ` +
           'Please retry your request.',
         CONCURRENT_UPDATE,
-      );
-    }
-    throw error;
-  });
+      ),
+  };
+  await inWords(wording, () =>
+    withTransaction(db, async (tx) => {
+      const provider = await providerFromPath(tx, uuid);
+      await bumpProviderGeneration(tx, provider.id, provider.generation);
+      await replaceInventories(tx, provider, {});
+    }),
+  );
   sendNoContent(res);
 }

@@ -1,14 +1,41 @@
-import type { Knex } from 'knex';
-import { RESOURCE_PROVIDER_NOT_FOUND } from '../errors/codes';
+import type { Queryable } from '../db/knex';
 import { notFound } from '../errors/http-error';
+import { noSuchProvider } from '../errors/messages';
 import { findProviderByUuid, type ProviderRow } from '../repo/providers-core';
 
 /**
- * The provider named by a `{uuid}` path segment, or 404 "No resource provider with uuid X found"
- * followed verbatim by `suffix` (some Placement handlers repeat the lookup error after it).
+ * How a provider route words the 404 for its `{uuid}`. Placement's handlers vary: most say the sentence once,
+ * some repeat it after ": " or " : ", DELETE adds "for delete", the allocations listing puts a head before it.
  */
-export async function providerFromPath(db: Knex | Knex.Transaction, uuid: string, suffix = ''): Promise<ProviderRow> {
+export type MissingProviderWording =
+  'plain' | 'repeat after colon' | 'repeat after spaced colon' | 'for delete' | 'allocations';
+
+export function providerNotFound(uuid: string, wording: MissingProviderWording = 'plain'): Error {
+  const sentence = noSuchProvider(uuid);
+  switch (wording) {
+    case 'plain':
+      return notFound(sentence);
+    case 'repeat after colon':
+      return notFound(`${sentence}: ${sentence}`);
+    case 'repeat after spaced colon':
+      return notFound(`${sentence} : ${sentence}`);
+    case 'for delete':
+      return notFound(`${sentence} for delete`);
+    case 'allocations':
+      return notFound(`Resource provider '${uuid}' not found: ${sentence}`);
+  }
+}
+
+/**
+ * The provider named by a `{uuid}` path segment, or the route's 404. The code is placement.undefined_code,
+ * as Placement's provider routes raise a plain HTTPNotFound (docs/decisions/1200-provider-404-code.md).
+ */
+export async function providerFromPath(
+  db: Queryable,
+  uuid: string,
+  wording: MissingProviderWording = 'plain',
+): Promise<ProviderRow> {
   const provider = await findProviderByUuid(db, uuid);
-  if (!provider) throw notFound(`No resource provider with uuid ${uuid} found${suffix}`, RESOURCE_PROVIDER_NOT_FOUND);
+  if (!provider) throw providerNotFound(uuid, wording);
   return provider;
 }

@@ -1,7 +1,9 @@
 import type { Request, Response } from 'express';
 import { resourceClassNameSchema } from '../../api/schemas/resource-classes';
 import { withTransaction } from '../db/transaction';
-import { conflict } from '../errors/http-error';
+import { conflict, notFound } from '../errors/http-error';
+import { noSuchResourceClass } from '../errors/messages';
+import { inWords, type Wording } from '../http/domain-errors';
 import { absoluteUrl, pathParam, segment, underPrefix } from '../http/paths';
 import { newest, sendJson } from '../http/respond';
 import { RESOURCE_CLASS_PUT_CREATES } from '../microversion/versions';
@@ -16,6 +18,9 @@ import {
 import { compileSchema, validateBody } from '../validation/validator';
 
 const validateName = compileSchema<{ name: string }>(resourceClassNameSchema);
+
+/** On /resource_classes/{name} an unknown class is the resource itself missing: 404. */
+const RESOURCE_CLASS_WORDING: Wording = { UnknownResourceClass: (e) => notFound(noSuchResourceClass(e.className)) };
 
 const classPath = (name: string) => `/resource_classes/${segment(name)}`;
 
@@ -45,7 +50,7 @@ export async function listResourceClasses(req: Request, res: Response): Promise<
 
 /** GET /resource_classes/{name} (1.2) */
 export async function getResourceClass(req: Request, res: Response): Promise<void> {
-  const rc = await requireResourceClass(req.deps.db, pathParam(req, 'name'));
+  const rc = await inWords(RESOURCE_CLASS_WORDING, () => requireResourceClass(req.deps.db, pathParam(req, 'name')));
   sendJson(req, res, 200, serialize(req, rc), lastModified(rc));
 }
 
@@ -66,7 +71,9 @@ export async function updateResourceClass(req: Request, res: Response): Promise<
   const name = pathParam(req, 'name');
   if (!req.mv.has(RESOURCE_CLASS_PUT_CREATES)) {
     const { name: newName } = validateBody(validateName, req.json);
-    const renamed = await withTransaction(req.deps.db, (tx) => renameResourceClass(tx, name, newName));
+    const renamed = await inWords(RESOURCE_CLASS_WORDING, () =>
+      withTransaction(req.deps.db, (tx) => renameResourceClass(tx, name, newName)),
+    );
     sendJson(req, res, 200, serialize(req, renamed));
     return;
   }
@@ -79,6 +86,8 @@ export async function updateResourceClass(req: Request, res: Response): Promise<
 
 /** DELETE /resource_classes/{name} (1.2) */
 export async function deleteResourceClass(req: Request, res: Response): Promise<void> {
-  await withTransaction(req.deps.db, (tx) => deleteResourceClassRow(tx, pathParam(req, 'name')));
+  await inWords(RESOURCE_CLASS_WORDING, () =>
+    withTransaction(req.deps.db, (tx) => deleteResourceClassRow(tx, pathParam(req, 'name'))),
+  );
   res.status(204).end();
 }

@@ -15,14 +15,17 @@ import {
 import { withTransaction } from '../db/transaction';
 import type { Tx } from '../db/knex';
 import { DUPLICATE_NAME } from '../errors/codes';
+import { ProviderChanged } from '../errors/domain';
 import { badRequest, conflict } from '../errors/http-error';
+import { PARENT_DOES_NOT_EXIST, conflictingProvider } from '../errors/messages';
+import { inWords } from '../http/domain-errors';
 import { underPrefix } from '../http/paths';
 import { getAll, queryForValidation } from '../http/query';
 import { newest, sendJson, sendNoContent } from '../http/respond';
-import type { Microversion } from '../microversion/microversion';
 import {
   AGGREGATES,
   CREATE_PROVIDER_RETURNS_BODY,
+  MIN_VERSION,
   NESTED_PROVIDERS,
   PROVIDER_ALLOCATIONS_LINK,
   PROVIDER_MEMBER_OF,
@@ -31,10 +34,10 @@ import {
   REPARENTING,
   TRAITS,
 } from '../microversion/versions';
-import { buildListFilter, type ListQuery } from './resource-providers-filter';
+import { parseProviderListQuery, type ListQuery } from '../provider-query/request-groups';
+import { resolveProviderList } from '../provider-query/resolve';
+import { PROVIDER_LIST_WORDING } from '../provider-query/wording';
 import {
-  DuplicateProviderError,
-  MissingParentError,
   deleteProvider,
   findProviderView,
   insertProvider,
@@ -47,46 +50,47 @@ import {
   type ProviderChange,
   type ProviderView,
 } from '../repo/providers';
-import { concurrentUpdate, findProviderByUuid, providerNotFound, requireProvider } from '../repo/providers-core';
-import { compileSchema, validateBody, validateQuery } from '../validation/validator';
+import { findProviderByUuid } from '../repo/providers-core';
+import { providerFromPath, providerNotFound } from './provider-path';
+import { schemasByVersion, validateBody, validateQuery } from '../validation/validator';
 import { canonicalUuid } from '../validation/validator';
 
-const validateCreateV1_0 = compileSchema<CreateBody>(CREATE_PROVIDER_V1_0);
-const validateCreateV1_14 = compileSchema<CreateBody>(CREATE_PROVIDER_V1_14);
-const validateUpdateV1_0 = compileSchema<UpdateBody>(UPDATE_PROVIDER_V1_0);
-const validateUpdateV1_14 = compileSchema<UpdateBody>(UPDATE_PROVIDER_V1_14);
-const validateListV1_0 = compileSchema<ListQuery>(LIST_PROVIDERS_QUERY_V1_0);
-const validateListV1_3 = compileSchema<ListQuery>(LIST_PROVIDERS_QUERY_V1_3);
-const validateListV1_4 = compileSchema<ListQuery>(LIST_PROVIDERS_QUERY_V1_4);
-const validateListV1_14 = compileSchema<ListQuery>(LIST_PROVIDERS_QUERY_V1_14);
-const validateListV1_18 = compileSchema<ListQuery>(LIST_PROVIDERS_QUERY_V1_18);
+const createSchema = schemasByVersion<CreateBody>([
+  [MIN_VERSION, CREATE_PROVIDER_V1_0],
+  [NESTED_PROVIDERS, CREATE_PROVIDER_V1_14],
+]);
+const updateSchema = schemasByVersion<UpdateBody>([
+  [MIN_VERSION, UPDATE_PROVIDER_V1_0],
+  [NESTED_PROVIDERS, UPDATE_PROVIDER_V1_14],
+]);
+const listQuerySchema = schemasByVersion<ListQuery>([
+  [MIN_VERSION, LIST_PROVIDERS_QUERY_V1_0],
+  [PROVIDER_MEMBER_OF, LIST_PROVIDERS_QUERY_V1_3],
+  [PROVIDER_RESOURCES_FILTER, LIST_PROVIDERS_QUERY_V1_4],
+  [NESTED_PROVIDERS, LIST_PROVIDERS_QUERY_V1_14],
+  [PROVIDER_REQUIRED_TRAITS, LIST_PROVIDERS_QUERY_V1_18],
+]);
 
 type CreateBody = Schemas['CreateResourceProvider'];
 type UpdateBody = Schemas['UpdateResourceProvider'];
 
 /** GET /resource_providers */
 export async function listResourceProviders(req: Request, res: Response): Promise<void> {
-  const query = validateQuery(listQueryValidator(req.mv), queryForValidation(req));
-  const filter = await buildListFilter(req.deps.db, req.mv, query, {
-    memberOf: getAll(req, 'member_of'),
-    required: getAll(req, 'required'),
-  });
+  const query = validateQuery(listQuerySchema(req.mv), queryForValidation(req));
+  const parsed = parseProviderListQuery(
+    query,
+    { memberOf: getAll(req, 'member_of'), required: getAll(req, 'required') },
+    req.mv,
+  );
+  const filter = await inWords(PROVIDER_LIST_WORDING, () => resolveProviderList(req.deps.db, parsed));
   const providers = filter ? await listProviders(req.deps.db, filter) : [];
   const body: Schemas['ResourceProviderList'] = { resource_providers: providers.map((p) => serializeProvider(req, p)) };
   sendJson(req, res, 200, body, newest(providers.map(modifiedAt)));
 }
 
-function listQueryValidator(mv: Microversion) {
-  if (mv.has(PROVIDER_REQUIRED_TRAITS)) return validateListV1_18;
-  if (mv.has(NESTED_PROVIDERS)) return validateListV1_14;
-  if (mv.has(PROVIDER_RESOURCES_FILTER)) return validateListV1_4;
-  if (mv.has(PROVIDER_MEMBER_OF)) return validateListV1_3;
-  return validateListV1_0;
-}
-
 /** POST /resource_providers: 201 and Location before 1.20; 200 with the provider from 1.20. */
 export async function createResourceProvider(req: Request, res: Response): Promise<void> {
-  const body = validateBody(req.mv.has(NESTED_PROVIDERS) ? validateCreateV1_14 : validateCreateV1_0, req.json);
+  const body = validateBody(createSchema(req.mv), req.json);
   const uuid = body.uuid ? canonicalUuid(body.uuid) : randomUUID();
   const fail = (reason: string) =>
     badRequest(
@@ -103,19 +107,20 @@ export async function createResourceProvider(req: Request, res: Response): Promi
         );
       }
       parent = await providerIds(tx, parentUuid, { lock: true });
-      if (!parent) throw fail('parent provider UUID does not exist.');
+      if (!parent) throw fail(PARENT_DOES_NOT_EXIST);
     }
-    try {
-      await insertProvider(tx, { uuid, name: body.name, parent });
-    } catch (error) {
-      if (error instanceof MissingParentError) throw fail(error.message);
-      if (error instanceof DuplicateProviderError) {
-        const values = { uuid, name: body.name };
-        const clashes = error.fields.map((field) => `${field}: ${values[field]}`).join(', ');
-        throw conflict(`Conflicting resource provider ${clashes} already exists.`, DUPLICATE_NAME);
-      }
-      throw error;
-    }
+    const values = { uuid, name: body.name };
+    await inWords(
+      {
+        MissingParent: () => fail(PARENT_DOES_NOT_EXIST),
+        DuplicateName: (e) =>
+          conflict(
+            conflictingProvider(e.fields.map((field) => `${field}: ${values[field]}`).join(', ')),
+            DUPLICATE_NAME,
+          ),
+      },
+      () => insertProvider(tx, { uuid, name: body.name, parent }),
+    );
     return (await findProviderView(tx, uuid)) as ProviderView;
   });
   res.location(underPrefix(req, providerUrl(provider.uuid)));
@@ -137,19 +142,13 @@ export async function getResourceProvider(req: Request, res: Response): Promise<
 export async function updateResourceProvider(req: Request, res: Response): Promise<void> {
   const uuid = pathUuid(req);
   // Placement looks the provider up before it reads the body: 404 wins over 400.
-  await requireProvider(req.deps.db, uuid);
-  const body = validateBody(req.mv.has(NESTED_PROVIDERS) ? validateUpdateV1_14 : validateUpdateV1_0, req.json);
+  await providerFromPath(req.deps.db, uuid);
+  const body = validateBody(updateSchema(req.mv), req.json);
   const provider = await withTransaction(req.deps.db, async (tx) => {
     const change = await planChange(tx, uuid, body, req.mv.has(REPARENTING));
-    try {
-      await updateProvider(tx, change.id, change);
-    } catch (error) {
-      if (error instanceof DuplicateProviderError) {
-        throw conflict(`Conflicting resource provider ${body.name} already exists.`, DUPLICATE_NAME);
-      }
-      if (error instanceof MissingParentError) throw saveFailed(uuid, 'update', error.message);
-      throw error;
-    }
+    await inWords({ MissingParent: () => saveFailed(uuid, 'update', PARENT_DOES_NOT_EXIST) }, () =>
+      updateProvider(tx, change.id, change),
+    );
     return (await findProviderView(tx, uuid)) as ProviderView;
   });
   sendJson(req, res, 200, serializeProvider(req, provider), modifiedAt(provider));
@@ -182,7 +181,7 @@ async function planChange(
     return plan;
   }
   // Placement's wording says "create" here, whatever the action.
-  if (!parent) throw saveFailed(uuid, 'create', 'parent provider UUID does not exist.');
+  if (!parent) throw saveFailed(uuid, 'create', PARENT_DOES_NOT_EXIST);
   if (provider.parent_provider_id === parent.id) return plan;
   if (provider.parent_provider_id !== null && !allowReparenting) {
     throw saveFailed(uuid, 'update', 're-parenting a provider is not currently allowed.');
@@ -216,14 +215,14 @@ async function lockTrees(tx: Tx, uuid: string, parentUuid: string | null | undef
       return { provider: lockedSelf, parent: lockedParent };
     }
   }
-  throw concurrentUpdate();
+  throw new ProviderChanged();
 }
 
 /** DELETE /resource_providers/{uuid}: refused while it has children or allocations. */
 export async function deleteResourceProvider(req: Request, res: Response): Promise<void> {
   const uuid = pathUuid(req);
   await withTransaction(req.deps.db, async (tx) => {
-    const provider = await requireProvider(tx, uuid, 'for delete');
+    const provider = await providerFromPath(tx, uuid, 'for delete');
     if (!(await lockProvider(tx, provider.id))) throw providerNotFound(uuid, 'for delete');
     await deleteProvider(tx, provider.id, uuid);
   });

@@ -2,11 +2,12 @@ import type { Request, Response } from 'express';
 import { customTraitSchema, listTraitsQuerySchema, setProviderTraitsSchema } from '../../api/schemas/traits';
 import { withTransaction } from '../db/transaction';
 import { CONCURRENT_UPDATE } from '../errors/codes';
-import { badRequest, conflict, HttpError, notFound } from '../errors/http-error';
+import { badRequest, conflict, notFound } from '../errors/http-error';
+import { CONCURRENT_UPDATE_DATA, noSuchTraits, providerGenerationChanged } from '../errors/messages';
+import { inWords, type Wording } from '../http/domain-errors';
 import { absoluteUrl, pathParam, segment } from '../http/paths';
 import { queryForValidation } from '../http/query';
-import { newest, sendJson, sendNoContent } from '../http/respond';
-import { CACHE_HEADERS } from '../microversion/versions';
+import { newest, sendJson, sendNoContent, setCacheHeaders } from '../http/respond';
 import { traitIds } from '../repo/names';
 import { bumpProviderGeneration } from '../repo/providers-core';
 import {
@@ -31,15 +32,14 @@ const isCustomTrait = compileSchema<string>(customTraitSchema);
 const validateSetProviderTraits = compileSchema<SetProviderTraitsBody>(setProviderTraitsSchema);
 const validateListQuery = compileSchema<{ name?: string; associated?: string }>(listTraitsQuerySchema);
 
+/** Placement's trait handlers: an unknown trait on /traits/{name} is a 404. */
+const TRAITS_WORDING: Wording = { UnknownTrait: (e) => notFound(noSuchTraits(e.names)) };
+/** DELETE /resource_providers/{uuid}/traits words a lost race as ConcurrentUpdateDetected. */
+const TRAITS_DELETE_WORDING: Wording = { ProviderChanged: () => conflict(CONCURRENT_UPDATE_DATA, CONCURRENT_UPDATE) };
+
 /** Newest trait timestamp, or now when there are none (Placement's _serialize_traits). */
 function traitsLastModified(traits: TraitRow[]): Date | null {
   return newest(traits.map((trait) => trait.updated_at ?? trait.created_at));
-}
-
-function setCacheHeaders(req: Request, res: Response, lastModified: Date): void {
-  if (!req.mv.has(CACHE_HEADERS)) return;
-  res.setHeader('last-modified', lastModified.toUTCString());
-  res.setHeader('cache-control', 'no-cache');
 }
 
 /** `name=in:A,B` or `name=startswith:P`; any other operator filters nothing, as in Placement. */
@@ -77,7 +77,7 @@ export async function listTraits(req: Request, res: Response): Promise<void> {
 export async function getTrait(req: Request, res: Response): Promise<void> {
   const name = pathParam(req, 'name');
   const trait = await findTrait(req.deps.db, name);
-  if (!trait) throw notFound(`No such trait(s): ${name}.`);
+  if (!trait) throw notFound(noSuchTraits([name]));
   setCacheHeaders(req, res, trait.created_at);
   sendNoContent(res);
 }
@@ -100,7 +100,7 @@ export async function putTrait(req: Request, res: Response): Promise<void> {
 /** DELETE /traits/{name} (1.6) */
 export async function deleteTrait(req: Request, res: Response): Promise<void> {
   const name = pathParam(req, 'name');
-  await withTransaction(req.deps.db, (tx) => deleteTraitRow(tx, name));
+  await inWords(TRAITS_WORDING, () => withTransaction(req.deps.db, (tx) => deleteTraitRow(tx, name)));
   sendNoContent(res);
 }
 
@@ -108,8 +108,7 @@ export async function deleteTrait(req: Request, res: Response): Promise<void> {
 export async function listTraitsForResourceProvider(req: Request, res: Response): Promise<void> {
   const uuid = pathParam(req, 'uuid');
   const { db } = req.deps;
-  // Placement repeats the lookup error after ": " here.
-  const provider = await providerFromPath(db, uuid, `: No resource provider with uuid ${uuid} found`);
+  const provider = await providerFromPath(db, uuid, 'repeat after colon');
   const traits = await providerTraits(db, provider.id);
   const body = { traits: traits.map((trait) => trait.name), resource_provider_generation: provider.generation };
   sendJson(req, res, 200, body, traitsLastModified(traits));
@@ -122,10 +121,7 @@ export async function updateTraitsForResourceProvider(req: Request, res: Respons
   const [generation, traits] = await withTransaction(req.deps.db, async (tx) => {
     const provider = await providerFromPath(tx, uuid);
     if (provider.generation !== body.resource_provider_generation) {
-      throw conflict(
-        "Resource provider's generation already changed. Please update the generation and try again.",
-        CONCURRENT_UPDATE,
-      );
+      throw conflict(providerGenerationChanged, CONCURRENT_UPDATE);
     }
     const ids = await traitIds(tx, body.traits, { lock: true });
     const unknown = [...new Set(body.traits.filter((name) => !ids.has(name)))];
@@ -146,15 +142,12 @@ export async function updateTraitsForResourceProvider(req: Request, res: Respons
 /** DELETE /resource_providers/{uuid}/traits (1.6): remove every trait, bumping the generation. */
 export async function deleteTraitsForResourceProvider(req: Request, res: Response): Promise<void> {
   const uuid = pathParam(req, 'uuid');
-  await withTransaction(req.deps.db, async (tx) => {
-    const provider = await providerFromPath(tx, uuid);
-    await bumpProviderGeneration(tx, provider.id, provider.generation);
-    await replaceProviderTraits(tx, provider.id, []);
-  }).catch((error: unknown) => {
-    if (error instanceof HttpError && error.code === CONCURRENT_UPDATE) {
-      throw conflict('Another thread concurrently updated the data. Please retry your update', CONCURRENT_UPDATE);
-    }
-    throw error;
-  });
+  await inWords(TRAITS_DELETE_WORDING, () =>
+    withTransaction(req.deps.db, async (tx) => {
+      const provider = await providerFromPath(tx, uuid);
+      await bumpProviderGeneration(tx, provider.id, provider.generation);
+      await replaceProviderTraits(tx, provider.id, []);
+    }),
+  );
   sendNoContent(res);
 }

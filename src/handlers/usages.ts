@@ -23,7 +23,7 @@ const ALL_CONSUMER_TYPES = 'all';
 export async function listProviderUsages(req: Request, res: Response): Promise<void> {
   const uuid = pathParam(req, 'uuid');
   // Placement repeats the lookup error after its own sentence.
-  const provider = await providerFromPath(req.deps.db, uuid, `: No resource provider with uuid ${uuid} found`);
+  const provider = await providerFromPath(req.deps.db, uuid, 'repeat after colon');
   const rows = await providerUsages(req.deps.db, provider.id);
   const usages = Object.fromEntries(rows.map((row) => [row.resource_class, Number(row.used)]));
   sendJson(req, res, 200, { resource_provider_generation: provider.generation, usages }, null);

@@ -1,7 +1,9 @@
 import type { NextFunction, Request, Response } from 'express';
 import { CONCURRENT_UPDATE, DEFAULT } from '../errors/codes';
+import { DomainError } from '../errors/domain';
 import { HttpError, STATUS_EXPLANATION } from '../errors/http-error';
 import { httpErrorFromDatabase } from '../errors/pg-errors';
+import { httpErrorFromDomain } from './domain-errors';
 import { ERROR_CODES, MAX_VERSION, MIN_VERSION } from '../microversion/versions';
 import { concurrentUpdateConflicts } from '../metrics/metrics';
 import { UNMATCHED_ROUTE } from '../metrics/http-metrics';
@@ -9,14 +11,20 @@ import { writeJson } from './respond';
 
 /**
  * The only place an error becomes a response: `{"errors": [{status, title, detail, request_id, code}]}`,
- * `code` from 1.23 as Placement. Anything that is not an HttpError is a bug: 500, logged with its stack.
+ * `code` from 1.23 as Placement. Domain errors no handler family worded get Placement's common wording
+ * (src/http/domain-errors.ts); anything else that is not an HttpError is a bug: 500, logged with its stack.
  */
 export function renderError(error: unknown, req: Request, res: Response, _next: NextFunction): void {
-  const httpError = error instanceof HttpError ? error : httpErrorFromDatabase(error);
+  const httpError =
+    error instanceof HttpError
+      ? error
+      : error instanceof DomainError
+        ? httpErrorFromDomain(error)
+        : httpErrorFromDatabase(error);
   const status = httpError?.status ?? 500;
   if (!httpError) req.deps?.logger.error({ err: error, requestId: req.requestId }, 'unhandled error');
   // A mapped database error means a repo missed a check; worth seeing, not worth a 500.
-  else if (!(error instanceof HttpError))
+  else if (!(error instanceof HttpError) && !(error instanceof DomainError))
     req.deps?.logger.warn({ err: error, requestId: req.requestId }, 'database error mapped to HTTP');
   if (httpError?.code === CONCURRENT_UPDATE)
     concurrentUpdateConflicts.inc({ route: req.routeTemplate ?? UNMATCHED_ROUTE, method: req.method });

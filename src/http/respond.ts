@@ -15,11 +15,19 @@ export function sendJson(
   body: unknown,
   lastModified?: Date | null | typeof NO_LAST_MODIFIED,
 ): void {
-  if (req.mv.has(CACHE_HEADERS) && lastModified !== undefined) {
-    if (lastModified !== NO_LAST_MODIFIED) res.setHeader('last-modified', (lastModified ?? new Date()).toUTCString());
-    res.setHeader('cache-control', 'no-cache');
-  }
+  if (lastModified !== undefined) setCacheHeaders(req, res, lastModified);
   writeJson(res, status, body);
+}
+
+/** From 1.15: `last-modified` (now, when null) and `cache-control: no-cache`, also for bodiless answers (204). */
+export function setCacheHeaders(
+  req: Request,
+  res: Response,
+  lastModified: Date | null | typeof NO_LAST_MODIFIED,
+): void {
+  if (!req.mv.has(CACHE_HEADERS)) return;
+  if (lastModified !== NO_LAST_MODIFIED) res.setHeader('last-modified', (lastModified ?? new Date()).toUTCString());
+  res.setHeader('cache-control', 'no-cache');
 }
 
 /** Placement sends exactly `application/json` (no charset parameter); clients compare the header. */

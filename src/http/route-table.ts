@@ -74,12 +74,12 @@ export function dispatcher(table: RouteTable) {
 }
 
 /**
- * Whether a path is served without a token: its route declares PUBLIC for every method. The route table
- * is the one list of public paths; the auth middleware asks this before any strategy runs.
+ * Whether a path is served without a token: every method the route table declares for it is PUBLIC. The one
+ * list of public paths; authentication asks this instead of keeping its own.
  */
 export function publicPaths(table: RouteTable): (path: string) => boolean {
   const routes = Object.entries(table)
-    .filter(([, methods]) => Object.values(methods).every((method) => method.policy === PUBLIC))
+    .filter(([, methods]) => Object.values(methods).every((method) => method?.policy === PUBLIC))
     .map(([path, methods]) => compile(path, methods));
   return (path) => findRoute(routes, path) !== undefined;
 }

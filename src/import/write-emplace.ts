@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { Db, Queryable, Tx } from '../db/knex';
+import type { Db, Tx, Queryable } from '../db/knex';
 import { STANDARD_TRAITS } from '../catalogue/catalogue';
 import type { ImportPlan } from './plan-types';
 
@@ -219,15 +219,15 @@ async function moveSequences(tx: Tx): Promise<void> {
 type Row = object;
 
 /** One multi-row statement per chunk, each column bound as an array; every row must land. */
-async function insert(tx: Knex.Transaction, rows: Row[], sql: string, columns: string[]): Promise<void> {
+async function insert(tx: Tx, rows: Row[], sql: string, columns: string[]): Promise<void> {
   await inChunks(tx, rows, sql, columns, true);
 }
 
-async function update(tx: Knex.Transaction, rows: Row[], sql: string, columns: string[]): Promise<void> {
+async function update(tx: Tx, rows: Row[], sql: string, columns: string[]): Promise<void> {
   await inChunks(tx, rows, sql, columns, false);
 }
 
-async function inChunks(tx: Knex.Transaction, rows: Row[], sql: string, columns: string[], all: boolean) {
+async function inChunks(tx: Tx, rows: Row[], sql: string, columns: string[], all: boolean) {
   for (let start = 0; start < rows.length; start += CHUNK) {
     const chunk = rows.slice(start, start + CHUNK) as Array<Record<string, unknown>>;
     const arrays = columns.map((column) => chunk.map((row) => row[column])) as Knex.Value[];

@@ -25,13 +25,7 @@ export class Microversion {
 
   /** True when this request's version is at least `gate` (a constant from versions.ts). */
   has(gate: string): boolean {
-    return this.compare(Microversion.fromKnown(gate)) >= 0;
-  }
-
-  /** True when this version lies inside [min, max] (max omitted: open-ended). */
-  within(min: string, max?: string): boolean {
-    if (!this.has(min)) return false;
-    return max === undefined || this.compare(Microversion.fromKnown(max)) <= 0;
+    return this.compare(parsedGate(gate)) >= 0;
   }
 
   toString(): string {
@@ -41,3 +35,15 @@ export class Microversion {
 
 export const MIN_MICROVERSION = Microversion.fromKnown(MIN_VERSION);
 export const MAX_MICROVERSION = Microversion.fromKnown(MAX_VERSION);
+
+/** Gates are a few dozen constants asked per provider in listings: parse each once, not per call. */
+const gates = new Map<string, Microversion>();
+
+function parsedGate(gate: string): Microversion {
+  let version = gates.get(gate);
+  if (!version) {
+    version = Microversion.fromKnown(gate);
+    gates.set(gate, version);
+  }
+  return version;
+}

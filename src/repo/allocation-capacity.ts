@@ -1,5 +1,6 @@
 import type { Tx } from '../db/knex';
-import { conflict } from '../errors/http-error';
+import { untruncatedCapacity, withinCapacity, withinUnits } from '../domain/capacity';
+import { CapacityExceeded, NoInventory, UnitConstraintViolated } from '../errors/domain';
 import type { LockedProvider, NewRow } from './allocations';
 
 interface CapacityRow {
@@ -37,8 +38,11 @@ export async function checkCapacity(
   for (const row of rows) {
     const key = capacityKey(row.resource_provider_id, row.resource_class_id);
     const inv = inventory.get(key);
-    const where = `'${nameOf.get(row.resource_class_id)}' on resource provider '${uuidOf.get(row.resource_provider_id)}'`;
-    if (!inv) throw conflict(`Unable to allocate inventory: Inventory for ${where} invalid.`);
+    const where = {
+      provider: uuidOf.get(row.resource_provider_id)!,
+      resourceClass: nameOf.get(row.resource_class_id)!,
+    };
+    if (!inv) throw new NoInventory(where.provider, [where.resourceClass]);
     checkUnitConstraints(row, inv, where);
     checkWithinCapacity(inv, requested.get(key)!, where);
   }
@@ -80,27 +84,29 @@ function requestedAmounts(rows: NewRow[]): Map<string, number> {
   return requested;
 }
 
-function checkUnitConstraints(row: NewRow, inv: CapacityRow, where: string): void {
-  if (row.used < inv.min_unit || row.used > inv.max_unit || row.used % inv.step_size !== 0) {
-    throw conflict(
-      `Unable to allocate inventory: Unable to create allocation for ${where}. The requested amount would violate inventory constraints. ` +
-        `Requested ${row.used}; min_unit ${inv.min_unit}, max_unit ${inv.max_unit}, step_size ${inv.step_size}.`,
-    );
+/** Which provider and class a check is about. */
+interface Where {
+  provider: string;
+  resourceClass: string;
+}
+
+function checkUnitConstraints(row: NewRow, inv: CapacityRow, where: Where): void {
+  if (!withinUnits(row.used, { minUnit: inv.min_unit, maxUnit: inv.max_unit, stepSize: inv.step_size })) {
+    throw new UnitConstraintViolated(where.provider, where.resourceClass, row.used, {
+      minUnit: inv.min_unit,
+      maxUnit: inv.max_unit,
+      stepSize: inv.step_size,
+    });
   }
 }
 
-function checkWithinCapacity(inv: CapacityRow, requested: number, where: string): void {
-  // Untruncated, as in Placement's check and message; the same verdict as against capacityOf's int(): `after` is a
-  // whole number >= 1 (amounts have minimum 1), and for such n, n > c exactly when n > trunc(c), whatever c's sign.
-  const capacity = (inv.total - inv.reserved) * inv.allocation_ratio;
+function checkWithinCapacity(inv: CapacityRow, requested: number, where: Where): void {
+  // Untruncated, as Placement's check and its message (decision 1202).
+  const capacity = untruncatedCapacity(inv.total, inv.reserved, inv.allocation_ratio);
+  // A write that leaves an already over-committed provider no worse than before is allowed, as in Placement.
   const after = inv.used_by_others + requested;
-  if (after > capacity && after > inv.used_before) {
-    const free = Math.max(0, Math.floor(capacity - inv.used_by_others));
-    throw conflict(
-      `Unable to allocate inventory: Unable to create allocation for ${where}. The requested amount would exceed the capacity. ` +
-        `Requested ${requested}, used ${inv.used_by_others}, capacity ${capacity}, free ${free}.`,
-    );
-  }
+  if (!withinCapacity(inv.used_by_others, requested, capacity) && after > inv.used_before)
+    throw new CapacityExceeded(where.provider, where.resourceClass, requested, inv.used_by_others, capacity);
 }
 
 /** A provider with inventory for none of the classes asked of it: Placement names them all. */
@@ -117,9 +123,9 @@ function checkProvidersHaveInventory(
   }
   for (const [providerId, classes] of classesByProvider) {
     if ([...classes].some((classId) => inventory.has(capacityKey(providerId, classId)))) continue;
-    const names = [...classes].map((classId) => nameOf.get(classId)).join(', ');
-    throw conflict(
-      `Unable to allocate inventory: Inventory for '${names}' on resource provider '${uuidOf.get(providerId)}' invalid.`,
+    throw new NoInventory(
+      uuidOf.get(providerId)!,
+      [...classes].map((classId) => nameOf.get(classId)!),
     );
   }
 }

@@ -1,7 +1,13 @@
 import type { Db, Tx, Queryable } from '../db/knex';
 import { withTransaction } from '../db/transaction';
+import {
+  AllocationProviderMissing,
+  AllocationRetriesExhausted,
+  ConsumerHasNoAllocations,
+  ProviderRace,
+  UnknownResourceClass,
+} from '../errors/domain';
 import { countAllocationRetry } from '../metrics/metrics';
-import { badRequest, notFound } from '../errors/http-error';
 import { checkCapacity } from './allocation-capacity';
 import { resourceClassIds } from './names';
 import { UUID_PATTERN } from '../validation/validator';
@@ -27,27 +33,6 @@ import {
 /** One consumer's complete new set of allocations: provider uuid -> class -> amount (empty map: remove all). */
 export interface AllocationWrite extends ConsumerIdentity {
   allocations: Map<string, Map<string, number>>;
-}
-
-/** A class named in a request that does not exist; handlers word the 400 as Placement does for their URL. */
-export class UnknownResourceClass extends Error {
-  constructor(readonly className: string) {
-    super(`No such resource class ${className}.`);
-  }
-}
-
-/** The provider set or generations moved under us; the whole transaction is retried. */
-export class ProviderRace extends Error {
-  constructor() {
-    super('Another thread concurrently updated the resource provider data. Please retry your update');
-  }
-}
-
-/** Retries on provider races ran out (Placement's allocation_conflict_retry_count). */
-export class AllocationRetriesExhausted extends Error {
-  constructor() {
-    super('Another thread concurrently updated the resource provider data. Please retry your update');
-  }
 }
 
 export interface LockedProvider {
@@ -112,8 +97,7 @@ export interface ReplaceOptions {
  * Replace the allocations of every consumer in `writes` inside `tx`, atomically: consumers are
  * created or locked, generations checked, capacity verified under provider locks, then the old
  * allocations are swapped for the new, provider and consumer generations bumped and consumers left
- * with nothing deleted. Throws HttpErrors for what the client got wrong, UnknownResourceClass, and
- * ProviderRace (to be retried).
+ * with nothing deleted. Throws domain errors for what the client got wrong, and ProviderRace (to be retried).
  */
 export async function replaceAllocations(
   tx: Tx,
@@ -136,7 +120,7 @@ export async function replaceAllocations(
   const consumers = await lockConsumers(tx, writes, identities);
   for (const write of writes) checkConsumerGeneration(consumers.get(write.uuid)!.locked, write.expectedGeneration);
   for (const uuid of requestedProviders) {
-    if (!providers.has(uuid)) throw badRequest(`Allocation for resource provider '${uuid}' that does not exist.`);
+    if (!providers.has(uuid)) throw new AllocationProviderMissing(uuid);
   }
   const consumerIds = [...consumers.values()].map((entry) => entry.locked.id);
   const existing = await existingAllocations(tx, consumerIds);
@@ -324,7 +308,7 @@ export async function deleteAllocationsForConsumer(tx: Tx, consumerUuid: string)
   const consumer = await tx.raw('SELECT id FROM consumers WHERE uuid = ? FOR UPDATE', [consumerUuid]);
   const consumerId: number | undefined = consumer.rows[0]?.id;
   const existing = consumerId === undefined ? [] : await existingAllocations(tx, [consumerId]);
-  if (existing.length === 0) throw notFound(`No allocations for consumer '${consumerUuid}'`);
+  if (existing.length === 0) throw new ConsumerHasNoAllocations(consumerUuid);
   const lockedIds = new Set([...providers.values()].map((provider) => provider.id));
   if (existing.some((row) => !lockedIds.has(row.resource_provider_id))) throw new ProviderRace();
   await tx('allocations').where({ consumer_id: consumerId }).delete();

@@ -1,5 +1,4 @@
-import type { Knex } from 'knex';
-import type { Db } from '../db/knex';
+import type { Db, Tx } from '../db/knex';
 import { STANDARD_RESOURCE_CLASSES, STANDARD_TRAITS } from '../catalogue/catalogue';
 
 /**
@@ -29,7 +28,7 @@ export async function syncStandardCatalogue(db: Db): Promise<void> {
  * A catalogue update that inserted a class mid-list (instead of appending) would shift ids and be
  * silently half-applied by ON CONFLICT; refuse to start instead of serving wrong ids.
  */
-async function assertClassIdsMatchCatalogue(tx: Knex.Transaction): Promise<void> {
+async function assertClassIdsMatchCatalogue(tx: Tx): Promise<void> {
   const result = await tx.raw(
     `SELECT c.name, c.ordinality - 1 AS expected, rc.id AS actual
        FROM unnest(?::text[]) WITH ORDINALITY AS c(name)

@@ -1,7 +1,5 @@
-import type { Knex } from 'knex';
-import { CONCURRENT_UPDATE } from '../errors/codes';
-import { conflict } from '../errors/http-error';
-import type { Queryable } from '../db/knex';
+import type { Tx } from '../db/knex';
+import { ConsumerGenerationConflict } from '../errors/domain';
 
 /** A consumer row locked for the rest of the caller's transaction. */
 export interface LockedConsumer {
@@ -28,7 +26,7 @@ export interface ConsumerIdentity {
 
 /** Project/user external id -> row id, creating rows as needed. Sorted so concurrent writers insert in one order. */
 export async function ensureExternalIds(
-  tx: Knex.Transaction,
+  tx: Tx,
   table: 'projects' | 'users',
   externalIds: string[],
 ): Promise<Map<string, number>> {
@@ -42,7 +40,7 @@ export async function ensureExternalIds(
 }
 
 /** Consumer type name -> id, creating types on first use as Placement does. */
-export async function ensureConsumerTypes(tx: Knex.Transaction, names: string[]): Promise<Map<string, number>> {
+export async function ensureConsumerTypes(tx: Tx, names: string[]): Promise<Map<string, number>> {
   const result = new Map<string, number>();
   for (const name of [...new Set(names)].sort()) {
     await tx.raw('INSERT INTO consumer_types (name) VALUES (?) ON CONFLICT (name) DO NOTHING', [name]);
@@ -57,7 +55,7 @@ export async function ensureConsumerTypes(tx: Knex.Transaction, names: string[])
  * wait for its outcome; a concurrent delete makes the row vanish under our SELECT, so we try again.
  */
 export async function lockOrCreateConsumer(
-  tx: Knex.Transaction,
+  tx: Tx,
   uuid: string,
   projectId: number,
   userId: number,
@@ -97,17 +95,11 @@ export async function lockOrCreateConsumer(
 export function checkConsumerGeneration(consumer: LockedConsumer, expected: number | null | undefined): void {
   if (expected === undefined) return;
   if (consumer.created) {
-    if (expected !== null) {
-      throw conflict(`consumer generation conflict - expected null but got ${expected}`, CONCURRENT_UPDATE);
-    }
+    if (expected !== null) throw new ConsumerGenerationConflict(consumer.uuid, null, expected);
     return;
   }
-  if (consumer.generation !== expected) {
-    throw conflict(
-      `consumer generation conflict - expected ${consumer.generation} but got ${expected === null ? 'None' : expected}`,
-      CONCURRENT_UPDATE,
-    );
-  }
+  if (consumer.generation !== expected)
+    throw new ConsumerGenerationConflict(consumer.uuid, consumer.generation, expected);
 }
 
 /**
@@ -115,7 +107,7 @@ export function checkConsumerGeneration(consumer: LockedConsumer, expected: numb
  * generation + 1. The row is locked, so the generation cannot have moved under us.
  */
 export async function updateConsumerAfterWrite(
-  tx: Knex.Transaction,
+  tx: Tx,
   consumer: LockedConsumer,
   projectId: number,
   userId: number,
@@ -132,17 +124,11 @@ export async function updateConsumerAfterWrite(
 }
 
 /** Consumers exist only while they hold allocations (Placement deletes them with their last one). */
-export async function deleteConsumersWithoutAllocations(tx: Knex.Transaction, consumerIds: number[]): Promise<void> {
+export async function deleteConsumersWithoutAllocations(tx: Tx, consumerIds: number[]): Promise<void> {
   if (consumerIds.length === 0) return;
   await tx.raw(
     `DELETE FROM consumers c WHERE c.id = ANY(?::bigint[])
        AND NOT EXISTS (SELECT 1 FROM allocations a WHERE a.consumer_id = c.id)`,
     [consumerIds],
   );
-}
-
-/** Look up a consumer without locking (reads). */
-export async function findConsumerId(db: Queryable, uuid: string): Promise<number | undefined> {
-  const row = await db('consumers').where({ uuid }).first<{ id: number } | undefined>('id');
-  return row?.id;
 }

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Queryable } from '../db/knex';
+import { truncatedCapacitySql } from '../domain/capacity';
 
 /**
  * SQL for GET /emplace/capacity: per host (root provider) the providers of its tree that have inventory
@@ -74,8 +75,8 @@ export interface CapacityTotalsRow {
 
 type Bindings = Knex.RawBinding[];
 
-/** Placement's capacity rule (src/domain/capacity.ts capacityOf) in SQL over inventories `i`: the same double arithmetic, truncated. */
-export const CAPACITY_SQL = 'trunc((i.total - i.reserved) * i.allocation_ratio)::bigint';
+/** Capacity as Placement reports it, over inventories `i` (src/domain/capacity.ts). */
+export const CAPACITY_SQL = truncatedCapacitySql('i');
 /** Draining: everything reserved (nothing new fits) while consumers still hold some. */
 export const drainingSql = (used: string, inventory = 'i') =>
   `(${inventory}.reserved = ${inventory}.total AND ${used} > 0)`;

@@ -1,11 +1,9 @@
 import type { Schemas } from '../../api/types';
 import { MAX_INT } from '../../api/schemas/names';
-import type { Knex } from 'knex';
-import { INVENTORY_INUSE } from '../errors/codes';
-import { badRequest, conflict } from '../errors/http-error';
+import { InventoryInUse, ReservedExceedsTotal, UnknownResourceClass } from '../errors/domain';
 import type { ProviderRow } from './providers-core';
 import { resourceClassIds } from './names';
-import type { Queryable } from '../db/knex';
+import type { Tx, Queryable } from '../db/knex';
 import { capacityOf } from '../domain/capacity';
 
 /** One inventory as a client writes it (the wire type); omitted fields take Placement's defaults. */
@@ -33,24 +31,16 @@ export function withDefaults(input: InventoryInput): InventoryValues {
   };
 }
 
-/**
- * 400 when reserved leaves no room: capacity must be > 0, or >= 0 from 1.26 (reserved may equal total).
- * `action` completes Placement's "Unable to <action> inventory for resource provider" sentence.
- */
+/** ReservedExceedsTotal when reserved leaves no room: capacity must be > 0, or >= 0 from 1.26 (reserved may equal total). */
 export function assertCapacity(
   provider: ProviderRow,
   inventories: Record<string, InventoryValues>,
   reservedMayEqualTotal: boolean,
-  action: 'create' | 'update',
 ): void {
   for (const [resourceClass, inventory] of Object.entries(inventories)) {
     const capacity = capacityOf(inventory.total, inventory.reserved, inventory.allocation_ratio);
     if (reservedMayEqualTotal ? capacity >= 0 : capacity > 0) continue;
-    const comparison = reservedMayEqualTotal ? 'greater than total' : 'greater than or equal to total';
-    throw badRequest(
-      `Unable to ${action} inventory for resource provider ${provider.uuid}: Invalid inventory for '${resourceClass}' on ` +
-        `resource provider '${provider.uuid}'. The reserved value is ${comparison}.`,
-    );
+    throw new ReservedExceedsTotal(provider.uuid, resourceClass, reservedMayEqualTotal);
   }
 }
 
@@ -83,29 +73,21 @@ export async function readInventory(
   return (await readInventories(db, providerId)).find((inventory) => inventory.resource_class === resourceClass);
 }
 
-/** The error Placement raises when inventory with allocations against it would go away. */
-export function inventoryInUse(provider: ProviderRow, resourceClasses: string[]): Error {
-  return conflict(
-    `Inventory for '${resourceClasses.join(', ')}' on resource provider '${provider.uuid}' in use.`,
-    INVENTORY_INUSE,
-  );
-}
-
 /**
  * Make `inventories` the provider's complete inventory: add, update and delete rows as needed, in the
  * caller's transaction. The caller bumps the generation (before, to lock the provider row, or after).
- * Unknown classes are 400; removing a class that has allocations is 409 placement.inventory.inuse
+ * Unknown classes are UnknownResourceClass; removing a class that has allocations is InventoryInUse
  * unless `allowInUse` (the reshaper moves the allocations in the same transaction and checks at the end).
  * Shrinking below usage is allowed, as in Placement (it only logs that the provider is over capacity).
  */
 export async function replaceInventories(
-  tx: Knex.Transaction,
+  tx: Tx,
   provider: ProviderRow,
   inventories: Record<string, InventoryInput>,
   options: { allowInUse?: boolean } = {},
 ): Promise<void> {
   const names = Object.keys(inventories);
-  const ids = await requireResourceClassIds(tx, provider, names);
+  const ids = await requireResourceClassIds(tx, names);
   const existing = await tx('inventories')
     .where('resource_provider_id', provider.id)
     .orderBy('resource_class_id')
@@ -123,18 +105,10 @@ export async function replaceInventories(
 }
 
 /** Ids of the classes the new inventory names, key-share locked so none can be deleted before we commit. */
-async function requireResourceClassIds(
-  tx: Knex.Transaction,
-  provider: ProviderRow,
-  names: string[],
-): Promise<Map<string, number>> {
+async function requireResourceClassIds(tx: Tx, names: string[]): Promise<Map<string, number>> {
   const ids = await resourceClassIds(tx, names, { lock: true });
   const unknown = names.find((name) => !ids.has(name));
-  if (unknown !== undefined) {
-    throw badRequest(
-      `Unknown resource class in inventory for resource provider ${provider.uuid}: No such resource class ${unknown}.`,
-    );
-  }
+  if (unknown !== undefined) throw new UnknownResourceClass(unknown);
   return ids;
 }
 
@@ -151,23 +125,23 @@ export async function classesInUse(db: Queryable, providerId: number, classIds: 
   return rows.map((row) => row.name);
 }
 
-/** Delete the provider's inventory rows of these classes; 409 when any has allocations (unless allowed). */
+/** Delete the provider's inventory rows of these classes; InventoryInUse when any has allocations (unless allowed). */
 export async function deleteInventoryRows(
-  tx: Knex.Transaction,
+  tx: Tx,
   provider: ProviderRow,
   classIds: number[],
   allowInUse = false,
 ): Promise<number> {
   if (!allowInUse) {
     const inUse = await classesInUse(tx, provider.id, classIds);
-    if (inUse.length > 0) throw inventoryInUse(provider, inUse);
+    if (inUse.length > 0) throw new InventoryInUse(provider.uuid, inUse);
   }
   return tx('inventories').where('resource_provider_id', provider.id).whereIn('resource_class_id', classIds).delete();
 }
 
 /** Insert or overwrite rows; every row written gets a fresh updated_at, as Placement's UPDATE does. */
 export async function upsertInventories(
-  tx: Knex.Transaction,
+  tx: Tx,
   providerId: number,
   rows: Array<[classId: number, values: InventoryValues]>,
 ): Promise<void> {

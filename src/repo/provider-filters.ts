@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { fitsSql } from '../domain/capacity';
 
 /**
  * Constraints on a single provider, shared by GET /resource_providers and the allocation-candidates
@@ -33,22 +34,19 @@ export function applyProviderFilter(
   const id = `${alias}.id`;
   for (const { resourceClassId, amount } of filter.resources ?? []) {
     query.whereExists(function capacity() {
+      // A join, not a correlated sub-select, for the usage total: PostgreSQL can then hash it when the
+      // EXISTS becomes a semi-join over many providers, and still probe the key for one.
       this.select(this.client.raw('1'))
         .from('inventories as inv')
+        .leftJoin('provider_usages as u', function usage() {
+          this.on('u.resource_provider_id', 'inv.resource_provider_id').andOn(
+            'u.resource_class_id',
+            'inv.resource_class_id',
+          );
+        })
         .whereRaw('inv.resource_provider_id = ??', [id])
         .andWhere('inv.resource_class_id', resourceClassId)
-        // numeric, not integer: an amount beyond any inventory simply matches nothing, as in Placement.
-        .andWhereRaw('inv.min_unit <= ?::numeric', [amount])
-        .andWhereRaw('inv.max_unit >= ?::numeric', [amount])
-        .andWhereRaw('?::numeric % inv.step_size = 0', [amount])
-        // Untruncated, yet the same verdict as the engine's used + amount <= capacityOf(...): the right side is a
-        // whole number >= 1 (min_unit >= 1, checked above), and such an n is <= c exactly when n <= trunc(c).
-        .andWhereRaw(
-          `(inv.total - inv.reserved) * inv.allocation_ratio >= ?::numeric + COALESCE((
-             SELECT SUM(a.used) FROM allocations a
-             WHERE a.resource_provider_id = inv.resource_provider_id AND a.resource_class_id = inv.resource_class_id), 0)`,
-          [amount],
-        );
+        .andWhereRaw(fitsSql('inv', 'COALESCE(u.used, 0)'), [amount, amount, amount, amount]);
     });
   }
   for (const traitId of filter.requiredTraitIds ?? []) {
@@ -78,4 +76,34 @@ function aggregateLink(providerColumn: string, aggregateIds: number[]) {
       .whereRaw('rpa.resource_provider_id = ??', [providerColumn])
       .whereIn('rpa.aggregate_id', aggregateIds);
   };
+}
+
+/**
+ * The resources part of the filter as one set-based semi-join: the providers whose inventories fit every
+ * amount, found by one pass over the inventories of the asked classes (grouped per provider) instead of an
+ * index probe per provider and class. GET /resource_providers answers with thousands of providers, where
+ * this is several times cheaper; the candidates engine keeps the per-root probes, which stop at `limit`.
+ * Same verdict as applyProviderFilter's `resources` (each asked amount matches at most one inventory row
+ * per provider, so the count is the number of amounts that fit).
+ */
+export function whereFitsEvery(
+  query: Knex.QueryBuilder,
+  alias: string,
+  resources: Array<{ resourceClassId: number; amount: number }>,
+): Knex.QueryBuilder {
+  if (resources.length === 0) return query;
+  const values = resources.map(() => '(?::int, ?::numeric)').join(', ');
+  return query.whereRaw(
+    `?? IN (
+       SELECT inv.resource_provider_id
+         FROM (VALUES ${values}) AS want (class_id, amount)
+         JOIN inventories inv ON inv.resource_class_id = want.class_id
+         LEFT JOIN provider_usages u
+           ON u.resource_provider_id = inv.resource_provider_id AND u.resource_class_id = inv.resource_class_id
+        WHERE inv.min_unit <= want.amount AND inv.max_unit >= want.amount AND want.amount % inv.step_size = 0
+          AND (inv.total - inv.reserved) * inv.allocation_ratio >= want.amount + COALESCE(u.used, 0)
+        GROUP BY inv.resource_provider_id
+       HAVING count(*) = ?)`,
+    [`${alias}.id`, ...resources.flatMap((r) => [r.resourceClassId, r.amount]), resources.length],
+  );
 }

@@ -1,8 +1,6 @@
-import type { Knex } from 'knex';
-import { CONCURRENT_UPDATE, RESOURCE_PROVIDER_NOT_FOUND } from '../errors/codes';
-import { conflict, notFound } from '../errors/http-error';
+import { ProviderChanged } from '../errors/domain';
 import { UUID_PATTERN } from '../validation/validator';
-import type { Queryable } from '../db/knex';
+import type { Tx, Queryable } from '../db/knex';
 
 /** The provider columns every family needs. */
 export interface ProviderRow {
@@ -23,43 +21,14 @@ export async function findProviderByUuid(db: Queryable, uuid: string): Promise<P
 }
 
 /**
- * The provider or a 404 in Placement's words. `detail` completes the sentence
- * "No resource provider with uuid X found" (e.g. 'for delete'), as Placement's messages vary by handler.
- */
-export async function requireProvider(db: Queryable, uuid: string, detail = ''): Promise<ProviderRow> {
-  const provider = await findProviderByUuid(db, uuid);
-  if (!provider) throw providerNotFound(uuid, detail);
-  return provider;
-}
-
-/** The 404 requireProvider throws, for callers that look the provider up another way. */
-export function providerNotFound(uuid: string, detail = ''): Error {
-  return notFound(
-    `No resource provider with uuid ${uuid} found${detail ? ` ${detail}` : ''}`,
-    RESOURCE_PROVIDER_NOT_FOUND,
-  );
-}
-
-/**
  * Compare-and-swap the provider generation inside the caller's transaction: the change the caller made
- * is only valid if nobody else changed the provider since `expected` was read. 409 otherwise.
+ * is only valid if nobody else changed the provider since `expected` was read. ProviderChanged otherwise.
  */
-export async function bumpProviderGeneration(
-  tx: Knex.Transaction,
-  providerId: number,
-  expected: number,
-): Promise<number> {
+export async function bumpProviderGeneration(tx: Tx, providerId: number, expected: number): Promise<number> {
   const updated = await tx('resource_providers')
     .where({ id: providerId, generation: expected })
     .update({ generation: tx.raw('generation + 1'), updated_at: tx.fn.now() })
     .returning<Array<{ generation: number }>>('generation');
-  if (updated.length !== 1) throw concurrentUpdate();
+  if (updated.length !== 1) throw new ProviderChanged();
   return updated[0].generation;
-}
-
-export function concurrentUpdate(): Error {
-  return conflict(
-    'Another thread concurrently updated the resource provider data. Please retry your update',
-    CONCURRENT_UPDATE,
-  );
 }

@@ -1,10 +1,9 @@
 import type { Knex } from 'knex';
 import type { Tx, Queryable } from '../db/knex';
-import { PROVIDER_CANNOT_DELETE_PARENT, PROVIDER_IN_USE } from '../errors/codes';
-import { conflict } from '../errors/http-error';
+import { DuplicateName, MissingParent, ProviderHasAllocations, ProviderHasChildren } from '../errors/domain';
 import { isForeignKeyViolation, isUniqueViolation, pgConstraint } from '../errors/pg-errors';
 import { UUID_PATTERN } from '../validation/validator';
-import { applyProviderFilter, type ProviderFilter } from './provider-filters';
+import { applyProviderFilter, whereFitsEvery, type ProviderFilter } from './provider-filters';
 import type { ProviderRow } from './providers-core';
 
 /** A provider as the API shows it: its own columns plus its parent's and root's uuids. */
@@ -39,7 +38,9 @@ export async function listProviders(
   const query = viewQuery(db).orderBy('rp.id');
   if (name !== undefined) query.where('rp.name', name);
   if (uuid !== undefined) query.where('rp.uuid', uuid);
-  applyProviderFilter(query, 'rp', filter);
+  // Resources set-based: a listing answers with many providers (docs/performance.md).
+  applyProviderFilter(query, 'rp', { ...filter, resources: undefined });
+  whereFitsEvery(query, 'rp', filter.resources ?? []);
   return query;
 }
 
@@ -64,7 +65,7 @@ export interface NewProvider {
 
 /**
  * Insert a provider; a root is its own root, so the id is drawn first and used for both columns.
- * A duplicate uuid or name raises DuplicateProviderError naming every clashing field, as Placement does.
+ * A duplicate uuid or name raises DuplicateName naming every clashing field, as Placement does.
  */
 export async function insertProvider(tx: Tx, provider: NewProvider): Promise<void> {
   const clashes = await tx('resource_providers')
@@ -74,7 +75,7 @@ export async function insertProvider(tx: Tx, provider: NewProvider): Promise<voi
   const fields: Array<'uuid' | 'name'> = [];
   if (clashes.some((row) => row.uuid === provider.uuid)) fields.push('uuid');
   if (clashes.some((row) => row.name === provider.name)) fields.push('name');
-  if (fields.length) throw new DuplicateProviderError(fields);
+  if (fields.length) throw new DuplicateName('resource provider', provider.name, fields);
   try {
     await tx.raw(
       `INSERT INTO resource_providers (id, uuid, name, parent_provider_id, root_provider_id)
@@ -84,24 +85,12 @@ export async function insertProvider(tx: Tx, provider: NewProvider): Promise<voi
   } catch (error) {
     // A concurrent insert won the race between the check and the insert.
     if (isUniqueViolation(error))
-      throw new DuplicateProviderError([(pgConstraint(error) ?? '').includes('name') ? 'name' : 'uuid']);
+      throw new DuplicateName('resource provider', provider.name, [
+        (pgConstraint(error) ?? '').includes('name') ? 'name' : 'uuid',
+      ]);
     // The parent was deleted between lookup and insert.
-    if (isForeignKeyViolation(error)) throw new MissingParentError();
+    if (isForeignKeyViolation(error)) throw new MissingParent();
     throw error;
-  }
-}
-
-/** Raised for a duplicate provider; the handler words the message, which differs between POST and PUT. */
-export class DuplicateProviderError extends Error {
-  constructor(readonly fields: Array<'uuid' | 'name'>) {
-    super('duplicate resource provider');
-  }
-}
-
-/** Raised when the named parent vanished under a concurrent delete. */
-export class MissingParentError extends Error {
-  constructor() {
-    super('parent provider UUID does not exist.');
   }
 }
 
@@ -151,8 +140,8 @@ export async function updateProvider(tx: Tx, id: number, change: ProviderChange)
         .update({ root_provider_id: change.reparent.rootId, updated_at: tx.fn.now() });
     }
   } catch (error) {
-    if (isUniqueViolation(error)) throw new DuplicateProviderError(['name']);
-    if (isForeignKeyViolation(error)) throw new MissingParentError();
+    if (isUniqueViolation(error)) throw new DuplicateName('resource provider', change.name);
+    if (isForeignKeyViolation(error)) throw new MissingParent();
     throw error;
   }
 }
@@ -164,22 +153,13 @@ export async function updateProvider(tx: Tx, id: number, change: ProviderChange)
  */
 export async function deleteProvider(tx: Tx, id: number, uuid: string): Promise<void> {
   const child = await tx('resource_providers').where({ parent_provider_id: id }).first('id');
-  if (child) throw cannotDeleteParent(uuid);
+  if (child) throw new ProviderHasChildren(uuid);
   const allocation = await tx('allocations').where({ resource_provider_id: id }).first('id');
-  if (allocation) {
-    throw conflict(`Unable to delete resource provider ${uuid}: Resource provider has allocations.`, PROVIDER_IN_USE);
-  }
+  if (allocation) throw new ProviderHasAllocations(uuid);
   try {
     await tx('resource_providers').where({ id }).delete();
   } catch (error) {
-    if (isForeignKeyViolation(error)) throw cannotDeleteParent(uuid);
+    if (isForeignKeyViolation(error)) throw new ProviderHasChildren(uuid);
     throw error;
   }
-}
-
-function cannotDeleteParent(uuid: string): Error {
-  return conflict(
-    `Unable to delete parent resource provider ${uuid}: It has child resource providers.`,
-    PROVIDER_CANNOT_DELETE_PARENT,
-  );
 }

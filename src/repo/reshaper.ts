@@ -1,14 +1,7 @@
 import type { Tx } from '../db/knex';
-import { CONCURRENT_UPDATE, INVENTORY_INUSE, RESOURCE_PROVIDER_NOT_FOUND } from '../errors/codes';
-import { HttpError, badRequest, conflict } from '../errors/http-error';
+import { ProviderGenerationConflict, ProviderNotFound, UnknownResourceClass } from '../errors/domain';
 import { UUID_PATTERN } from '../validation/validator';
-import {
-  bumpProviders,
-  replaceAllocations,
-  UnknownResourceClass,
-  type AllocationWrite,
-  type Identities,
-} from './allocations';
+import { bumpProviders, replaceAllocations, type AllocationWrite, type Identities } from './allocations';
 import { readInventories, replaceInventories, withDefaults, type InventoryInput } from './inventories';
 import { resourceClassIds } from './names';
 import { findProviderByUuid, type ProviderRow } from './providers-core';
@@ -46,7 +39,7 @@ export async function reshape(
         const provider = lockedProviders.get(entry.providerUuid)!;
         // Re-checked under the lock: the early check above ran before anyone was locked out.
         if (provider.generation !== entry.generation)
-          throw generationConflict(entry.providerUuid, provider.generation, entry.generation);
+          throw new ProviderGenerationConflict(entry.providerUuid, provider.generation, entry.generation);
         if (Object.keys(entry.inventories).length === 0) continue;
         const interim: Record<string, InventoryInput> = {};
         for (const current of await readInventories(tx, providers.get(entry.providerUuid)!.id))
@@ -58,13 +51,7 @@ export async function reshape(
     },
   });
   for (const entry of inventories) {
-    await replaceInventories(tx, providers.get(entry.providerUuid)!, withAllDefaults(entry.inventories)).catch(
-      (error: unknown) => {
-        if (error instanceof HttpError && error.code === INVENTORY_INUSE)
-          throw conflict(`update conflict: ${error.message}`, INVENTORY_INUSE);
-        throw error;
-      },
-    );
+    await replaceInventories(tx, providers.get(entry.providerUuid)!, withAllDefaults(entry.inventories));
     await bumpProviders(tx, [locked.get(entry.providerUuid)!]);
   }
 }
@@ -80,14 +67,9 @@ async function requireInventoryProviders(tx: Tx, inventories: ReshapeInventory[]
     const provider = UUID_PATTERN.test(entry.providerUuid)
       ? await findProviderByUuid(tx, entry.providerUuid)
       : undefined;
-    if (!provider) {
-      throw badRequest(
-        `Resource provider ${entry.providerUuid} in inventories not found: No resource provider with uuid ${entry.providerUuid} found`,
-        RESOURCE_PROVIDER_NOT_FOUND,
-      );
-    }
+    if (!provider) throw new ProviderNotFound(entry.providerUuid);
     if (provider.generation !== entry.generation)
-      throw generationConflict(entry.providerUuid, provider.generation, entry.generation);
+      throw new ProviderGenerationConflict(entry.providerUuid, provider.generation, entry.generation);
     providers.set(entry.providerUuid, provider);
   }
   return providers;
@@ -99,11 +81,4 @@ async function requireInventoryClasses(tx: Tx, inventories: ReshapeInventory[]):
   const known = await resourceClassIds(tx, names, { lock: true });
   const unknown = names.find((name) => !known.has(name));
   if (unknown !== undefined) throw new UnknownResourceClass(unknown);
-}
-
-function generationConflict(uuid: string, actual: number, given: number): HttpError {
-  return conflict(
-    `resource provider generation conflict for provider ${uuid}: actual: ${actual}, given: ${given}`,
-    CONCURRENT_UPDATE,
-  );
 }

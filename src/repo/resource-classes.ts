@@ -1,7 +1,6 @@
-import type { Knex } from 'knex';
-import { badRequest, conflict, notFound } from '../errors/http-error';
+import { DuplicateName, NameInUse, StandardNameImmutable, UnknownResourceClass } from '../errors/domain';
 import { isUniqueViolation } from '../errors/pg-errors';
-import type { Queryable } from '../db/knex';
+import type { Tx, Queryable } from '../db/knex';
 
 /** Custom classes get ids from here up (custom_resource_class_id_seq); below are the standard ones. */
 export const MIN_CUSTOM_RESOURCE_CLASS_ID = 10000;
@@ -25,18 +24,15 @@ export async function findResourceClass(db: Queryable, name: string): Promise<Re
     .first<ResourceClassRow | undefined>('id', 'name', 'created_at', 'updated_at');
 }
 
-/** The class or Placement's 404. */
+/** The class, or UnknownResourceClass. */
 export async function requireResourceClass(db: Queryable, name: string): Promise<ResourceClassRow> {
   const rc = await findResourceClass(db, name);
-  if (!rc) throw notFound(`No such resource class ${name}.`);
+  if (!rc) throw new UnknownResourceClass(name);
   return rc;
 }
 
 /** Create a custom class unless one of that name exists; `created` says which. Safe against a concurrent create. */
-export async function ensureResourceClass(
-  tx: Knex.Transaction,
-  name: string,
-): Promise<{ rc: ResourceClassRow; created: boolean }> {
+export async function ensureResourceClass(tx: Tx, name: string): Promise<{ rc: ResourceClassRow; created: boolean }> {
   const inserted = await tx.raw(
     `INSERT INTO resource_classes (id, name) VALUES (nextval('custom_resource_class_id_seq'), ?)
      ON CONFLICT (name) DO NOTHING RETURNING id, name, created_at, updated_at`,
@@ -47,13 +43,9 @@ export async function ensureResourceClass(
 }
 
 /** Rename a custom class (PUT before 1.7); its id, and so every inventory and allocation, stays. */
-export async function renameResourceClass(
-  tx: Knex.Transaction,
-  name: string,
-  newName: string,
-): Promise<ResourceClassRow> {
+export async function renameResourceClass(tx: Tx, name: string, newName: string): Promise<ResourceClassRow> {
   const rc = await requireResourceClass(tx, name);
-  if (isStandard(rc)) throw badRequest(`Cannot update standard resource class ${name}`);
+  if (isStandard(rc)) throw new StandardNameImmutable('resource class', name, 'update');
   try {
     const [renamed] = await tx('resource_classes')
       .where({ id: rc.id })
@@ -61,25 +53,21 @@ export async function renameResourceClass(
       .returning<ResourceClassRow[]>(['id', 'name', 'created_at', 'updated_at']);
     return renamed;
   } catch (error) {
-    if (isUniqueViolation(error)) throw conflict(`Resource class already exists: ${newName}`);
+    if (isUniqueViolation(error)) throw new DuplicateName('resource class', newName);
     throw error;
   }
 }
 
-/** Delete a custom class nothing uses: 404 unknown, 400 standard, 409 with inventory or allocations. */
-export async function deleteResourceClass(tx: Knex.Transaction, name: string): Promise<void> {
+/** Delete a custom class nothing uses: unknown, standard and in-use (inventory or allocations) are refused. */
+export async function deleteResourceClass(tx: Tx, name: string): Promise<void> {
   // FOR UPDATE before the in-use checks: it waits for inventory and allocation writers holding the class
   // FOR KEY SHARE (names.ts), so the checks see what they committed.
   const rc = await tx('resource_classes').where({ name }).forUpdate().first<ResourceClassRow | undefined>('id', 'name');
-  if (!rc) throw notFound(`No such resource class ${name}.`);
-  if (isStandard(rc))
-    throw badRequest(`Error in delete resource class: Cannot delete standard resource class ${name}.`);
+  if (!rc) throw new UnknownResourceClass(name);
+  if (isStandard(rc)) throw new StandardNameImmutable('resource class', name, 'delete');
   const used =
     (await tx('inventories').where({ resource_class_id: rc.id }).first('id')) ??
     (await tx('allocations').where({ resource_class_id: rc.id }).first('id'));
-  if (used)
-    throw conflict(
-      `Error in delete resource class: Cannot delete resource class ${name}. Class is in use in inventory.`,
-    );
+  if (used) throw new NameInUse('resource class', name);
   await tx('resource_classes').where({ id: rc.id }).delete();
 }

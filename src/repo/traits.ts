@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { CUSTOM_PREFIX } from '../catalogue/catalogue';
-import { badRequest, conflict, notFound } from '../errors/http-error';
-import type { Queryable } from '../db/knex';
+import { NameInUse, StandardNameImmutable, UnknownTrait } from '../errors/domain';
+import type { Tx, Queryable } from '../db/knex';
 
 export interface TraitRow {
   id: number;
@@ -45,7 +45,7 @@ export async function findTrait(db: Queryable, name: string): Promise<TraitRow |
 }
 
 /** Create the trait unless it exists; `created` says which. Safe against a concurrent create. */
-export async function ensureTrait(tx: Knex.Transaction, name: string): Promise<{ trait: TraitRow; created: boolean }> {
+export async function ensureTrait(tx: Tx, name: string): Promise<{ trait: TraitRow; created: boolean }> {
   const inserted = await tx('traits')
     .insert({ name })
     .onConflict('name')
@@ -55,15 +55,15 @@ export async function ensureTrait(tx: Knex.Transaction, name: string): Promise<{
   return { trait: (await findTrait(tx, name))!, created: false };
 }
 
-/** Delete a custom trait no provider has, with Placement's 404 / 400 / 409 in that order. */
-export async function deleteTrait(tx: Knex.Transaction, name: string): Promise<void> {
+/** Delete a custom trait no provider has, with Placement's checks in its order: unknown, standard, in use. */
+export async function deleteTrait(tx: Tx, name: string): Promise<void> {
   // FOR UPDATE before the in-use check: it waits for writers holding the trait FOR KEY SHARE (names.ts),
   // so the check sees the links they committed. Without it the DELETE itself would hit the foreign key.
   const trait = await tx('traits').where({ name }).forUpdate().first<TraitRow | undefined>('id', 'name');
-  if (!trait) throw notFound(`No such trait(s): ${name}.`);
-  if (!name.startsWith(CUSTOM_PREFIX)) throw badRequest(`Cannot delete standard trait ${name}.`);
+  if (!trait) throw new UnknownTrait([name]);
+  if (!name.startsWith(CUSTOM_PREFIX)) throw new StandardNameImmutable('trait', name, 'delete');
   const inUse = await tx('resource_provider_traits').where({ trait_id: trait.id }).first('trait_id');
-  if (inUse) throw conflict(`The trait ${name} is in use by a resource provider.`);
+  if (inUse) throw new NameInUse('trait', name);
   await tx('traits').where({ id: trait.id }).delete();
 }
 
@@ -76,11 +76,7 @@ export async function providerTraits(db: Queryable, providerId: number): Promise
 }
 
 /** Make `traitIds` the provider's whole trait set, in the caller's transaction (the caller bumps the generation). */
-export async function replaceProviderTraits(
-  tx: Knex.Transaction,
-  providerId: number,
-  traitIds: number[],
-): Promise<void> {
+export async function replaceProviderTraits(tx: Tx, providerId: number, traitIds: number[]): Promise<void> {
   await tx('resource_provider_traits').where({ resource_provider_id: providerId }).delete();
   const unique = [...new Set(traitIds)].sort((a, b) => a - b);
   if (unique.length > 0) {

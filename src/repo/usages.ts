@@ -1,18 +1,17 @@
 import type { Knex } from 'knex';
 import type { Queryable } from '../db/knex';
 
-/** Usage of every class the provider has inventory of (0 when nothing is allocated), as Placement reports it. */
+/** Usage of every class the provider has inventory of (0 when nothing is allocated), as Placement reports it; totals from migration 1400. */
 export async function providerUsages(
   db: Queryable,
   providerId: number,
 ): Promise<Array<{ resource_class: string; used: number }>> {
   const result = await db.raw(
-    `SELECT rc.name AS resource_class, COALESCE(SUM(a.used), 0)::bigint AS used
+    `SELECT rc.name AS resource_class, COALESCE(u.used, 0)::bigint AS used
        FROM inventories i
        JOIN resource_classes rc ON rc.id = i.resource_class_id
-       LEFT JOIN allocations a ON a.resource_provider_id = i.resource_provider_id AND a.resource_class_id = i.resource_class_id
+       LEFT JOIN provider_usages u ON u.resource_provider_id = i.resource_provider_id AND u.resource_class_id = i.resource_class_id
       WHERE i.resource_provider_id = ?
-      GROUP BY rc.id, rc.name
       ORDER BY rc.id`,
     [providerId],
   );

@@ -22,6 +22,23 @@ export function compileSchema<T = unknown>(schema: JsonSchema): Validator<T> {
   return ajv.compile<T>(schema);
 }
 
+/** What picking a schema needs to know about the request's microversion. */
+export interface VersionGate {
+  has(gate: string): boolean;
+}
+
+/**
+ * A handler's schemas by the window they apply from: `[since, schema]` in ascending order, the first from the
+ * route's first version (use the gate constant that introduced each shape). All compile at load; a request gets
+ * the last window its version has reached.
+ */
+export function schemasByVersion<T = unknown>(
+  windows: ReadonlyArray<readonly [since: string, schema: JsonSchema]>,
+): (mv: VersionGate) => Validator<T> {
+  const compiled = windows.map(([since, schema]) => [since, compileSchema<T>(schema)] as const).reverse();
+  return (mv) => compiled.find(([since]) => mv.has(since))![1];
+}
+
 /** Validate a request body; failures read as Placement's: `JSON does not validate: <reason>`. */
 export function validateBody<T>(validate: Validator<T> | Validator<unknown>, body: unknown): T {
   if (!validate(body))

@@ -1,6 +1,7 @@
 import type { Schemas } from '../../api/types';
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../../src/db/knex';
+import { withDefaults } from '../../src/repo/inventories';
 
 /**
  * Direct-to-database builders for tests of read paths (candidates, usages) that need a world to
@@ -34,7 +35,7 @@ async function rootOf(db: Db, providerId: number): Promise<number> {
   return row.root_provider_id;
 }
 
-/** An inventory as the API takes it; omitted fields get Placement's defaults below. */
+/** An inventory as the API takes it; omitted fields get the API's own defaults (withDefaults: max_unit MAX_INT). */
 export type SeedInventory = Schemas['InventoryInput'];
 
 export async function seedInventory(
@@ -43,18 +44,9 @@ export async function seedInventory(
   inventories: Record<string, SeedInventory | number>,
 ): Promise<void> {
   for (const [className, spec] of Object.entries(inventories)) {
-    const inv = typeof spec === 'number' ? { total: spec } : spec;
+    const values = withDefaults(typeof spec === 'number' ? { total: spec } : spec);
     await db('inventories')
-      .insert({
-        resource_provider_id: provider.id,
-        resource_class_id: await resourceClassId(db, className),
-        total: inv.total,
-        reserved: inv.reserved ?? 0,
-        min_unit: inv.min_unit ?? 1,
-        max_unit: inv.max_unit ?? inv.total,
-        step_size: inv.step_size ?? 1,
-        allocation_ratio: inv.allocation_ratio ?? 1.0,
-      })
+      .insert({ resource_provider_id: provider.id, resource_class_id: await resourceClassId(db, className), ...values })
       .onConflict(['resource_provider_id', 'resource_class_id'])
       .merge();
   }

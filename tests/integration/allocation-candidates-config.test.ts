@@ -1,4 +1,4 @@
-import { startAppInstance, type AppInstance } from '../helpers/app-instance';
+import { startAppInstance, type AppInstance } from '../helpers/server';
 import { seedInventory, seedProvider, type SeedProvider } from '../helpers/seed';
 import { startTestServer, type TestServer, type VersionedClient } from '../helpers/server';
 

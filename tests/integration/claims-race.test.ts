@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { startAppInstance, type AppInstance } from '../helpers/app-instance';
+import { startAppInstance, type AppInstance } from '../helpers/server';
 import { seedInventory, seedProvider, type SeedInventory, type SeedProvider } from '../helpers/seed';
 import { startTestServer, type TestServer, type VersionedClient } from '../helpers/server';
 

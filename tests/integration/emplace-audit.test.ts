@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { startAppInstance } from '../helpers/app-instance';
+import { startAppInstance } from '../helpers/server';
 import {
   seedAllocation,
   seedInventory,

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { startAppInstance, type AppInstance } from '../helpers/app-instance';
+import { startAppInstance, type AppInstance } from '../helpers/server';
 import { seedInventory, seedProvider, type SeedProvider } from '../helpers/seed';
 import { startTestServer, type TestServer } from '../helpers/server';
 import { setHeartbeatAge } from './emplace-world';

@@ -1,6 +1,6 @@
 import { STANDARD_TRAITS } from '../../src/catalogue/catalogue';
 import { runCli } from '../../src/cli/run-cli';
-import { startAppInstance, type AppInstance } from '../helpers/app-instance';
+import { startAppInstance, type AppInstance } from '../helpers/server';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
 import { startPlacement, type PlacementBackend, type PlacementServer } from '../helpers/placement';
 import { compareReads, type ReadRequest } from '../../src/import/compare';

@@ -49,7 +49,7 @@ describe('reading inventories', () => {
       resource_provider_generation: 1,
       inventories: {
         VCPU: { total: 8, reserved: 1, min_unit: 1, max_unit: 4, step_size: 1, allocation_ratio: 16 },
-        DISK_GB: { total: 100, reserved: 0, min_unit: 1, max_unit: 100, step_size: 1, allocation_ratio: 1 },
+        DISK_GB: { total: 100, reserved: 0, min_unit: 1, max_unit: 2147483647, step_size: 1, allocation_ratio: 1 },
       },
     });
   });

@@ -28,10 +28,15 @@ afterAll(async () => {
   await fs.rm(scratch, { recursive: true, force: true });
 });
 
+/** One server process (EMPLACE_WORKERS=1): its own lifecycle; workers.test.ts covers the cluster's. */
 async function embeddedEnv(name: string) {
   const dataDir = path.join(scratch, name);
   const pgPort = await freePort();
-  return { dataDir, pgPort, env: { EMPLACE_DATA_DIR: dataDir, EMPLACE_EMBEDDED_PG_PORT: String(pgPort) } };
+  return {
+    dataDir,
+    pgPort,
+    env: { EMPLACE_DATA_DIR: dataDir, EMPLACE_EMBEDDED_PG_PORT: String(pgPort), EMPLACE_WORKERS: '1' },
+  };
 }
 
 it('after kill -9 of the service, the next start stops the orphaned PostgreSQL, says so, and serves the same data', async () => {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { PUBLIC, type HttpMethod } from '../../src/http/route-table';
 import { POLICY } from '../../src/policy/rules';
 import { ROUTES } from '../../src/routes';
-import { startAppInstance, type AppInstance } from '../helpers/app-instance';
+import { startAppInstance, type AppInstance } from '../helpers/server';
 import { seedProvider } from '../helpers/seed';
 import { startTestServer, type TestServer } from '../helpers/server';
 

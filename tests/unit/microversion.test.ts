@@ -16,7 +16,7 @@ describe('microversion gates', () => {
   it('compares numerically, not as text', () => {
     expect(Microversion.fromKnown('1.10').has('1.9')).toBe(true);
     expect(Microversion.fromKnown('1.9').has('1.10')).toBe(false);
-    expect(Microversion.fromKnown('1.10').within('1.2', '1.10')).toBe(true);
-    expect(Microversion.fromKnown('1.11').within('1.2', '1.10')).toBe(false);
+    expect(Microversion.fromKnown('1.10').has('1.10')).toBe(true);
+    expect(Microversion.fromKnown('1.2').has('1.10')).toBe(false);
   });
 });

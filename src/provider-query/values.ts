@@ -1,5 +1,5 @@
 import { badRequest } from '../errors/http-error';
-import { UUID_PATTERN, canonicalUuid } from './validator';
+import { UUID_PATTERN, canonicalUuid } from '../validation/validator';
 
 /**
  * Parsers for the provider-selecting query parameters (`resources`, `required`, `member_of`), pure and

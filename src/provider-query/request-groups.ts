@@ -8,15 +8,18 @@ import {
   MULTIPLE_MEMBER_OF,
   SAME_SUBTREE,
 } from '../microversion/versions';
-import {
-  parseMemberOfParams,
-  parseResourcesParam,
-  parseTraitParam,
-  parseTraitParams,
-} from '../validation/provider-query';
+import type { operations } from '../../api/generated/placement';
+import { parseMemberOfParams, parseResourcesParam, parseTraitParam, parseTraitParams } from './values';
 import { UUID_PATTERN, canonicalUuid } from '../validation/validator';
 import { pyRepr } from '../validation/python-repr';
 import { validateCandidatesQuery, type VersionGate } from './query-schema';
+
+/**
+ * The provider query language, parsed: `resources`, `required` (with `!` and `in:`), `member_of` (with `!`
+ * and `in:`), `in_tree`, suffixed groups, `root_required` and `same_subtree`. GET /allocation_candidates asks
+ * for any number of groups; GET /resource_providers is a one-group request (the unsuffixed group). Both yield
+ * RequestGroup, and resolve.ts turns its names into ids in one round trip.
+ */
 
 /**
  * One request group. The unsuffixed group (suffix '') may be served by several providers of one tree
@@ -48,6 +51,60 @@ export interface CandidatesRequest {
 }
 
 const KEY = /^(resources|required|member_of|in_tree)(.*)$/;
+
+/** GET /resource_providers query after schema validation (last value of each key), as openapi.yaml describes it. */
+export type ListQuery = NonNullable<operations['listResourceProviders']['parameters']['query']>;
+
+/** GET /resource_providers: name and uuid match exactly; the rest is the one (unsuffixed) request group. */
+export interface ProviderListQuery {
+  name?: string;
+  uuid?: string;
+  group: RequestGroup;
+}
+
+/**
+ * The list query as a one-group request. Formats are checked in Placement's order (member_of, required,
+ * resources); `required` and `member_of` may repeat, so their values come from the query string itself.
+ */
+export function parseProviderListQuery(
+  query: ListQuery,
+  repeated: { memberOf: string[]; required: string[] },
+  mv: VersionGate,
+): ProviderListQuery {
+  const group = emptyGroup('');
+  if (repeated.memberOf.length) {
+    const aggregates = parseMemberOfParams(repeated.memberOf, {
+      allowMultiple: mv.has(MULTIPLE_MEMBER_OF),
+      allowForbidden: mv.has(FORBIDDEN_AGGREGATES),
+    });
+    group.memberOf = aggregates.required;
+    group.forbiddenAggregates = aggregates.forbidden;
+  }
+  if (repeated.required.length) {
+    const traits = parseTraitParams(repeated.required, {
+      allowForbidden: mv.has(FORBIDDEN_TRAITS),
+      allowAnyOf: mv.has(ANY_TRAITS),
+    });
+    group.requiredTraits = traits.required;
+    group.forbiddenTraits = traits.forbidden;
+  }
+  if (query.resources !== undefined) group.resources = parseResourcesParam(query.resources);
+  // The schema checked in_tree is a uuid; canonical, as names resolve by their canonical text.
+  if (query.in_tree) group.inTree = canonicalUuid(query.in_tree);
+  // Placement filters on name and uuid only when they are non-empty.
+  return { name: query.name || undefined, uuid: query.uuid || undefined, group };
+}
+
+function emptyGroup(suffix: string): RequestGroup {
+  return {
+    suffix,
+    resources: new Map(),
+    requiredTraits: [],
+    forbiddenTraits: [],
+    memberOf: [],
+    forbiddenAggregates: [],
+  };
+}
 
 /** Turn the query (every key with all its values, in query order) into request groups, as Placement. */
 export function parseCandidatesRequest(entries: Map<string, string[]>, mv: VersionGate): CandidatesRequest {
@@ -110,14 +167,7 @@ function parseGroups(entries: Map<string, string[]>, mv: VersionGate): RequestGr
     const [, prefix, suffix] = match;
     let group = bySuffix.get(suffix);
     if (!group) {
-      group = {
-        suffix,
-        resources: new Map(),
-        requiredTraits: [],
-        forbiddenTraits: [],
-        memberOf: [],
-        forbiddenAggregates: [],
-      };
+      group = emptyGroup(suffix);
       bySuffix.set(suffix, group);
     }
     if (prefix === 'resources') {

@@ -1,7 +1,9 @@
-import type { Knex } from 'knex';
-import { badRequest } from '../errors/http-error';
-import type { ResolvedGroup, ResolvedRequest } from './model';
-import type { CandidatesRequest, RequestGroup } from './request-groups';
+import type { Queryable } from '../db/knex';
+import { UnknownResourceClass, UnknownTrait } from '../errors/domain';
+import type { ResolvedGroup, ResolvedRequest } from '../candidates/model';
+import type { ProviderFilter } from '../repo/provider-filters';
+import type { ProviderListFilter } from '../repo/providers';
+import type { CandidatesRequest, ProviderListQuery, RequestGroup } from './request-groups';
 
 const SHARING_TRAIT = 'MISC_SHARES_VIA_AGGREGATE';
 
@@ -35,10 +37,7 @@ interface ResolvedNames {
  * and learn which providers share via aggregates. Unknown classes and traits are 400s as in Placement;
  * unknown aggregates or in_tree providers simply match nothing.
  */
-export async function resolveRequest(
-  db: Knex | Knex.Transaction,
-  request: CandidatesRequest,
-): Promise<ResolvedRequest> {
+export async function resolveRequest(db: Queryable, request: CandidatesRequest): Promise<ResolvedRequest> {
   const names = await lookupNames(db, namesIn(request));
   const traitId = traitIdOf(names.traitIds);
   // Placement resolves root_required first, then each group's classes and then its traits.
@@ -58,6 +57,51 @@ export async function resolveRequest(
   };
 }
 
+/**
+ * GET /resource_providers as a one-group request: the repo filter with every name resolved, or undefined when
+ * no provider can match. Placement's order decides which problem wins: an unknown in_tree provider lists nothing
+ * (before traits are looked at), then unknown traits, then an aggregate group nobody is in lists nothing, then
+ * unknown resource classes.
+ */
+export async function resolveProviderList(
+  db: Queryable,
+  query: ProviderListQuery,
+): Promise<ProviderListFilter | undefined> {
+  const { group } = query;
+  const names = await lookupNames(
+    db,
+    namesIn({ groups: [group], rootRequired: [], rootForbidden: [], sameSubtrees: [] }),
+  );
+  if (group.inTree && !names.providerRoots.has(group.inTree)) return undefined;
+  const unknownTrait = [...group.requiredTraits.flat(), ...group.forbiddenTraits].find((t) => !names.traitIds.has(t));
+  if (unknownTrait !== undefined) throw new UnknownTrait([unknownTrait]);
+  const aggregatesOf = (uuids: string[]) => uuids.flatMap((uuid) => names.aggregateIds.get(uuid) ?? []);
+  const memberOf = group.memberOf.map(aggregatesOf);
+  if (memberOf.some((anyOf) => anyOf.length === 0)) return undefined;
+  const traitId = (name: string) => names.traitIds.get(name)!;
+  const filter: ProviderFilter = {};
+  if (group.inTree) filter.inTreeRootId = names.providerRoots.get(group.inTree);
+  if (group.requiredTraits.length || group.forbiddenTraits.length) {
+    filter.requiredTraitIds = group.requiredTraits
+      .filter((anyOf) => anyOf.length === 1)
+      .map((anyOf) => traitId(anyOf[0]));
+    filter.anyOfTraitIds = group.requiredTraits.filter((anyOf) => anyOf.length > 1).map((anyOf) => anyOf.map(traitId));
+    filter.forbiddenTraitIds = group.forbiddenTraits.map(traitId);
+  }
+  if (group.memberOf.length || group.forbiddenAggregates.length) {
+    filter.memberOfAggregateIds = memberOf;
+    filter.forbiddenAggregateIds = aggregatesOf(group.forbiddenAggregates);
+  }
+  if (group.resources.size) {
+    filter.resources = [...group.resources].map(([className, amount]) => {
+      const resourceClassId = names.classIds.get(className);
+      if (resourceClassId === undefined) throw new UnknownResourceClass(className);
+      return { resourceClassId, amount };
+    });
+  }
+  return { name: query.name, uuid: query.uuid, filter };
+}
+
 function namesIn(request: CandidatesRequest): RequestNames {
   const names: RequestNames = {
     classes: new Set(),
@@ -74,7 +118,7 @@ function namesIn(request: CandidatesRequest): RequestNames {
   return names;
 }
 
-async function lookupNames(db: Knex | Knex.Transaction, names: RequestNames): Promise<ResolvedNames> {
+async function lookupNames(db: Queryable, names: RequestNames): Promise<ResolvedNames> {
   const result = await db.raw(
     `SELECT 'rc' AS kind, name AS key, id, NULL::bigint AS root_id FROM resource_classes WHERE name = ANY(?::text[])
      UNION ALL SELECT 'trait', name, id, NULL FROM traits WHERE name = ANY(?::text[])
@@ -99,7 +143,7 @@ async function lookupNames(db: Knex | Knex.Transaction, names: RequestNames): Pr
 function traitIdOf(traitIds: Map<string, number>): (name: string) => number {
   return (name) => {
     const id = traitIds.get(name);
-    if (id === undefined) throw badRequest(`No such trait(s): ${name}.`);
+    if (id === undefined) throw new UnknownTrait([name]);
     return id;
   };
 }
@@ -107,9 +151,7 @@ function traitIdOf(traitIds: Map<string, number>): (name: string) => number {
 function resolveGroup(group: RequestGroup, names: ResolvedNames, traitId: (name: string) => number): ResolvedGroup {
   const resources = [...group.resources].map(([className, amount]) => {
     const classId = names.classIds.get(className);
-    if (classId === undefined) {
-      throw badRequest(`Invalid resource class in resources parameter: No such resource class ${className}.`);
-    }
+    if (classId === undefined) throw new UnknownResourceClass(className);
     return { className, classId, amount };
   });
   resources.sort((a, b) => a.classId - b.classId);
