@@ -8,6 +8,8 @@ import { renderError } from './http/error-renderer';
 import { readBody } from './http/json-body';
 import { negotiateMicroversion } from './http/microversion';
 import { honourForwarded, stripPathPrefix } from './http/proxy';
+import { inConnectionOrder } from './http/pipeline';
+import { checkQuery, parseQuery } from './http/query';
 import { requestId } from './http/request-id';
 import { dispatcher } from './http/route-table';
 import { enforcerFromConfig } from './policy/enforcer';
@@ -31,9 +33,10 @@ export function createApp(appDeps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');
-  app.set('query parser', 'simple');
+  app.set('query parser', parseQuery);
   // X-Forwarded-Proto/-Host/-For (and Forwarded) count only from the proxies named in EMPLACE_TRUSTED_PROXIES.
   app.set('trust proxy', deps.config.identity.trustedProxies.length ? deps.config.identity.trustedProxies : false);
+  app.use(inConnectionOrder);
   app.use((req: Request, _res: Response, next: NextFunction) => {
     req.deps = deps;
     next();
@@ -53,6 +56,7 @@ export function createApp(appDeps: AppDeps): Express {
     }),
   );
   app.use(negotiateMicroversion);
+  app.use(checkQuery(deps.config.maxQueryParameters));
   // PUBLIC routes (version discovery, health, the capacity page's files) pass without a token.
   app.use(authenticate(deps.authStrategy, ROUTES, deps.config));
   app.use(readBody(deps.config.bodyLimitBytes));

@@ -46,6 +46,14 @@ export interface Config {
   staleAfterSeconds?: number;
   /** Authentication strategy, Keystone, API tokens, TLS, proxy and path prefix (src/auth/settings.ts). */
   identity: IdentitySettings;
+  /** Bounds on one request's work and wait (docs/limits.md). 0 turns the candidates budget off. */
+  candidatesTimeBudgetMs: number;
+  /** Most query parameters a request may carry; more is a 400, never a silent truncation. */
+  maxQueryParameters: number;
+  /** A request's headers must arrive within this (408 beyond). */
+  headersTimeoutMs: number;
+  /** The whole request, body included, must arrive within this (408 beyond). */
+  requestTimeoutMs: number;
   /** Operations (docs/operations.md). */
   /** EMPLACE_METRICS_LISTEN: serve /metrics on this address only, without auth; unset: on the API port behind emplace:metrics:show. */
   metricsListen?: { host: string; port: number };
@@ -127,7 +135,7 @@ export function loadConfig(env: Env = process.env): Config {
     embeddedPort: integer(env, 'EMPLACE_EMBEDDED_PG_PORT', 54329, 1),
     logLevel: env.EMPLACE_LOG_LEVEL || 'info',
     allocationConflictRetryCount: integer(env, 'EMPLACE_ALLOCATION_CONFLICT_RETRY_COUNT', 10, 0),
-    maxAllocationCandidates: integer(env, 'EMPLACE_MAX_ALLOCATION_CANDIDATES', -1, -1),
+    maxAllocationCandidates: integer(env, 'EMPLACE_MAX_ALLOCATION_CANDIDATES', 10_000, -1),
     randomizeAllocationCandidates: boolean(env, 'EMPLACE_RANDOMIZE_ALLOCATION_CANDIDATES', false),
     candidatesGenerationStrategy: strategy,
     incompleteConsumerProjectId: env.EMPLACE_INCOMPLETE_CONSUMER_PROJECT_ID || '00000000-0000-0000-0000-000000000000',
@@ -144,6 +152,10 @@ export function loadConfig(env: Env = process.env): Config {
     policyEnforceScope: boolean(env, 'EMPLACE_POLICY_ENFORCE_SCOPE', true),
     staleAfterSeconds: staleAfterSeconds(env),
     identity: readIdentitySettings(env),
+    candidatesTimeBudgetMs: integer(env, 'EMPLACE_CANDIDATES_TIME_BUDGET_MS', 10_000, 0),
+    maxQueryParameters: integer(env, 'EMPLACE_MAX_QUERY_PARAMETERS', 10_000, 1),
+    headersTimeoutMs: integer(env, 'EMPLACE_HEADERS_TIMEOUT_MS', 10_000, 1),
+    requestTimeoutMs: integer(env, 'EMPLACE_REQUEST_TIMEOUT_MS', 30_000, 1),
     metricsListen: listenAddress(env, 'EMPLACE_METRICS_LISTEN'),
     workers: integer(env, 'EMPLACE_WORKERS', os.availableParallelism(), 1),
     dbTimeouts: {

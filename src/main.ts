@@ -36,7 +36,7 @@ async function main(): Promise<void> {
     res: Parameters<typeof answerWhileStarting>[1],
   ) => void = answerWhileStarting;
   server.on('request', (req, res) => handler(req, res));
-  answerClientErrors(server);
+  answerClientErrors(server, config);
   await listen(server, config);
   // A worker's metrics are served by the primary's listener.
   const metricsServer = isWorker() ? undefined : await startOwnMetricsListener(config);

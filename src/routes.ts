@@ -31,7 +31,7 @@ import { POLICY } from './policy/rules';
 
 /** Every path the service answers, its methods, the policy each enforces, and the microversion window of each. */
 export const ROUTES: RouteTable = {
-  '/': { GET: { handler: root.home, policy: PUBLIC } },
+  '/': { GET: { handler: root.home, policy: PUBLIC, ignoresAccept: true } },
   '/healthz': { GET: { handler: health.healthz, policy: PUBLIC } },
   '/healthz/live': { GET: { handler: health.healthzLive, policy: PUBLIC } },
   '/healthz/ready': { GET: { handler: health.healthzReady, policy: PUBLIC } },

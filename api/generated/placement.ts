@@ -428,7 +428,8 @@ export interface paths {
          *     with that tree; each suffixed group (resourcesN etc., 1.25; any [A-Za-z0-9_-]{1,64} suffix from 1.33)
          *     by a single provider. Other keys of the query string are rejected with 400 for the microversion.
          *     Results come in a deterministic order (roots by id, depth-first) unless the service randomises them;
-         *     `limit` bounds the work done, not only the answer.
+         *     `limit` bounds the work done, not only the answer. At most EMPLACE_MAX_ALLOCATION_CANDIDATES
+         *     (default 10 000) candidates are generated per request.
          */
         get: operations["listAllocationCandidates"];
         put?: never;
@@ -2256,6 +2257,15 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
             406: components["responses"]["NotAcceptable"];
+            /** @description Generation ran past EMPLACE_CANDIDATES_TIME_BUDGET_MS (docs/limits.md); ask for a limit. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     reshape: {

@@ -12,6 +12,7 @@ import {
   traitNames,
   type SharingHelp,
 } from './tree-query';
+import { Pacer } from './pacer';
 
 export interface EngineOptions {
   limit?: number;
@@ -25,6 +26,8 @@ export interface EngineOptions {
   maxBatch?: number;
   /** Emplace's EMPLACE_STALE_AFTER_SECONDS: leave out trees whose root's heartbeat is older; unset is off. */
   staleAfterSeconds?: number;
+  /** Emplace's EMPLACE_CANDIDATES_TIME_BUDGET_MS: past it generation throws CandidatesBudgetExceeded. */
+  timeBudgetMs?: number;
 }
 
 export interface EngineResult {
@@ -77,6 +80,7 @@ async function run(trx: Knex.Transaction, request: CandidatesRequest, options: E
     nestedAware: options.nestedAware,
   };
   const collector = new Collector(cap, sharingTrees);
+  const pacer = new Pacer(options.timeBudgetMs);
   const roots = streamRoots(
     trx,
     resolved,
@@ -87,9 +91,10 @@ async function run(trx: Knex.Transaction, request: CandidatesRequest, options: E
     () => collector.remaining(),
     options.maxBatch ?? DEFAULT_MAX_BATCH,
     options.staleAfterSeconds,
+    pacer,
   );
-  if (options.strategy === 'breadth-first') await breadthFirst(roots, combine, collector);
-  else await depthFirst(roots, combine, collector);
+  if (options.strategy === 'breadth-first') await breadthFirst(roots, combine, collector, pacer);
+  else await depthFirst(roots, combine, collector, pacer);
   const capReached = options.maxCandidates >= 0 && cap === options.maxCandidates && collector.full();
   let candidates = collector.candidates;
   if (options.randomize) candidates = randomSample(candidates, options.limit);
@@ -155,12 +160,15 @@ async function depthFirst(
   roots: AsyncGenerator<RootContext>,
   combine: CombineOptions,
   collector: Collector,
+  pacer: Pacer,
 ): Promise<void> {
   if (collector.full()) return;
   for await (const ctx of roots) {
+    await pacer.step();
     for (const candidate of candidatesForRoot(ctx, combine)) {
       collector.add(candidate, ctx.tree);
       if (collector.full()) return;
+      await pacer.step();
     }
   }
 }
@@ -173,10 +181,12 @@ async function breadthFirst(
   roots: AsyncGenerator<RootContext>,
   combine: CombineOptions,
   collector: Collector,
+  pacer: Pacer,
 ): Promise<void> {
   if (collector.full()) return;
   let active: Array<{ ctx: RootContext; gen: Generator<Candidate> }> = [];
   for await (const ctx of roots) {
+    await pacer.step();
     const gen = candidatesForRoot(ctx, combine);
     const first = gen.next();
     if (first.done) continue;
@@ -192,6 +202,7 @@ async function breadthFirst(
       collector.add(step.value, entry.ctx.tree);
       if (collector.full()) return;
       next.push(entry);
+      await pacer.step();
     }
     active = next;
   }
@@ -208,6 +219,7 @@ async function* streamRoots(
   remaining: () => number,
   maxBatch: number,
   staleAfterSeconds: number | undefined,
+  pacer: Pacer,
 ): AsyncGenerator<RootContext> {
   const parents = new Map<number, number | null>();
   for (const provider of [...sharingTrees.values()].flat()) parents.set(provider.id, provider.parentId);
@@ -217,6 +229,7 @@ async function* streamRoots(
     // A little slack: a root that passes the SQL pre-check may still yield nothing (collective traits, isolate).
     const size = Number.isFinite(want) ? Math.min(maxBatch, Math.max(4, Math.ceil(want * 1.25) + 2)) : maxBatch;
     const trees = await fetchTrees(trx, rootsQuery(trx, resolved, help, cursor, size, staleAfterSeconds), classes);
+    pacer.check();
     for (const tree of trees.values()) for (const provider of tree) parents.set(provider.id, provider.parentId);
     for (const [rootId, tree] of trees) {
       cursor = rootId;

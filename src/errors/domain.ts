@@ -7,6 +7,14 @@ export abstract class DomainError extends Error {
   abstract readonly kind: string;
 }
 
+/** Candidate generation spent the request's EMPLACE_CANDIDATES_TIME_BUDGET_MS before it finished. */
+export class CandidatesBudgetExceeded extends DomainError {
+  readonly kind = 'CandidatesBudgetExceeded';
+  constructor(readonly budgetMs: number) {
+    super(`allocation candidate generation exceeded its time budget of ${budgetMs} ms`);
+  }
+}
+
 /** No provider has this uuid (or it went away under a lock). */
 export class ProviderNotFound extends DomainError {
   readonly kind = 'ProviderNotFound';
@@ -237,4 +245,5 @@ export type AnyDomainError =
   | DuplicateName
   | MissingParent
   | ProviderHasChildren
-  | ProviderHasAllocations;
+  | ProviderHasAllocations
+  | CandidatesBudgetExceeded;

@@ -30,6 +30,7 @@ export const STATUS_EXPLANATION: Record<number, [title: string, explanation: str
   404: ['Not Found', 'The resource could not be found.'],
   405: ['Method Not Allowed', 'The method %METHOD% is not allowed for this resource.'],
   406: ['Not Acceptable', 'The resource could not be generated that was acceptable to your browser.'],
+  408: ['Request Timeout', 'The server has waited too long for the request to be sent by the client.'],
   409: ['Conflict', 'There was a conflict when trying to complete your request.'],
   413: ['Request Entity Too Large', 'The body of your request was too large for this server.'],
   415: ['Unsupported Media Type', 'The request media type is not supported by this server.'],

@@ -94,3 +94,7 @@ export const conflictingProvider = (clashes: string) => `Conflicting resource pr
 /** Backstops for database errors no repo turned into a domain error. */
 export const NUMBER_OUT_OF_RANGE = 'A number in the request is out of range.';
 export const VALUE_NOT_STORABLE = 'A value in the request cannot be stored as given.';
+
+/** Emplace's own: GET /allocation_candidates past EMPLACE_CANDIDATES_TIME_BUDGET_MS (decision 0900). */
+export const candidatesOverBudget = (budgetMs: number) =>
+  `Allocation candidates could not be generated within ${budgetMs} ms. Ask for fewer with limit, or narrow the request.`;

@@ -1,11 +1,12 @@
 import type { Request, Response } from 'express';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { findCandidates } from '../candidates/engine';
 import { parseCandidatesRequest } from '../provider-query/request-groups';
 import { allocationRequestsBody, providerSummariesBody, type ResponseShape } from '../candidates/serialize';
 import { inWords } from '../http/domain-errors';
 import { CANDIDATES_WORDING } from '../provider-query/wording';
 import { queryEntries } from '../http/query';
-import { sendJson } from '../http/respond';
+import { sendJsonParts } from '../http/respond';
 import { observeCandidates } from '../metrics/metrics';
 import {
   ALLOCATIONS_DICT_FORM,
@@ -15,6 +16,10 @@ import {
   SUMMARIES_ALL_INVENTORIES,
 } from '../microversion/versions';
 
+/**
+ * Over its time budget the request is refused whole rather than answered with whatever was found by
+ * then: a partial list would change the answer depending on load (docs/decisions/0900).
+ */
 /** GET /allocation_candidates (1.10+): allocation requests that fit, and summaries of the providers involved. */
 export async function listAllocationCandidates(req: Request, res: Response): Promise<void> {
   const request = parseCandidatesRequest(queryEntries(req), req.mv);
@@ -28,6 +33,7 @@ export async function listAllocationCandidates(req: Request, res: Response): Pro
       strategy: config.candidatesGenerationStrategy,
       nestedAware: req.mv.has(NESTED_CANDIDATES),
       staleAfterSeconds: config.staleAfterSeconds,
+      timeBudgetMs: config.candidatesTimeBudgetMs || undefined,
     }),
   );
   const shape: ResponseShape = {
@@ -42,11 +48,18 @@ export async function listAllocationCandidates(req: Request, res: Response): Pro
   const summaries = providerSummariesBody(result.candidates, result.trees, requestedClasses, shape, result.traitNames);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   observeCandidates(seconds, result.candidates.length, Object.keys(summaries).length, result.capReached);
-  sendJson(
-    req,
-    res,
-    200,
-    { allocation_requests: allocationRequestsBody(result.candidates, shape), provider_summaries: summaries },
-    null,
-  );
+  const parts = [Buffer.from('{"allocation_requests":[')];
+  for (let i = 0; i < result.candidates.length; i += SERIALIZE_SLICE) {
+    if (i > 0) await nextTurn();
+    const slice = allocationRequestsBody(result.candidates.slice(i, i + SERIALIZE_SLICE), shape);
+    parts.push(Buffer.from((i > 0 ? ',' : '') + JSON.stringify(slice).slice(1, -1)));
+  }
+  parts.push(Buffer.from(`],"provider_summaries":${JSON.stringify(summaries)}}`));
+  sendJsonParts(req, res, 200, parts, null);
 }
+
+/**
+ * Candidates serialised per turn of the event loop: a capped answer is megabytes of JSON, and one
+ * JSON.stringify of all of it would stall every other request for tens of milliseconds.
+ */
+const SERIALIZE_SLICE = 200;

@@ -114,6 +114,12 @@ export async function listTraitsForResourceProvider(req: Request, res: Response)
   sendJson(req, res, 200, body, traitsLastModified(traits));
 }
 
+/** Whether the provider's traits are exactly `wanted` (ids, in any order, repeats ignored). */
+function sameIds(current: TraitRow[], wanted: number[]): boolean {
+  const want = new Set(wanted);
+  return current.length === want.size && current.every((trait) => want.has(trait.id));
+}
+
 /** PUT /resource_providers/{uuid}/traits (1.6): replace the provider's traits; every trait must exist. */
 export async function updateTraitsForResourceProvider(req: Request, res: Response): Promise<void> {
   const uuid = pathParam(req, 'uuid');
@@ -126,6 +132,9 @@ export async function updateTraitsForResourceProvider(req: Request, res: Respons
     const ids = await traitIds(tx, body.traits, { lock: true });
     const unknown = [...new Set(body.traits.filter((name) => !ids.has(name)))];
     if (unknown.length > 0) throw badRequest(`No such trait ${unknown.join(', ')}`);
+    const current = await providerTraits(tx, provider.id);
+    // Placement's set_traits changes nothing, generation included, when the set is already the wanted one.
+    if (sameIds(current, [...ids.values()])) return [provider.generation, current] as const;
     const next = await bumpProviderGeneration(tx, provider.id, provider.generation);
     await replaceProviderTraits(tx, provider.id, [...ids.values()]);
     return [next, await providerTraits(tx, provider.id)] as const;
@@ -139,12 +148,13 @@ export async function updateTraitsForResourceProvider(req: Request, res: Respons
   );
 }
 
-/** DELETE /resource_providers/{uuid}/traits (1.6): remove every trait, bumping the generation. */
+/** DELETE /resource_providers/{uuid}/traits (1.6): remove every trait, bumping the generation if there were any. */
 export async function deleteTraitsForResourceProvider(req: Request, res: Response): Promise<void> {
   const uuid = pathParam(req, 'uuid');
   await inWords(TRAITS_DELETE_WORDING, () =>
     withTransaction(req.deps.db, async (tx) => {
       const provider = await providerFromPath(tx, uuid);
+      if ((await providerTraits(tx, provider.id)).length === 0) return;
       await bumpProviderGeneration(tx, provider.id, provider.generation);
       await replaceProviderTraits(tx, provider.id, []);
     }),

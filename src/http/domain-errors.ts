@@ -46,6 +46,7 @@ const PLACEMENT_WORDING: Required<Wording> = {
   MissingParent: () => badRequest(say.PARENT_DOES_NOT_EXIST),
   ProviderHasChildren: (e) => conflict(say.providerHasChildren(e.uuid), PROVIDER_CANNOT_DELETE_PARENT),
   ProviderHasAllocations: (e) => conflict(say.providerHasAllocations(e.uuid), PROVIDER_IN_USE),
+  CandidatesBudgetExceeded: (e) => new HttpError(503, say.candidatesOverBudget(e.budgetMs)),
 };
 
 /** The HTTP error for a domain error, in the family's words where it has its own, else Placement's common ones. */

@@ -33,8 +33,9 @@ export function renderError(error: unknown, req: Request, res: Response, _next: 
   const detail = `${explanation.replace('%METHOD%', req.method)}\n\n ${message}  `;
   if (res.headersSent) return;
   for (const [name, value] of Object.entries(httpError?.headers ?? {})) res.setHeader(name, value);
-  if (prefersHtml(req)) {
-    renderHtml(res, status, title, detail);
+  const format = errorFormat(req);
+  if (format !== 'json') {
+    renderText(res, format, status, title, detail);
     return;
   }
   const entry: Record<string, unknown> = { status, title, detail, request_id: req.requestId };
@@ -47,16 +48,23 @@ export function renderError(error: unknown, req: Request, res: Response, _next: 
   writeJson(res, status, { errors: [entry] });
 }
 
-/** Placement (webob) answers errors in HTML to a client that accepts HTML but not JSON. */
-function prefersHtml(req: Request): boolean {
-  if (!req.headers.accept) return false;
-  return !req.accepts('application/json') && Boolean(req.accepts('text/html'));
+/**
+ * webob, which writes Placement's errors, offers HTML and JSON by the client's Accept and falls back to
+ * plain text when it accepts neither (so a 406 to `Accept: text/plain` is itself text/plain). We keep
+ * JSON first whenever it is acceptable.
+ */
+function errorFormat(req: Request): 'json' | 'html' | 'plain' {
+  if (!req.headers.accept || req.accepts('application/json')) return 'json';
+  return req.accepts('text/html') ? 'html' : 'plain';
 }
 
-function renderHtml(res: Response, status: number, title: string, detail: string): void {
+function renderText(res: Response, format: 'html' | 'plain', status: number, title: string, detail: string): void {
   const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-  const body = `<html>\n <head>\n  <title>${status} ${escape(title)}</title>\n </head>\n <body>\n  <h1>${status} ${escape(title)}</h1>\n  ${escape(detail).replace(/\n\n/, '<br /><br />\n')}\n </body>\n</html>`;
+  const body =
+    format === 'plain'
+      ? `${status} ${title}\n\n${detail}`
+      : `<html>\n <head>\n  <title>${status} ${escape(title)}</title>\n </head>\n <body>\n  <h1>${status} ${escape(title)}</h1>\n  ${escape(detail).replace(/\n\n/, '<br /><br />\n')}\n </body>\n</html>`;
   res.statusCode = status;
-  res.setHeader('content-type', 'text/html; charset=UTF-8');
+  res.setHeader('content-type', `text/${format}; charset=UTF-8`);
   res.end(body);
 }

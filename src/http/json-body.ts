@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import { HttpError } from '../errors/http-error';
+import { decodeUtf8, describeUtf8Error } from './utf8';
 
 /**
  * Read the raw body ourselves so every failure is Placement-shaped: a body with no content type is
@@ -34,9 +35,12 @@ export const MAX_JSON_DEPTH = 100;
 export function parseJsonBody(req: Request): unknown {
   const raw = (req as Request & { rawBody?: Buffer }).rawBody;
   if (!raw || raw.length === 0) throw new HttpError(400, 'Malformed JSON: Expecting value: line 1 column 1 (char 0)');
+  // Python's json.loads refuses undecodable bytes (Placement: 400 Malformed JSON); Node would read U+FFFD.
+  const text = decodeUtf8(raw);
+  if (text === undefined) throw new HttpError(400, `Malformed JSON: ${describeUtf8Error(raw)}`);
   let body: unknown;
   try {
-    body = JSON.parse(raw.toString('utf8'));
+    body = JSON.parse(text);
   } catch (error) {
     throw new HttpError(400, `Malformed JSON: ${(error as Error).message}`);
   }
@@ -60,10 +64,16 @@ function exceedsDepth(root: unknown, limit: number): boolean {
 async function collect(req: Request, limitBytes: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limitBytes) throw new HttpError(413, `Request body is larger than ${limitBytes} bytes.`);
-    chunks.push(chunk as Buffer);
+  try {
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > limitBytes) throw new HttpError(413, `Request body is larger than ${limitBytes} bytes.`);
+      chunks.push(chunk as Buffer);
+    }
+  } catch (error) {
+    if (error instanceof HttpError) throw error;
+    // The client went away, or was cut off (408) before its body arrived: nobody is left to answer.
+    throw new HttpError(400, 'The request body was not received completely.');
   }
   return Buffer.concat(chunks);
 }

@@ -7,7 +7,7 @@ const VARY = 'openstack-api-version';
 
 /**
  * Negotiate the request's microversion: `OpenStack-API-Version: placement X.Y` or the older
- * `X-OpenStack-Placement-API-Version: X.Y`; `latest` is the maximum; no header means the minimum.
+ * `X-OpenStack-Placement-API-Version: X.Y`; `latest` (lower case only) is the maximum; no header means the minimum.
  */
 export function negotiateMicroversion(req: Request, res: Response, next: NextFunction): void {
   res.setHeader('Vary', VARY);
@@ -35,15 +35,19 @@ function setVersionHeaders(res: Response, version: Microversion): void {
   res.setHeader('x-openstack-placement-api-version', `${version}`);
 }
 
-/** The value for our service, from whichever header carries it; other services' entries are ignored. */
+/**
+ * The value for our service, from whichever header carries it; other services' entries are ignored.
+ * The service name is case-insensitive, the version is not: Placement takes only lower-case `latest`
+ * (`LATEST` is an invalid version string, 400).
+ */
 function requestedVersion(req: Request): string | undefined {
   const modern = req.headers['openstack-api-version'];
   if (typeof modern === 'string') {
     for (const entry of modern.split(',')) {
       const [service, ...rest] = entry.trim().split(/\s+/);
-      if (service.toLowerCase() === SERVICE_TYPE) return rest.join(' ').trim().toLowerCase();
+      if (service.toLowerCase() === SERVICE_TYPE) return rest.join(' ').trim();
     }
   }
   const legacy = req.headers['x-openstack-placement-api-version'];
-  return typeof legacy === 'string' ? legacy.trim().toLowerCase() : undefined;
+  return typeof legacy === 'string' ? legacy.trim() : undefined;
 }

@@ -19,6 +19,28 @@ export function sendJson(
   writeJson(res, status, body);
 }
 
+/**
+ * sendJson for a body already serialised in parts (by a handler that yields the event loop between
+ * them): the parts are written as they are, so no single step copies the whole body.
+ */
+export function sendJsonParts(
+  req: Request,
+  res: Response,
+  status: number,
+  parts: Buffer[],
+  lastModified?: Date | null | typeof NO_LAST_MODIFIED,
+): void {
+  if (lastModified !== undefined) setCacheHeaders(req, res, lastModified);
+  res.statusCode = status;
+  res.setHeader('content-type', 'application/json');
+  res.setHeader(
+    'content-length',
+    parts.reduce((sum, part) => sum + part.length, 0),
+  );
+  for (const part of parts) res.write(part);
+  res.end();
+}
+
 /** From 1.15: `last-modified` (now, when null) and `cache-control: no-cache`, also for bodiless answers (204). */
 export function setCacheHeaders(
   req: Request,

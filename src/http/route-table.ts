@@ -6,6 +6,7 @@ import type { PolicyName } from '../policy/rules';
 import { authorize } from './authorize';
 import { parseJsonBody } from './json-body';
 import { rejectNulInput } from './nul-input';
+import { percentDecodeUtf8 } from './utf8';
 
 export type Handler = (req: Request, res: Response) => Promise<void>;
 
@@ -22,6 +23,8 @@ export interface RouteMethod {
   since?: string;
   /** Placement answers 404 for most not-yet-existing methods, 405 for a few. */
   tooEarlyStatus?: 404 | 405;
+  /** Served whatever the client's Accept says (Placement checks Accept on its API reads, not on `/`). */
+  ignoresAccept?: boolean;
   /** Whether the request carries a JSON body (415 for other content types, then parsed). */
   takesBody?: boolean | ((mv: Microversion) => boolean);
   /** The media type the method answers with, checked against Accept (default JSON). */
@@ -60,7 +63,7 @@ export function dispatcher(table: RouteTable) {
     }
     // Placement checks Accept on reads only; a write with a bad body is still a 400.
     const produces = method.produces ?? JSON_TYPE;
-    if (req.method === 'GET' && req.headers.accept && !req.accepts(produces))
+    if (req.method === 'GET' && !method.ignoresAccept && req.headers.accept && !req.accepts(produces))
       throw new HttpError(406, `Only ${produces} is provided`);
     const takesBody = typeof method.takesBody === 'function' ? method.takesBody(req.mv) : method.takesBody;
     if (takesBody) requireJsonContent(req);
@@ -116,10 +119,9 @@ function findRoute(routes: CompiledRoute[], path: string) {
   return undefined;
 }
 
+/** A path segment decoded; one that is not UTF-8 would name something else (U+FFFD), so it is refused. */
 function safeDecode(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
+  const decoded = percentDecodeUtf8(segment);
+  if (decoded === undefined) throw new HttpError(400, 'Invalid path: it is not valid UTF-8.');
+  return decoded;
 }

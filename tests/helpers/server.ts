@@ -23,8 +23,8 @@ async function listen(db: Db, env: Record<string, string>, databaseUrl: string, 
   const app = createApp({ db, config, logger });
   const server: Server = await new Promise((resolve) => {
     const listening = app.listen(port, '127.0.0.1', () => resolve(listening));
+    answerClientErrors(listening, config);
   });
-  answerClientErrors(server);
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const { request, at } = httpClient(baseUrl);
   return {

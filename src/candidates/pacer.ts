@@ -1,0 +1,39 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { CandidatesBudgetExceeded } from '../errors/domain';
+
+/** How long generation may hold the event loop before it lets other requests run. */
+const SLICE_MS = 5;
+/** Clock reads are cheap but not free: look at it once per this many steps. */
+const STEPS_PER_CHECK = 8;
+
+/**
+ * Keeps candidate generation cooperative: the combination walk is synchronous, so without a pause a
+ * large query would hold the event loop (and every other request) for seconds. `step` is called per
+ * candidate and per root; every few milliseconds it yields a turn of the loop, and past the request's
+ * deadline it throws, so an over-budget request ends with an answer instead of running on.
+ */
+export class Pacer {
+  private readonly deadline: number;
+  private sliceStart = performance.now();
+  private steps = 0;
+
+  constructor(private readonly budgetMs: number | undefined) {
+    this.deadline = budgetMs === undefined ? Infinity : performance.now() + budgetMs;
+  }
+
+  async step(): Promise<void> {
+    if (++this.steps % STEPS_PER_CHECK !== 0) return;
+    const now = performance.now();
+    if (now >= this.deadline) throw new CandidatesBudgetExceeded(this.budgetMs!);
+    if (now - this.sliceStart < SLICE_MS) return;
+    await nextTurn();
+    this.sliceStart = performance.now();
+  }
+
+  /** After an await that may have taken long (a database round trip): only the deadline. */
+  check(): void {
+    const now = performance.now();
+    if (now >= this.deadline) throw new CandidatesBudgetExceeded(this.budgetMs!);
+    this.sliceStart = now;
+  }
+}
