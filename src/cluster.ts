@@ -86,6 +86,10 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+  // SIGHUP reloads tokens and the TLS certificate in each worker (src/main.ts); the primary only passes it on.
+  process.on('SIGHUP', () => {
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGHUP');
+  });
   for (let i = 0; i < config.workers; i++) fork();
 }
 

@@ -1,5 +1,6 @@
 import os from 'node:os';
 import path from 'node:path';
+import { readIdentitySettings, type IdentitySettings } from './auth/settings';
 import type { DbTimeouts } from './db/knex';
 
 /** Service configuration, read once at start from the environment and passed down. */
@@ -43,6 +44,8 @@ export interface Config {
    * this; unset (off) or >= 1. Roots that never sent a heartbeat are never left out.
    */
   staleAfterSeconds?: number;
+  /** Authentication strategy, Keystone, API tokens, TLS, proxy and path prefix (src/auth/settings.ts). */
+  identity: IdentitySettings;
   /** Bounds on one request's work and wait (docs/limits.md). 0 turns the candidates budget off. */
   candidatesTimeBudgetMs: number;
   /** Most query parameters a request may carry; more is a 400, never a silent truncation. */
@@ -64,9 +67,9 @@ export interface Config {
 
 export class ConfigError extends Error {}
 
-type Env = Record<string, string | undefined>;
+export type Env = Record<string, string | undefined>;
 
-function integer(env: Env, name: string, fallback: number, min = Number.MIN_SAFE_INTEGER): number {
+export function integer(env: Env, name: string, fallback: number, min = Number.MIN_SAFE_INTEGER): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   if (!/^-?\d+$/.test(raw) || Number(raw) < min)
@@ -74,7 +77,7 @@ function integer(env: Env, name: string, fallback: number, min = Number.MIN_SAFE
   return Number(raw);
 }
 
-function boolean(env: Env, name: string, fallback: boolean): boolean {
+export function boolean(env: Env, name: string, fallback: boolean): boolean {
   const raw = env[name]?.toLowerCase();
   if (raw === undefined || raw === '') return fallback;
   if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
@@ -91,7 +94,7 @@ const DEFAULT_CORS_HEADERS = [
   'content-type',
 ];
 
-function list(env: Env, name: string, fallback: string[]): string[] {
+export function list(env: Env, name: string, fallback: string[]): string[] {
   const raw = env[name];
   if (raw === undefined || raw.trim() === '') return fallback;
   return raw
@@ -148,6 +151,7 @@ export function loadConfig(env: Env = process.env): Config {
     policyEnforceNewDefaults: boolean(env, 'EMPLACE_POLICY_ENFORCE_NEW_DEFAULTS', true),
     policyEnforceScope: boolean(env, 'EMPLACE_POLICY_ENFORCE_SCOPE', true),
     staleAfterSeconds: staleAfterSeconds(env),
+    identity: readIdentitySettings(env),
     candidatesTimeBudgetMs: integer(env, 'EMPLACE_CANDIDATES_TIME_BUDGET_MS', 10_000, 0),
     maxQueryParameters: integer(env, 'EMPLACE_MAX_QUERY_PARAMETERS', 10_000, 1),
     headersTimeoutMs: integer(env, 'EMPLACE_HEADERS_TIMEOUT_MS', 10_000, 1),

@@ -1,9 +1,11 @@
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { createApp } from './app';
+import { checkNoauthExposure, strategyFromConfig } from './auth/select';
 import { isWorker, joinCluster, onPrimaryGone, runPrimary, runsCluster } from './cluster';
 import { ConfigError, loadConfig } from './config';
 import { openDatabase } from './db/database';
 import { answerClientErrors } from './http/client-error';
+import { createListener } from './http/listener';
 import type { ServicePhase } from './http/context';
 import { answerWhileStarting } from './http/starting';
 import { createLogger } from './logger';
@@ -20,12 +22,20 @@ async function main(): Promise<void> {
   const logger = createLogger(config);
   // Before the database starts: a bad policy file stops the start with nothing to clean up.
   const policy = enforcerFromConfig(config);
+  checkNoauthExposure(config, logger);
   // EMPLACE_WORKERS > 1: this process forks the servers (src/cluster.ts); they run the code below.
   if (runsCluster(config)) return runPrimary(config, logger);
   if (isWorker()) joinCluster();
   let phase: ServicePhase = 'starting';
-  let handler: Parameters<typeof createServer>[1] = answerWhileStarting;
-  const server: Server = createServer((req, res) => handler!(req, res));
+  const authStrategy = strategyFromConfig(config, logger);
+  // HTTP, or HTTPS with EMPLACE_TLS_CERT_FILE/_KEY_FILE (src/http/listener.ts).
+  const listener = createListener(config);
+  const { server } = listener;
+  let handler: (
+    req: Parameters<typeof answerWhileStarting>[0],
+    res: Parameters<typeof answerWhileStarting>[1],
+  ) => void = answerWhileStarting;
+  server.on('request', (req, res) => handler(req, res));
   answerClientErrors(server, config);
   await listen(server, config);
   // A worker's metrics are served by the primary's listener.
@@ -59,10 +69,22 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   if (isWorker()) onPrimaryGone((reason) => void shutdown(reason));
+  process.on('SIGHUP', () => {
+    try {
+      listener.reloadTls();
+    } catch (error) {
+      logger.error({ err: (error as Error).message }, 'SIGHUP: TLS certificate not reloaded; keeping the old one');
+    }
+    (authStrategy.reload?.() ?? Promise.resolve()).then(
+      () => logger.info({ authStrategy: authStrategy.name }, 'SIGHUP: reloaded'),
+      (error: unknown) =>
+        logger.error({ err: (error as Error).message }, 'SIGHUP: reload failed; keeping the old state'),
+    );
+  });
 
   const database = await opening;
   if (stopping) return;
-  const app = createApp({ db: database.db, config, logger, policy, phase: () => phase });
+  const app = createApp({ db: database.db, config, logger, policy, authStrategy, phase: () => phase });
   handler = app;
   phase = 'serving';
   if (!isWorker()) logger.info(await describeStart(config, database), 'emplace listening');

@@ -3,6 +3,7 @@ import { maskUrl } from '../import/source-url';
 import { runCompareCommand } from './compare-command';
 import { runDbCommand } from './db-commands';
 import { runImportCommand } from './import-command';
+import { runTokenCommand } from './token-command';
 
 export interface CliIo {
   env: Record<string, string | undefined>;
@@ -16,6 +17,7 @@ export const EXIT_FAILED = 1;
 export const USAGE = `usage: emplace import-placement --from URL [--dry-run]
        emplace compare-placement --placement URL --emplace URL [--token TOKEN] [--versions LIST]
        emplace db sync | version | status
+       emplace token create --name NAME [--roles ROLE,...] [--user USER] [--project PROJECT] [--file FILE]
 
   import-placement  copy a Placement database (placement.conf's [placement_database] connection,
                     MySQL/MariaDB or PostgreSQL) into Emplace's, in one transaction; --dry-run
@@ -31,6 +33,7 @@ export const USAGE = `usage: emplace import-placement --from URL [--dry-run]
   db status         list applied and pending migrations; exit status 0 when nothing is pending,
                     2 when migrations are pending, 3 when the database was migrated by a newer
                     release
+  token create      add an API token for EMPLACE_AUTH_STRATEGY=tokens; prints its secret once
 
 Emplace's database is the service's: DATABASE_URL, or the embedded server in EMPLACE_DATA_DIR
 (stop the service first: both would start it). Other settings come from the same EMPLACE_*
@@ -56,6 +59,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   if (command === 'import-placement') return runImportCommand(rest, config, io);
   if (command === 'db') return runDbCommand(rest, config, io);
   if (command === 'compare-placement') return runCompareCommand(rest, io);
+  if (command === 'token') return runTokenCommand(rest, config, io);
   io.err(`emplace: unknown command '${command}'\n${USAGE}`);
   return EXIT_FAILED;
 }

@@ -34,6 +34,7 @@ export const STATUS_EXPLANATION: Record<number, [title: string, explanation: str
   409: ['Conflict', 'There was a conflict when trying to complete your request.'],
   413: ['Request Entity Too Large', 'The body of your request was too large for this server.'],
   415: ['Unsupported Media Type', 'The request media type is not supported by this server.'],
+  429: ['Too Many Requests', 'The client has sent too many requests in a given amount of time.'],
   500: ['Internal Server Error', 'The server has either erred or is incapable of performing the requested operation.'],
   503: ['Service Unavailable', 'The server is currently unavailable. Please try again at a later time.'],
 };

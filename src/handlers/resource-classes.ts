@@ -4,7 +4,7 @@ import { withTransaction } from '../db/transaction';
 import { conflict, notFound } from '../errors/http-error';
 import { noSuchResourceClass } from '../errors/messages';
 import { inWords, type Wording } from '../http/domain-errors';
-import { absoluteUrl, pathParam, segment } from '../http/paths';
+import { absoluteUrl, pathParam, segment, underPrefix } from '../http/paths';
 import { newest, sendJson } from '../http/respond';
 import { RESOURCE_CLASS_PUT_CREATES } from '../microversion/versions';
 import {
@@ -24,8 +24,8 @@ const RESOURCE_CLASS_WORDING: Wording = { UnknownResourceClass: (e) => notFound(
 
 const classPath = (name: string) => `/resource_classes/${segment(name)}`;
 
-function serialize(rc: ResourceClassRow) {
-  return { name: rc.name, links: [{ rel: 'self', href: classPath(rc.name) }] };
+function serialize(req: Request, rc: ResourceClassRow) {
+  return { name: rc.name, links: [{ rel: 'self', href: underPrefix(req, classPath(rc.name)) }] };
 }
 
 /**
@@ -39,13 +39,19 @@ function lastModified(rc: ResourceClassRow): Date | null {
 /** GET /resource_classes (1.2) */
 export async function listResourceClasses(req: Request, res: Response): Promise<void> {
   const classes = await listResourceClassRows(req.deps.db);
-  sendJson(req, res, 200, { resource_classes: classes.map(serialize) }, newest(classes.map(lastModified)));
+  sendJson(
+    req,
+    res,
+    200,
+    { resource_classes: classes.map((rc) => serialize(req, rc)) },
+    newest(classes.map(lastModified)),
+  );
 }
 
 /** GET /resource_classes/{name} (1.2) */
 export async function getResourceClass(req: Request, res: Response): Promise<void> {
   const rc = await inWords(RESOURCE_CLASS_WORDING, () => requireResourceClass(req.deps.db, pathParam(req, 'name')));
-  sendJson(req, res, 200, serialize(rc), lastModified(rc));
+  sendJson(req, res, 200, serialize(req, rc), lastModified(rc));
 }
 
 /** POST /resource_classes (1.2): create a CUSTOM_ class; 409 when the name is taken. */
@@ -68,7 +74,7 @@ export async function updateResourceClass(req: Request, res: Response): Promise<
     const renamed = await inWords(RESOURCE_CLASS_WORDING, () =>
       withTransaction(req.deps.db, (tx) => renameResourceClass(tx, name, newName)),
     );
-    sendJson(req, res, 200, serialize(renamed));
+    sendJson(req, res, 200, serialize(req, renamed));
     return;
   }
   // Placement validates the path name with the body schema, so failures read "JSON does not validate".

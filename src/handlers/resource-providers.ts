@@ -19,9 +19,9 @@ import { ProviderChanged } from '../errors/domain';
 import { badRequest, conflict } from '../errors/http-error';
 import { PARENT_DOES_NOT_EXIST, conflictingProvider } from '../errors/messages';
 import { inWords } from '../http/domain-errors';
+import { underPrefix } from '../http/paths';
 import { getAll, queryForValidation } from '../http/query';
 import { newest, sendJson, sendNoContent } from '../http/respond';
-import type { Microversion } from '../microversion/microversion';
 import {
   AGGREGATES,
   CREATE_PROVIDER_RETURNS_BODY,
@@ -123,7 +123,7 @@ export async function createResourceProvider(req: Request, res: Response): Promi
     );
     return (await findProviderView(tx, uuid)) as ProviderView;
   });
-  res.location(providerUrl(provider.uuid));
+  res.location(underPrefix(req, providerUrl(provider.uuid)));
   if (!req.mv.has(CREATE_PROVIDER_RETURNS_BODY)) {
     res.status(201).end();
     return;
@@ -243,7 +243,7 @@ function serializeProvider(req: Request, provider: ProviderView): Schemas['Resou
     uuid: provider.uuid,
     name: provider.name,
     generation: provider.generation,
-    links: providerLinks(req.mv, provider.uuid),
+    links: providerLinks(req, provider.uuid),
   };
   if (req.mv.has(NESTED_PROVIDERS)) {
     data.parent_provider_uuid = provider.parent_provider_uuid;
@@ -252,8 +252,9 @@ function serializeProvider(req: Request, provider: ProviderView): Schemas['Resou
   return data;
 }
 
-function providerLinks(mv: Microversion, uuid: string): Schemas['Link'][] {
-  const url = providerUrl(uuid);
+function providerLinks(req: Request, uuid: string): Schemas['Link'][] {
+  const { mv } = req;
+  const url = underPrefix(req, providerUrl(uuid));
   const rels = ['inventories', 'usages'];
   if (mv.has(AGGREGATES)) rels.push('aggregates');
   if (mv.has(TRAITS)) rels.push('traits');

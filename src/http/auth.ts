@@ -1,54 +1,36 @@
 import type { NextFunction, Request, Response } from 'express';
-import { HttpError } from '../errors/http-error';
-import { countAuthFailure } from '../metrics/metrics';
-import type { AuthContext } from './context';
+import { recordAuthFailure } from '../auth/failures';
+import { AuthFailureLimiter } from '../auth/rate-limit';
+import { AuthRefused, type AuthStrategy } from '../auth/strategy';
+import type { Config } from '../config';
+import { publicPaths, type RouteTable } from './route-table';
 
 /**
- * Placement's noauth2 strategy: any `X-Auth-Token` is accepted. The token `admin` (or `admin:project`)
- * has the admin role; `user[:project]` names the caller. `X-Roles`, `X-User-Id` and `X-Project-Id`
- * override what the token implies. `OpenStack-System-Scope` makes the token system-scoped, with no
- * project from the token. Authentication only: the policy layer decides what the caller may do.
- * A keystone strategy would replace only this function. `isPublic` comes from the route table (publicPaths).
+ * Authentication: public routes (the route table says which) pass; every other request goes through the
+ * configured strategy, which sets req.auth or refuses. Failures are counted and limited per client address.
  */
-export function noAuth(isPublic: (path: string) => boolean) {
-  return (req: Request, _res: Response, next: NextFunction): void => {
-    // The route table says which paths need no token (version discovery, health, the capacity page's files).
+export function authenticate(strategy: AuthStrategy, table: RouteTable, config: Config) {
+  const isPublic = publicPaths(table);
+  const { authFailureLimit, authFailureWindowSeconds } = config.identity;
+  const limiter = new AuthFailureLimiter(authFailureLimit, authFailureWindowSeconds * 1000);
+  return async (req: Request, _res: Response, next: NextFunction): Promise<void> => {
     if (isPublic(req.path)) return next();
-    const token = req.headers['x-auth-token'];
-    if (typeof token !== 'string' || token === '') {
-      countAuthFailure('missing_token');
-      throw new HttpError(401, 'The request you have made requires authentication.');
+    const client = req.ip ?? req.socket.remoteAddress ?? 'unknown';
+    try {
+      limiter.check(client);
+    } catch (error) {
+      recordAuthFailure('rate_limited');
+      throw error;
     }
-    req.auth = authFromHeaders(token, req);
+    try {
+      req.auth = await strategy.authenticate(req);
+    } catch (error) {
+      if (error instanceof AuthRefused) {
+        recordAuthFailure(error.reason);
+        limiter.fail(client);
+      }
+      throw error;
+    }
     next();
-  };
-}
-
-function authFromHeaders(token: string, req: Request): AuthContext {
-  // `user[:project]`, split at the first colon as Placement's noauth does.
-  const colon = token.indexOf(':');
-  const tokenUser = colon < 0 ? token : token.slice(0, colon);
-  const tokenProject = colon < 0 ? '' : token.slice(colon + 1);
-  const header = (name: string) => {
-    const value = req.headers[name];
-    return typeof value === 'string' && value !== '' ? value : undefined;
-  };
-  // A present X-Roles, even empty, replaces the token's roles, as in Placement's noauth.
-  const rolesHeader = req.headers['x-roles'];
-  const roles =
-    typeof rolesHeader === 'string'
-      ? rolesHeader
-          .split(',')
-          .map((role) => role.trim())
-          .filter(Boolean)
-      : tokenUser === 'admin'
-        ? ['admin']
-        : [];
-  const systemScope = header('openstack-system-scope');
-  return {
-    userId: header('x-user-id') ?? tokenUser,
-    projectId: header('x-project-id') ?? (systemScope ? undefined : tokenProject || tokenUser),
-    roles,
-    systemScope,
   };
 }

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config';
 import type { Db } from '../db/knex';
 import type { Microversion } from '../microversion/microversion';
+import type { AuthStrategy } from '../auth/strategy';
 import type { Enforcer } from '../policy/enforcer';
 
 /** Who is calling, as the auth middleware established it; the policy layer decides what they may do. */
@@ -12,6 +13,14 @@ export interface AuthContext {
   roles: string[];
   /** The OpenStack-System-Scope value (`all`) when the token is system-scoped. */
   systemScope?: string;
+  /** Keystone's domains of the user and project, and the domain of a domain-scoped token. */
+  userDomainId?: string;
+  projectDomainId?: string;
+  domainId?: string;
+  /** Roles of a valid X-Service-Token (keystonemiddleware's X-Service-Roles; oslo.context's service_roles). */
+  serviceRoles?: string[];
+  serviceUserId?: string;
+  serviceProjectId?: string;
 }
 
 /** Everything a handler may use, built once in main.ts (or a test) and handed to the app. */
@@ -21,6 +30,8 @@ export interface Deps {
   logger: Logger;
   /** Built from config by createApp unless given (tests may hand in their own). */
   policy: Enforcer;
+  /** Built from config by createApp unless given (main.ts keeps it to reload on SIGHUP). */
+  authStrategy: AuthStrategy;
   /** Where the process is in its life, for /healthz/ready; absent means serving (tests, in-process apps). */
   phase?: () => ServicePhase;
 }
@@ -30,6 +41,10 @@ export type ServicePhase = 'starting' | 'serving' | 'draining';
 declare module 'express-serve-static-core' {
   interface Request {
     requestId: string;
+    /** The caller's X-OpenStack-Request-ID when it is a well-formed `req-<uuid>` (oslo's global request id). */
+    globalRequestId?: string;
+    /** EMPLACE_PATH_PREFIX when the request came in under it (stripped from req.url before routing). */
+    pathPrefix?: string;
     mv: Microversion;
     auth: AuthContext;
     deps: Deps;

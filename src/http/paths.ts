@@ -2,7 +2,12 @@ import type { Request } from 'express';
 
 /** An absolute URL for a Location header, as webob makes Placement's relative locations absolute. */
 export function absoluteUrl(req: Request, path: string): string {
-  return `${req.protocol}://${req.headers.host ?? 'localhost'}${path}`;
+  return `${req.protocol}://${req.host ?? 'localhost'}${underPrefix(req, path)}`;
+}
+
+/** A path as the client sees it: behind EMPLACE_PATH_PREFIX, as Placement puts SCRIPT_NAME before its links. */
+export function underPrefix(req: Request, path: string): string {
+  return `${req.pathPrefix ?? ''}${path}`;
 }
 
 /** A path segment as it appears in a URL. */

@@ -19,6 +19,13 @@ export interface PolicyCredentials {
   roles: string[];
   /** `all` for a system-scoped token (OpenStack-System-Scope); then the token has no project. */
   systemScope?: string;
+  userDomainId?: string;
+  projectDomainId?: string;
+  domainId?: string;
+  /** A valid X-Service-Token's roles: a rule may ask `service_roles:service`, as oslo.context offers it. */
+  serviceRoles?: string[];
+  serviceUserId?: string;
+  serviceProjectId?: string;
 }
 
 export interface Enforcer {
@@ -58,6 +65,12 @@ export function createEnforcer(options: PolicyOptions, defaults: PolicyDefault[]
         project_id: credentials.projectId,
         roles: credentials.roles,
         system_scope: credentials.systemScope,
+        user_domain_id: credentials.userDomainId,
+        project_domain_id: credentials.projectDomainId,
+        domain_id: credentials.domainId,
+        service_roles: credentials.serviceRoles ?? [],
+        service_user_id: credentials.serviceUserId,
+        service_project_id: credentials.serviceProjectId,
       };
       return evaluate(rules.get(action)!, { credentials: creds, target, rule: (name) => rules.get(name) });
     },

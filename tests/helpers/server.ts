@@ -17,12 +17,12 @@ interface Listening extends HttpClient {
   stop(): Promise<void>;
 }
 
-async function listen(db: Db, env: Record<string, string>, databaseUrl: string): Promise<Listening> {
+async function listen(db: Db, env: Record<string, string>, databaseUrl: string, port = 0): Promise<Listening> {
   const config = loadConfig({ ...env, DATABASE_URL: databaseUrl });
   const logger = pino({ level: process.env.EMPLACE_TEST_LOG_LEVEL ?? 'silent' });
   const app = createApp({ db, config, logger });
   const server: Server = await new Promise((resolve) => {
-    const listening = app.listen(0, '127.0.0.1', () => resolve(listening));
+    const listening = app.listen(port, '127.0.0.1', () => resolve(listening));
     answerClientErrors(listening, config);
   });
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -47,9 +47,9 @@ export interface TestServer extends HttpClient {
 }
 
 /** Start the app over a fresh database. Call `close` in afterAll; it drops the database. */
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(env: Record<string, string> = {}, port = 0): Promise<TestServer> {
   const database = await createTestDatabase();
-  const { stop, ...listening } = await listen(database.db, env, database.url);
+  const { stop, ...listening } = await listen(database.db, env, database.url, port);
   return {
     ...listening,
     database,
