@@ -41,9 +41,26 @@ const inAll = (aggregates: Set<number>, memberOf: number[][]) => memberOf.every(
  * within a group providers by id, the first group varying slowest (as itertools.product).
  */
 export function* candidatesForRoot(ctx: RootContext, options: CombineOptions): Generator<Candidate> {
+  for (const item of walkRoot(ctx, options)) if (item !== PAUSE) yield item;
+}
+
+/** Yielded by walkRoot between candidates, so its caller may pause (src/candidates/pacer.ts). */
+export const PAUSE = Symbol('pause');
+
+/**
+ * One option tried per step of the walk; this many steps without a candidate yield a PAUSE. A tree
+ * whose combinations are nearly all ruled out (capacity, isolate, same_subtree) would otherwise walk
+ * them all without giving its caller a chance to yield the event loop or check its deadline. A try
+ * costs ~0.1 µs, so with the pacer reading its clock every 8 steps it looks every ~0.25 ms, while a
+ * pause (a yield through one generator frame per group) stays rare enough not to show in timings.
+ */
+const TRIES_PER_PAUSE = 256;
+
+/** candidatesForRoot with a PAUSE every TRIES_PER_PAUSE options tried, for the engine, which paces itself. */
+export function* walkRoot(ctx: RootContext, options: CombineOptions): Generator<Candidate | typeof PAUSE> {
   const perGroup = optionsPerGroup(ctx, options.groups);
   if (!perGroup) return;
-  yield* extend({ ctx, options, perGroup, chosen: [], amounts: new Map() }, 0);
+  yield* extend({ ctx, options, perGroup, chosen: [], amounts: new Map(), tries: 0 }, 0);
 }
 
 /** The depth-first walk over the groups' options: what is chosen so far and the amounts it adds up to. */
@@ -54,6 +71,8 @@ interface Walk {
   chosen: GroupOption[];
   /** Consolidated amount per `amountKey` over the chosen options (and the one being tried). */
   amounts: Map<string, number>;
+  /** Options tried since the last PAUSE. */
+  tries: number;
 }
 
 /** Each group's ways to be satisfied; undefined as soon as one group has none, since then no candidate exists. */
@@ -68,13 +87,17 @@ function optionsPerGroup(ctx: RootContext, groups: ResolvedGroup[]): GroupOption
 }
 
 /** Choose an option for group `index` and every later one; prune as soon as consolidated amounts stop fitting. */
-function* extend(walk: Walk, index: number): Generator<Candidate> {
+function* extend(walk: Walk, index: number): Generator<Candidate | typeof PAUSE> {
   if (index === walk.perGroup.length) {
     const candidate = finish(walk);
     if (candidate) yield candidate;
     return;
   }
   for (const option of walk.perGroup[index]) {
+    if (++walk.tries >= TRIES_PER_PAUSE) {
+      walk.tries = 0;
+      yield PAUSE;
+    }
     if (!isolated(walk, index, option)) continue;
     if (addAmounts(walk.amounts, option)) {
       walk.chosen.push(option);

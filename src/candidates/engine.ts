@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { candidatesForRoot, type CombineOptions, type RootContext } from './combine';
+import { PAUSE, walkRoot, type CombineOptions, type RootContext } from './combine';
 import type { Candidate, ProviderRow, ResolvedRequest } from './model';
 import type { CandidatesRequest } from '../provider-query/request-groups';
 import { resolveRequest } from '../provider-query/resolve';
@@ -28,6 +28,8 @@ export interface EngineOptions {
   staleAfterSeconds?: number;
   /** Emplace's EMPLACE_CANDIDATES_TIME_BUDGET_MS: past it generation throws CandidatesBudgetExceeded. */
   timeBudgetMs?: number;
+  /** Aborted when the client hung up: generation stops at its next pause, throwing the signal's reason. */
+  signal?: AbortSignal;
 }
 
 export interface EngineResult {
@@ -80,7 +82,7 @@ async function run(trx: Knex.Transaction, request: CandidatesRequest, options: E
     nestedAware: options.nestedAware,
   };
   const collector = new Collector(cap, sharingTrees);
-  const pacer = new Pacer(options.timeBudgetMs);
+  const pacer = new Pacer(options.timeBudgetMs, options.signal);
   const roots = streamRoots(
     trx,
     resolved,
@@ -165,7 +167,8 @@ async function depthFirst(
   if (collector.full()) return;
   for await (const ctx of roots) {
     await pacer.step();
-    for (const candidate of candidatesForRoot(ctx, combine)) {
+    const gen = walkRoot(ctx, combine);
+    for (let candidate = await next(gen, pacer); candidate; candidate = await next(gen, pacer)) {
       collector.add(candidate, ctx.tree);
       if (collector.full()) return;
       await pacer.step();
@@ -184,28 +187,39 @@ async function breadthFirst(
   pacer: Pacer,
 ): Promise<void> {
   if (collector.full()) return;
-  let active: Array<{ ctx: RootContext; gen: Generator<Candidate> }> = [];
+  let active: Array<{ ctx: RootContext; gen: RootWalk }> = [];
   for await (const ctx of roots) {
     await pacer.step();
-    const gen = candidatesForRoot(ctx, combine);
-    const first = gen.next();
-    if (first.done) continue;
-    collector.add(first.value, ctx.tree);
+    const gen = walkRoot(ctx, combine);
+    const first = await next(gen, pacer);
+    if (!first) continue;
+    collector.add(first, ctx.tree);
     if (collector.full()) return;
     active.push({ ctx, gen });
   }
   while (active.length > 0) {
-    const next: typeof active = [];
+    const remaining: typeof active = [];
     for (const entry of active) {
-      const step = entry.gen.next();
-      if (step.done) continue;
-      collector.add(step.value, entry.ctx.tree);
+      const candidate = await next(entry.gen, pacer);
+      if (!candidate) continue;
+      collector.add(candidate, entry.ctx.tree);
       if (collector.full()) return;
-      next.push(entry);
+      remaining.push(entry);
       await pacer.step();
     }
-    active = next;
+    active = remaining;
   }
+}
+
+type RootWalk = ReturnType<typeof walkRoot>;
+
+/** The root's next candidate (undefined when it has no more), pacing at each pause the walk makes. */
+async function next(gen: RootWalk, pacer: Pacer): Promise<Candidate | undefined> {
+  for (let step = gen.next(); !step.done; step = gen.next()) {
+    if (step.value !== PAUSE) return step.value;
+    await pacer.step();
+  }
+  return undefined;
 }
 
 /** Roots in id order, fetched in batches sized to what is still needed. */

@@ -7,6 +7,7 @@ import { inWords } from '../http/domain-errors';
 import { CANDIDATES_WORDING } from '../provider-query/wording';
 import { queryEntries } from '../http/query';
 import { sendJsonParts } from '../http/respond';
+import { hangUpSignal } from '../http/hang-up';
 import { observeCandidates } from '../metrics/metrics';
 import {
   ALLOCATIONS_DICT_FORM,
@@ -24,8 +25,9 @@ import {
 export async function listAllocationCandidates(req: Request, res: Response): Promise<void> {
   const request = parseCandidatesRequest(queryEntries(req), req.mv);
   const started = process.hrtime.bigint();
+  const signal = hangUpSignal(res);
   const result = await inWords(CANDIDATES_WORDING, () =>
-    findCandidates(req.deps.db, request, candidatesEngineOptions(req, request)),
+    findCandidates(req.deps.db, request, candidatesEngineOptions(req, request, signal)),
   );
   const shape = responseShape(req);
   const summaries = summariesOf(request, result, shape);
@@ -34,6 +36,7 @@ export async function listAllocationCandidates(req: Request, res: Response): Pro
   const parts = [Buffer.from('{"allocation_requests":[')];
   for (let i = 0; i < result.candidates.length; i += SERIALIZE_SLICE) {
     if (i > 0) await nextTurn();
+    signal.throwIfAborted();
     const slice = allocationRequestsBody(result.candidates.slice(i, i + SERIALIZE_SLICE), shape);
     parts.push(Buffer.from((i > 0 ? ',' : '') + JSON.stringify(slice).slice(1, -1)));
   }
@@ -48,7 +51,7 @@ export async function listAllocationCandidates(req: Request, res: Response): Pro
 const SERIALIZE_SLICE = 200;
 
 /** How the engine runs for this request; GET /emplace/explain/allocation_candidates runs it the same way. */
-export function candidatesEngineOptions(req: Request, request: CandidatesRequest): EngineOptions {
+export function candidatesEngineOptions(req: Request, request: CandidatesRequest, signal: AbortSignal): EngineOptions {
   const { config } = req.deps;
   return {
     limit: request.limit,
@@ -58,6 +61,7 @@ export function candidatesEngineOptions(req: Request, request: CandidatesRequest
     nestedAware: req.mv.has(NESTED_CANDIDATES),
     staleAfterSeconds: config.staleAfterSeconds,
     timeBudgetMs: config.candidatesTimeBudgetMs || undefined,
+    signal,
   };
 }
 

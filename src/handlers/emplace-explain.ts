@@ -7,6 +7,7 @@ import { ILLEGAL_DUPLICATE_QUERYPARAM } from '../errors/codes';
 import { badRequest } from '../errors/http-error';
 import { queryEntries } from '../http/query';
 import { writeJson } from '../http/respond';
+import { hangUpSignal } from '../http/hang-up';
 import { canonicalUuid, compileSchema, validateQuery } from '../validation/validator';
 import { candidatesCounts, candidatesEngineOptions } from './allocation-candidates';
 import { MARKER, querySchema } from './emplace-query';
@@ -30,13 +31,15 @@ export async function explainAllocationCandidates(req: Request, res: Response): 
     providerValues.length ? { provider: providerValues[0] } : {},
   );
   const request = parseCandidatesRequest(entries, req.mv);
+  const signal = hangUpSignal(res);
   const explanation = await inWords(CANDIDATES_WORDING, () =>
     explainCandidates(req.deps.db, request, {
-      engine: candidatesEngineOptions(req, request),
+      engine: candidatesEngineOptions(req, request, signal),
       count: (result) => candidatesCounts(req, request, result),
       provider: provider === undefined ? undefined : canonicalUuid(provider),
     }),
   );
+  signal.throwIfAborted();
   res.setHeader('cache-control', 'no-cache');
   writeJson(res, 200, explanation);
 }

@@ -5,7 +5,8 @@ import { HttpError, STATUS_EXPLANATION } from '../errors/http-error';
 import { httpErrorFromDatabase } from '../errors/pg-errors';
 import { httpErrorFromDomain } from './domain-errors';
 import { ERROR_CODES, MAX_VERSION, MIN_VERSION } from '../microversion/versions';
-import { concurrentUpdateConflicts } from '../metrics/metrics';
+import { abandonedRequests, concurrentUpdateConflicts } from '../metrics/metrics';
+import { ClientHungUp } from './hang-up';
 import { UNMATCHED_ROUTE } from '../metrics/http-metrics';
 import { writeJson } from './respond';
 
@@ -15,6 +16,12 @@ import { writeJson } from './respond';
  * (src/http/domain-errors.ts); anything else that is not an HttpError is a bug: 500, logged with its stack.
  */
 export function renderError(error: unknown, req: Request, res: Response, _next: NextFunction): void {
+  if (error instanceof ClientHungUp) {
+    // Work stopped because nobody waits for its answer: not a fault, and there is no one to write to.
+    abandonedRequests.inc({ route: req.routeTemplate ?? UNMATCHED_ROUTE, method: req.method });
+    req.deps?.logger.debug({ requestId: req.requestId }, 'client hung up; work stopped');
+    return;
+  }
   const httpError =
     error instanceof HttpError
       ? error

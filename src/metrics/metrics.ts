@@ -53,6 +53,13 @@ export const candidatesCapHits = new Counter({
   registers: [registry],
 });
 
+export const abandonedRequests = new Counter({
+  name: 'emplace_http_requests_abandoned_total',
+  help: 'Requests whose client hung up before the answer, so their work was stopped and nothing written, by route.',
+  labelNames: ['route', 'method'] as const,
+  registers: [registry],
+});
+
 export const concurrentUpdateConflicts = new Counter({
   name: 'emplace_concurrent_update_conflicts_total',
   help: '409 placement.concurrent_update answers (generation conflicts and exhausted claim retries), by route.',

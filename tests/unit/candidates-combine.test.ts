@@ -1,5 +1,11 @@
-import { candidatesForRoot, type CombineOptions, type RootContext } from '../../src/candidates/combine';
-import type { ProviderRow, ResolvedGroup } from '../../src/candidates/model';
+import {
+  candidatesForRoot,
+  PAUSE,
+  walkRoot,
+  type CombineOptions,
+  type RootContext,
+} from '../../src/candidates/combine';
+import type { Candidate, ProviderRow, ResolvedGroup } from '../../src/candidates/model';
 
 // Rows carry trait ids; the engine compares ids, so names here map to fixed ids.
 const TRAIT_IDS = new Map([
@@ -90,5 +96,28 @@ describe('candidates for one root', () => {
 
   it('before 1.29 refuses requests that use two providers of one tree', () => {
     expect(run({ groups: [group('', { VCPU: 1, MEMORY_MB: 100 })], nestedAware: false })).toEqual([]);
+  });
+
+  it('pauses inside a tree whose combinations are all ruled out, and gives the same candidates as without pauses', () => {
+    // Six children of one VCPU under a root without any: seven isolated groups of one VCPU never fit,
+    // yet every ordering of six children is tried first; six groups fit in 720 ways.
+    const bare = provider(1, null, 1, {});
+    const children = Array.from({ length: 6 }, (_, i) => provider(10 + i, 1, 1, { VCPU: [1, 0] }));
+    const wide: RootContext = { ...ctx, root: bare, tree: [bare, ...children] };
+    const groups = (n: number): CombineOptions => ({
+      groups: Array.from({ length: n }, (_, i) => group(String(i + 1), { VCPU: 1 })),
+      groupPolicy: 'isolate',
+      sameSubtrees: [],
+      nestedAware: true,
+    });
+    const none = [...walkRoot(wide, groups(7))];
+    expect(none.length).toBeGreaterThan(10);
+    expect(none.every((item) => item === PAUSE)).toBe(true);
+    const walked = [...walkRoot(wide, groups(6))];
+    const candidates = walked.filter((item) => item !== PAUSE);
+    const ids = (c: Candidate) => c.mappings.map(([suffix, [uuid]]) => `${suffix}=${uuid}`).join(' ');
+    expect(candidates).toHaveLength(720);
+    expect(candidates.map(ids)).toEqual([...candidatesForRoot(wide, groups(6))].map(ids));
+    expect(walked.length).toBeGreaterThan(candidates.length);
   });
 });
