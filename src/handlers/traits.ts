@@ -6,6 +6,7 @@ import { badRequest, conflict, notFound } from '../errors/http-error';
 import { CONCURRENT_UPDATE_DATA, noSuchTraits, providerGenerationChanged } from '../errors/messages';
 import { inWords, type Wording } from '../http/domain-errors';
 import { absoluteUrl, pathParam, segment } from '../http/paths';
+import { uuidParam, type PathParams } from '../http/path-params';
 import { queryForValidation } from '../http/query';
 import { newest, sendJson, sendNoContent, setCacheHeaders } from '../http/respond';
 import { traitIds } from '../repo/names';
@@ -21,7 +22,7 @@ import {
   type TraitRow,
 } from '../repo/traits';
 import { compileSchema, validateBody, validateQuery } from '../validation/validator';
-import { providerFromPath } from './provider-path';
+import { providerFromPath, providerNotFound } from './provider-path';
 
 interface SetProviderTraitsBody {
   traits: string[];
@@ -119,6 +120,14 @@ function sameIds(current: TraitRow[], wanted: number[]): boolean {
   const want = new Set(wanted);
   return current.length === want.size && current.every((trait) => want.has(trait.id));
 }
+
+/** Placement reads this body before it looks the provider up: a bad body wins over a `{uuid}` that is no uuid. */
+export const PROVIDER_FOR_TRAITS_UPDATE: PathParams = {
+  uuid: uuidParam(async (req, _res, uuid) => {
+    validateBody(validateSetProviderTraits, req.json);
+    throw providerNotFound(uuid);
+  }),
+};
 
 /** PUT /resource_providers/{uuid}/traits (1.6): replace the provider's traits; every trait must exist. */
 export async function updateTraitsForResourceProvider(req: Request, res: Response): Promise<void> {
