@@ -184,7 +184,7 @@ export const ROUTES: RouteTable = {
   '/traits': { GET: { handler: traits.listTraits, policy: POLICY.TRAITS_LIST, since: TRAITS } },
   '/traits/{name}': {
     GET: { handler: traits.getTrait, policy: POLICY.TRAITS_SHOW, since: TRAITS },
-    PUT: { handler: traits.putTrait, policy: POLICY.TRAITS_UPDATE, since: TRAITS },
+    PUT: { handler: traits.putTrait, policy: POLICY.TRAITS_UPDATE, since: TRAITS, params: traits.CUSTOM_TRAIT_NAME },
     DELETE: { handler: traits.deleteTrait, policy: POLICY.TRAITS_DELETE, since: TRAITS },
   },
   '/allocations': {

@@ -6,7 +6,7 @@ import { badRequest, conflict, notFound } from '../errors/http-error';
 import { CONCURRENT_UPDATE_DATA, noSuchTraits, providerGenerationChanged } from '../errors/messages';
 import { inWords, type Wording } from '../http/domain-errors';
 import { absoluteUrl, pathParam, segment } from '../http/paths';
-import { uuidParam, type PathParams } from '../http/path-params';
+import { refuse, uuidParam, type PathParams } from '../http/path-params';
 import { queryForValidation } from '../http/query';
 import { newest, sendJson, sendNoContent, setCacheHeaders } from '../http/respond';
 import { traitIds } from '../repo/names';
@@ -83,15 +83,25 @@ export async function getTrait(req: Request, res: Response): Promise<void> {
   sendNoContent(res);
 }
 
+/**
+ * PUT's `{name}` must be a custom trait's; the other methods take any name, as one that is not a trait's
+ * simply names none (a 404).
+ */
+export const CUSTOM_TRAIT_NAME: PathParams = {
+  name: {
+    accepts: (name) => isCustomTrait(name),
+    malformed: refuse(() =>
+      badRequest(
+        'The trait is invalid. A valid trait must be no longer than 255 characters, start with the prefix "CUSTOM_" and use ' +
+          'following characters: "A"-"Z", "0"-"9" and "_"',
+      ),
+    ),
+  },
+};
+
 /** PUT /traits/{name} (1.6): create a custom trait, 201, or confirm it exists, 204. */
 export async function putTrait(req: Request, res: Response): Promise<void> {
   const name = pathParam(req, 'name');
-  if (!isCustomTrait(name)) {
-    throw badRequest(
-      'The trait is invalid. A valid trait must be no longer than 255 characters, start with the prefix "CUSTOM_" and use ' +
-        'following characters: "A"-"Z", "0"-"9" and "_"',
-    );
-  }
   const { trait, created } = await withTransaction(req.deps.db, (tx) => ensureTrait(tx, name));
   res.setHeader('location', absoluteUrl(req, `/traits/${segment(trait.name)}`));
   setCacheHeaders(req, res, trait.created_at ?? new Date());
