@@ -1,24 +1,15 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
+import { ensureDebianTool } from './debian-tools';
 
 /** Debian's chromium, driven headless by playwright-core (which brings no browser of its own). */
 export const CHROMIUM = '/usr/bin/chromium';
 
-/** Install Debian's chromium when it is missing (we are root in CI); other installs may hold the lock a while. */
+/** Install Debian's chromium when it is missing (we are root in CI), with its recommends (fonts). */
 export function ensureChromium(): void {
-  if (existsSync(CHROMIUM)) return;
-  const apt = (...args: string[]) =>
-    execFileSync('apt-get', ['-o', 'DPkg::Lock::Timeout=600', ...args], {
-      stdio: 'ignore',
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-      timeout: 15 * 60_000,
-    });
-  apt('update');
-  apt('install', '-y', 'chromium');
-  if (!existsSync(CHROMIUM)) throw new Error(`apt-get install chromium did not provide ${CHROMIUM}`);
+  ensureDebianTool(CHROMIUM, 'chromium', { withRecommends: true });
 }
 
 export interface TestBrowser {

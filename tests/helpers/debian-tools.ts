@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
  * Make sure a Debian package's program is on this machine (we are root in CI): apt-get install it
  * when missing, with `apt-get update` first, waiting for other installs that hold the dpkg lock.
  */
-export function ensureDebianTool(program: string, pkg: string): string {
+export function ensureDebianTool(program: string, pkg: string, { withRecommends = false } = {}): string {
   if (existsSync(program)) return program;
   const apt = (...args: string[]) =>
     execFileSync('apt-get', ['-o', 'DPkg::Lock::Timeout=600', ...args], {
@@ -14,7 +14,7 @@ export function ensureDebianTool(program: string, pkg: string): string {
       timeout: 15 * 60_000,
     });
   apt('update');
-  apt('install', '-y', '--no-install-recommends', pkg);
+  apt('install', '-y', ...(withRecommends ? [] : ['--no-install-recommends']), pkg);
   if (!existsSync(program)) throw new Error(`apt-get install ${pkg} did not provide ${program}`);
   return program;
 }

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from './compiled-service';
+import { freePort } from './service-process';
 
 /**
  * A real Keystone on loopback (Debian's package, SQLite, fernet), one per test file: installed with apt-get

@@ -30,6 +30,8 @@ export interface ServiceProcess {
   output(): string;
   /** The JSON log lines so far (pino writes one object per line). */
   lines(): Array<Record<string, any>>;
+  /** Resolves once the log says the service listens (any transport); rejects with the output if it exits first. */
+  listening(withinMs?: number): Promise<void>;
   /** Resolves once /healthz/ready says ok; rejects with the output if it does not within `withinMs`. */
   ready(withinMs?: number): Promise<void>;
   /** SIGTERM and wait: the exit code and how long it took. */
@@ -57,6 +59,15 @@ export async function startService(env: Record<string, string>): Promise<Service
         .split('\n')
         .filter((line) => line.startsWith('{'))
         .map((line) => JSON.parse(line) as Record<string, any>),
+    listening: async (withinMs = 60_000) => {
+      const deadline = Date.now() + withinMs;
+      while (Date.now() < deadline) {
+        if (output.includes('"msg":"emplace listening"')) return;
+        if (child.exitCode !== null) throw new Error(`service exited:\n${output}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      throw new Error(`service did not listen within ${withinMs} ms:\n${output}`);
+    },
     ready: async (withinMs = 60_000) => {
       const deadline = Date.now() + withinMs;
       while (Date.now() < deadline && child.exitCode === null) {

@@ -7,7 +7,7 @@ import { authFailureCounts } from '../../src/auth/failures';
 import { cliArgs, fakeHost, runCli } from '../helpers/agent-harness';
 import { ensureInstalled, startKeystone, type Keystone } from '../helpers/keystone';
 import { startTestServer, type TestServer } from '../helpers/server';
-import { freePort } from '../helpers/compiled-service';
+import { freePort } from '../helpers/service-process';
 
 // The keystone strategy against a real Keystone (Debian's package on loopback, tests/helpers/keystone.ts).
 // Short enough to wait for once, long enough that a token outlives a slow Keystone on a busy machine.

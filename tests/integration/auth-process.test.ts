@@ -8,14 +8,7 @@ import { Client } from 'pg';
 import { OWNER_TRAIT } from '../../src/agent/model';
 import { cliArgs, fakeHost, runCli } from '../helpers/agent-harness';
 import { createTestDatabase, type TestDatabase } from '../helpers/database';
-import {
-  buildService,
-  freePort,
-  root,
-  startService,
-  waitListening,
-  type ServiceProcess,
-} from '../helpers/compiled-service';
+import { buildService, freePort, root, startService, type ServiceProcess } from '../helpers/service-process';
 
 // The compiled service as a real process: the tokens strategy (create, use, revoke by removal + SIGHUP),
 // HTTPS with a CA made here (curl --cacert, certificate reloaded on SIGHUP), no secret in its logs, and
@@ -155,21 +148,19 @@ it('tokens over HTTPS: create, use, revoke by removal + SIGHUP, new certificate 
   await fs.copyFile(first.cert, cert);
   await fs.copyFile(first.key, key);
   const port = await freePort();
-  const service = startService(
-    {
-      DATABASE_URL: databaseUrl,
-      EMPLACE_WORKERS: '1',
-      EMPLACE_LOG_LEVEL: 'debug',
-      EMPLACE_AUTH_STRATEGY: 'tokens',
-      EMPLACE_TOKENS_FILE: tokensFile,
-      EMPLACE_TLS_CERT_FILE: cert,
-      EMPLACE_TLS_KEY_FILE: key,
-    },
-    port,
-  );
+  const service = await startService({
+    DATABASE_URL: databaseUrl,
+    EMPLACE_LOG_LEVEL: 'debug',
+    EMPLACE_AUTH_STRATEGY: 'tokens',
+    EMPLACE_TOKENS_FILE: tokensFile,
+    EMPLACE_TLS_CERT_FILE: cert,
+    EMPLACE_TLS_KEY_FILE: key,
+    EMPLACE_WORKERS: '1',
+    EMPLACE_PORT: String(port),
+  });
   const base = `https://127.0.0.1:${port}`;
   try {
-    await waitListening(service);
+    await service.listening();
     const providers = `${base}/resource_providers`;
     expect(await curl(providers, agent.secret, first.ca)).toBe('200');
     expect(await curl(providers, scheduler.secret, first.ca)).toBe('200');
@@ -243,7 +234,7 @@ it('tokens over HTTPS: create, use, revoke by removal + SIGHUP, new certificate 
     expect(await curl(providers, scheduler.secret, second.ca)).toBe('200');
     expect(await curl(providers, scheduler.secret, first.ca)).toBe('curl exit 60');
   } finally {
-    expect(await service.stop()).toBe(0);
+    expect((await service.stop()).code).toBe(0);
   }
   const output = service.output();
   expect(output).toContain('"msg":"request"');
@@ -253,7 +244,12 @@ it('tokens over HTTPS: create, use, revoke by removal + SIGHUP, new certificate 
 
 describe('noauth2 on a network address', () => {
   it('refuses to start with noauth2 on a non-loopback address, before opening the database', async () => {
-    const service = startService({ EMPLACE_HOST: '0.0.0.0', DATABASE_URL: database.url }, await freePort());
+    const service = await startService({
+      EMPLACE_HOST: '0.0.0.0',
+      DATABASE_URL: database.url,
+      EMPLACE_WORKERS: '1',
+      EMPLACE_PORT: String(await freePort()),
+    });
     expect(await service.exited).toBe(1);
     expect(service.output()).toContain(
       'emplace failed to start: EMPLACE_AUTH_STRATEGY=noauth2 on 0.0.0.0 would let anyone on the network act as admin',
@@ -263,12 +259,15 @@ describe('noauth2 on a network address', () => {
 
   it('starts on a network address with EMPLACE_ALLOW_NOAUTH_ON_NETWORK=true, and warns that it does', async () => {
     const port = await freePort();
-    const service = startService(
-      { EMPLACE_HOST: '0.0.0.0', EMPLACE_ALLOW_NOAUTH_ON_NETWORK: 'true', DATABASE_URL: database.url },
-      port,
-    );
+    const service = await startService({
+      EMPLACE_HOST: '0.0.0.0',
+      EMPLACE_ALLOW_NOAUTH_ON_NETWORK: 'true',
+      DATABASE_URL: database.url,
+      EMPLACE_WORKERS: '1',
+      EMPLACE_PORT: String(port),
+    });
     try {
-      await waitListening(service);
+      await service.listening();
       const warning = service
         .output()
         .split('\n')
@@ -277,17 +276,21 @@ describe('noauth2 on a network address', () => {
       const res = await fetch(`http://127.0.0.1:${port}/resource_providers`, { headers: { 'x-auth-token': 'admin' } });
       expect(res.status).toBe(200);
     } finally {
-      expect(await service.stop()).toBe(0);
+      expect((await service.stop()).code).toBe(0);
     }
   });
 
   it('on loopback, noauth2 starts without the warning', async () => {
-    const service = startService({ DATABASE_URL: database.url }, await freePort());
+    const service = await startService({
+      DATABASE_URL: database.url,
+      EMPLACE_WORKERS: '1',
+      EMPLACE_PORT: String(await freePort()),
+    });
     try {
-      await waitListening(service);
+      await service.listening();
       expect(service.output()).not.toContain('noauth2 on a network address');
     } finally {
-      expect(await service.stop()).toBe(0);
+      expect((await service.stop()).code).toBe(0);
     }
   });
 });
