@@ -16,6 +16,7 @@ import * as traits from './handlers/traits';
 import * as usages from './handlers/usages';
 import { lastQueryValue } from './http/query';
 import { showMetrics } from './metrics/metrics-handler';
+import { providerUuid } from './handlers/provider-path';
 import { PUBLIC, type RouteTable } from './http/route-table';
 import {
   AGGREGATES,
@@ -45,47 +46,112 @@ export const ROUTES: RouteTable = {
     },
   },
   '/resource_providers/{uuid}': {
-    GET: { handler: resourceProviders.getResourceProvider, policy: POLICY.RESOURCE_PROVIDERS_SHOW },
+    GET: {
+      handler: resourceProviders.getResourceProvider,
+      policy: POLICY.RESOURCE_PROVIDERS_SHOW,
+      params: providerUuid(),
+    },
     PUT: {
       handler: resourceProviders.updateResourceProvider,
       policy: POLICY.RESOURCE_PROVIDERS_UPDATE,
       takesBody: true,
+      params: providerUuid(),
     },
-    DELETE: { handler: resourceProviders.deleteResourceProvider, policy: POLICY.RESOURCE_PROVIDERS_DELETE },
+    DELETE: {
+      handler: resourceProviders.deleteResourceProvider,
+      policy: POLICY.RESOURCE_PROVIDERS_DELETE,
+      params: providerUuid('for delete'),
+    },
   },
   '/resource_providers/{uuid}/inventories': {
-    GET: { handler: inventories.getInventories, policy: POLICY.INVENTORIES_LIST },
-    POST: { handler: inventories.createInventory, policy: POLICY.INVENTORIES_CREATE, takesBody: true },
-    PUT: { handler: inventories.setInventories, policy: POLICY.INVENTORIES_UPDATE, takesBody: true },
+    GET: {
+      handler: inventories.getInventories,
+      policy: POLICY.INVENTORIES_LIST,
+      params: providerUuid('repeat after spaced colon'),
+    },
+    POST: {
+      handler: inventories.createInventory,
+      policy: POLICY.INVENTORIES_CREATE,
+      takesBody: true,
+      params: providerUuid(),
+    },
+    PUT: {
+      handler: inventories.setInventories,
+      policy: POLICY.INVENTORIES_UPDATE,
+      takesBody: true,
+      params: providerUuid(),
+    },
     DELETE: {
       handler: inventories.deleteInventories,
       policy: POLICY.INVENTORIES_DELETE,
       since: DELETE_ALL_INVENTORIES,
       tooEarlyStatus: 405,
+      params: providerUuid(),
     },
   },
   '/resource_providers/{uuid}/inventories/{resource_class}': {
-    GET: { handler: inventories.getInventory, policy: POLICY.INVENTORIES_SHOW },
-    PUT: { handler: inventories.updateInventory, policy: POLICY.INVENTORIES_UPDATE, takesBody: true },
-    DELETE: { handler: inventories.deleteInventory, policy: POLICY.INVENTORIES_DELETE },
+    GET: {
+      handler: inventories.getInventory,
+      policy: POLICY.INVENTORIES_SHOW,
+      params: providerUuid('repeat after spaced colon'),
+    },
+    PUT: {
+      handler: inventories.updateInventory,
+      policy: POLICY.INVENTORIES_UPDATE,
+      takesBody: true,
+      params: providerUuid(),
+    },
+    DELETE: { handler: inventories.deleteInventory, policy: POLICY.INVENTORIES_DELETE, params: providerUuid() },
   },
-  '/resource_providers/{uuid}/usages': { GET: { handler: usages.listProviderUsages, policy: POLICY.PROVIDER_USAGES } },
+  '/resource_providers/{uuid}/usages': {
+    GET: {
+      handler: usages.listProviderUsages,
+      policy: POLICY.PROVIDER_USAGES,
+      params: providerUuid('repeat after colon'),
+    },
+  },
   '/resource_providers/{uuid}/aggregates': {
-    GET: { handler: aggregates.getAggregates, policy: POLICY.AGGREGATES_LIST, since: AGGREGATES },
-    PUT: { handler: aggregates.setAggregates, policy: POLICY.AGGREGATES_UPDATE, since: AGGREGATES, takesBody: true },
+    GET: {
+      handler: aggregates.getAggregates,
+      policy: POLICY.AGGREGATES_LIST,
+      since: AGGREGATES,
+      params: providerUuid(),
+    },
+    PUT: {
+      handler: aggregates.setAggregates,
+      policy: POLICY.AGGREGATES_UPDATE,
+      since: AGGREGATES,
+      takesBody: true,
+      params: providerUuid(),
+    },
   },
   '/resource_providers/{uuid}/allocations': {
-    GET: { handler: allocations.listForResourceProvider, policy: POLICY.PROVIDER_ALLOCATIONS_LIST },
+    GET: {
+      handler: allocations.listForResourceProvider,
+      policy: POLICY.PROVIDER_ALLOCATIONS_LIST,
+      params: providerUuid('allocations'),
+    },
   },
   '/resource_providers/{uuid}/traits': {
-    GET: { handler: traits.listTraitsForResourceProvider, policy: POLICY.PROVIDER_TRAITS_LIST, since: TRAITS },
+    GET: {
+      handler: traits.listTraitsForResourceProvider,
+      policy: POLICY.PROVIDER_TRAITS_LIST,
+      since: TRAITS,
+      params: providerUuid('repeat after colon'),
+    },
     PUT: {
       handler: traits.updateTraitsForResourceProvider,
       policy: POLICY.PROVIDER_TRAITS_UPDATE,
       since: TRAITS,
       takesBody: true,
+      params: traits.PROVIDER_FOR_TRAITS_UPDATE,
     },
-    DELETE: { handler: traits.deleteTraitsForResourceProvider, policy: POLICY.PROVIDER_TRAITS_DELETE, since: TRAITS },
+    DELETE: {
+      handler: traits.deleteTraitsForResourceProvider,
+      policy: POLICY.PROVIDER_TRAITS_DELETE,
+      since: TRAITS,
+      params: providerUuid(),
+    },
   },
   '/resource_classes': {
     GET: {
@@ -118,7 +184,7 @@ export const ROUTES: RouteTable = {
   '/traits': { GET: { handler: traits.listTraits, policy: POLICY.TRAITS_LIST, since: TRAITS } },
   '/traits/{name}': {
     GET: { handler: traits.getTrait, policy: POLICY.TRAITS_SHOW, since: TRAITS },
-    PUT: { handler: traits.putTrait, policy: POLICY.TRAITS_UPDATE, since: TRAITS },
+    PUT: { handler: traits.putTrait, policy: POLICY.TRAITS_UPDATE, since: TRAITS, params: traits.CUSTOM_TRAIT_NAME },
     DELETE: { handler: traits.deleteTrait, policy: POLICY.TRAITS_DELETE, since: TRAITS },
   },
   '/allocations': {
@@ -130,9 +196,22 @@ export const ROUTES: RouteTable = {
     },
   },
   '/allocations/{consumer_uuid}': {
-    GET: { handler: allocations.listForConsumer, policy: POLICY.ALLOCATIONS_LIST },
-    PUT: { handler: allocations.setAllocationsForConsumer, policy: POLICY.ALLOCATIONS_UPDATE, takesBody: true },
-    DELETE: { handler: allocations.deleteAllocations, policy: POLICY.ALLOCATIONS_DELETE },
+    GET: {
+      handler: allocations.listForConsumer,
+      policy: POLICY.ALLOCATIONS_LIST,
+      params: allocations.CONSUMER_TO_LIST,
+    },
+    PUT: {
+      handler: allocations.setAllocationsForConsumer,
+      policy: POLICY.ALLOCATIONS_UPDATE,
+      takesBody: true,
+      params: allocations.CONSUMER_TO_SET,
+    },
+    DELETE: {
+      handler: allocations.deleteAllocations,
+      policy: POLICY.ALLOCATIONS_DELETE,
+      params: allocations.CONSUMER_TO_DELETE,
+    },
   },
   '/allocation_candidates': {
     GET: {
@@ -155,8 +234,16 @@ export const ROUTES: RouteTable = {
   '/emplace/capacity': { GET: { handler: emplaceCapacity.showCapacity, policy: POLICY.EMPLACE_CAPACITY_SHOW } },
   '/emplace/heartbeats': { GET: { handler: emplaceHeartbeats.listHeartbeats, policy: POLICY.EMPLACE_HEARTBEATS_LIST } },
   '/emplace/heartbeats/{uuid}': {
-    PUT: { handler: emplaceHeartbeats.updateHeartbeat, policy: POLICY.EMPLACE_HEARTBEATS_UPDATE },
-    DELETE: { handler: emplaceHeartbeats.deleteHeartbeat, policy: POLICY.EMPLACE_HEARTBEATS_DELETE },
+    PUT: {
+      handler: emplaceHeartbeats.updateHeartbeat,
+      policy: POLICY.EMPLACE_HEARTBEATS_UPDATE,
+      params: emplaceHeartbeats.HEARTBEAT_PROVIDER,
+    },
+    DELETE: {
+      handler: emplaceHeartbeats.deleteHeartbeat,
+      policy: POLICY.EMPLACE_HEARTBEATS_DELETE,
+      params: emplaceHeartbeats.HEARTBEAT_PROVIDER,
+    },
   },
   '/emplace/audit': { GET: { handler: emplaceAudit.showAudit, policy: POLICY.EMPLACE_AUDIT_SHOW } },
   // The query of GET /allocation_candidates, explained: the same microversion window and query language.

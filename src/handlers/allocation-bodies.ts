@@ -21,11 +21,14 @@ export interface ConsumerBody {
   consumer_type?: string;
 }
 
-/** A path or key consumer uuid, canonicalised; Placement accepts dashless and any case. */
-export function parseConsumerUuid(raw: string): string {
-  if (!UUID_PATTERN.test(raw)) throw badRequest(`Malformed consumer_uuid: ${raw}`);
+/** A body key's consumer uuid, canonicalised; Placement accepts dashless and any case. */
+function parseConsumerUuid(raw: string): string {
+  if (!UUID_PATTERN.test(raw)) throw malformedConsumerUuid(raw);
   return canonicalUuid(raw);
 }
+
+/** Placement's 400 for a consumer uuid that is no uuid, in a body key or in PUT's path. */
+export const malformedConsumerUuid = (raw: string) => badRequest(`Malformed consumer_uuid: ${raw}`);
 
 /** Provider keys are canonicalised when uuid-shaped; anything else stays as sent and is reported missing. */
 function providerKey(raw: string): string {

@@ -33,9 +33,10 @@ import {
 } from '../repo/allocations';
 import { allocationsForConsumer, allocationsForProvider } from '../repo/allocation-reads';
 import { pathParam } from '../http/paths';
-import { UUID_PATTERN, canonicalUuid, schemasByVersion, validateBody } from '../validation/validator';
+import { refuse, uuidParam, type PathParams } from '../http/path-params';
+import { canonicalUuid, schemasByVersion, validateBody } from '../validation/validator';
 import { providerFromPath } from './provider-path';
-import { parseConsumerUuid, toAllocationWrite, toAllocationWrites, type ConsumerBody } from './allocation-bodies';
+import { malformedConsumerUuid, toAllocationWrite, toAllocationWrites, type ConsumerBody } from './allocation-bodies';
 
 /** Placement's name for consumers that never had a type (allocations written before 1.38). */
 export const UNKNOWN_CONSUMER_TYPE = 'unknown';
@@ -55,11 +56,25 @@ const postSchema = schemasByVersion<Record<string, ConsumerBody>>([
   [CONSUMER_TYPES, POST_ALLOCATIONS_V1_38],
 ]);
 
+/** How each /allocations/{consumer_uuid} method answers a segment that is no uuid, as Placement does. */
+// Placement cannot tell a malformed consumer id from an unknown one here: both have no allocations.
+export const CONSUMER_TO_LIST: PathParams = { consumer_uuid: uuidParam((req, res) => sendForConsumer(req, res, [])) };
+export const CONSUMER_TO_SET: PathParams = { consumer_uuid: uuidParam(refuse(malformedConsumerUuid)) };
+export const CONSUMER_TO_DELETE: PathParams = {
+  consumer_uuid: uuidParam(refuse((raw) => notFound(noAllocationsForConsumer(raw)))),
+};
+
 /** GET /allocations/{consumer_uuid}: by provider; project/user from 1.12, generation 1.28, type 1.38. */
 export async function listForConsumer(req: Request, res: Response): Promise<void> {
-  const raw = String(req.params.consumer_uuid);
-  // Placement cannot tell a malformed consumer id from an unknown one here: both have no allocations.
-  const rows = UUID_PATTERN.test(raw) ? await allocationsForConsumer(req.deps.db, canonicalUuid(raw)) : [];
+  const consumerUuid = canonicalUuid(pathParam(req, 'consumer_uuid'));
+  await sendForConsumer(req, res, await allocationsForConsumer(req.deps.db, consumerUuid));
+}
+
+async function sendForConsumer(
+  req: Request,
+  res: Response,
+  rows: Awaited<ReturnType<typeof allocationsForConsumer>>,
+): Promise<void> {
   const allocations: Record<string, { generation: number; resources: Record<string, number> }> = {};
   for (const row of rows) {
     allocations[row.provider_uuid] ??= { generation: row.provider_generation, resources: {} };
@@ -92,7 +107,7 @@ export async function listForResourceProvider(req: Request, res: Response): Prom
 
 /** PUT /allocations/{consumer_uuid}: replace one consumer's allocations (empty from 1.28: remove them). */
 export async function setAllocationsForConsumer(req: Request, res: Response): Promise<void> {
-  const consumerUuid = parseConsumerUuid(String(req.params.consumer_uuid));
+  const consumerUuid = canonicalUuid(pathParam(req, 'consumer_uuid'));
   const body = validateBody(putSchema(req.mv), req.json);
   const write = toAllocationWrite(req, req.deps.config, consumerUuid, body);
   await writeWithPlacementErrors(
@@ -126,12 +141,11 @@ async function writeWithPlacementErrors(
 
 /** DELETE /allocations/{consumer_uuid}: 404 when the consumer holds nothing. */
 export async function deleteAllocations(req: Request, res: Response): Promise<void> {
-  const raw = String(req.params.consumer_uuid);
-  if (!UUID_PATTERN.test(raw)) throw notFound(noAllocationsForConsumer(raw));
+  const consumerUuid = canonicalUuid(pathParam(req, 'consumer_uuid'));
   const { db, config } = req.deps;
   await inWords({}, () =>
     withAllocationRetry(db, config.allocationConflictRetryCount, (tx) =>
-      deleteAllocationsForConsumer(tx, canonicalUuid(raw)),
+      deleteAllocationsForConsumer(tx, consumerUuid),
     ),
   );
   sendNoContent(res);

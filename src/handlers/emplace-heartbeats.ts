@@ -3,9 +3,10 @@ import { RESOURCE_PROVIDER_NOT_FOUND } from '../errors/codes';
 import { notFound } from '../errors/http-error';
 import { noSuchProvider } from '../errors/messages';
 import { pathParam } from '../http/paths';
+import { refuse, uuidParam, type PathParams } from '../http/path-params';
 import { sendNoContent, writeJson } from '../http/respond';
 import { forgetHeartbeat, listHeartbeats as listHeartbeatRows, recordHeartbeat } from '../repo/emplace-heartbeats';
-import { canonicalUuid, compileSchema, UUID_PATTERN } from '../validation/validator';
+import { canonicalUuid, compileSchema } from '../validation/validator';
 import {
   LIMIT,
   MARKER,
@@ -43,11 +44,15 @@ export async function deleteHeartbeat(req: Request, res: Response): Promise<void
   sendNoContent(res);
 }
 
-/** Run `work` on the `{uuid}` provider; 404 as Placement's provider routes answer (a non-uuid names no provider). */
+const missingProvider = (uuid: string) => notFound(noSuchProvider(uuid), RESOURCE_PROVIDER_NOT_FOUND);
+
+/** The `{uuid}` of both methods: one that is no uuid names no provider, so it gets the same 404. */
+export const HEARTBEAT_PROVIDER: PathParams = { uuid: uuidParam(refuse(missingProvider)) };
+
+/** Run `work` on the `{uuid}` provider; 404 as Placement's provider routes answer. */
 async function withProvider(req: Request, work: (db: Request['deps']['db'], uuid: string) => Promise<boolean>) {
   const uuid = pathParam(req, 'uuid');
-  const found = UUID_PATTERN.test(uuid) && (await work(req.deps.db, canonicalUuid(uuid)));
-  if (!found) throw notFound(noSuchProvider(uuid), RESOURCE_PROVIDER_NOT_FOUND);
+  if (!(await work(req.deps.db, canonicalUuid(uuid)))) throw missingProvider(uuid);
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { Queryable } from '../db/knex';
 import { notFound } from '../errors/http-error';
 import { noSuchProvider } from '../errors/messages';
+import { refuse, uuidParam, type PathParams } from '../http/path-params';
 import { findProviderByUuid, type ProviderRow } from '../repo/providers-core';
 
 /**
@@ -27,7 +28,15 @@ export function providerNotFound(uuid: string, wording: MissingProviderWording =
 }
 
 /**
- * The provider named by a `{uuid}` path segment, or the route's 404. The code is placement.undefined_code,
+ * The route table's declaration of a provider `{uuid}`: one that is no uuid names no provider, so it gets the
+ * route's 404 for a missing provider, in the same wording its handler passes to providerFromPath.
+ */
+export function providerUuid(wording: MissingProviderWording = 'plain'): PathParams {
+  return { uuid: uuidParam(refuse((uuid) => providerNotFound(uuid, wording))) };
+}
+
+/**
+ * The provider named by a `{uuid}` path segment (uuid-shaped: the route table declares it with providerUuid), or the route's 404. The code is placement.undefined_code,
  * as Placement's provider routes raise a plain HTTPNotFound (docs/decisions/1200-provider-404-code.md).
  */
 export async function providerFromPath(

@@ -6,6 +6,7 @@ import { badRequest, conflict, notFound } from '../errors/http-error';
 import { CONCURRENT_UPDATE_DATA, noSuchTraits, providerGenerationChanged } from '../errors/messages';
 import { inWords, type Wording } from '../http/domain-errors';
 import { absoluteUrl, pathParam, segment } from '../http/paths';
+import { refuse, uuidParam, type PathParams } from '../http/path-params';
 import { queryForValidation } from '../http/query';
 import { newest, sendJson, sendNoContent, setCacheHeaders } from '../http/respond';
 import { traitIds } from '../repo/names';
@@ -21,7 +22,7 @@ import {
   type TraitRow,
 } from '../repo/traits';
 import { compileSchema, validateBody, validateQuery } from '../validation/validator';
-import { providerFromPath } from './provider-path';
+import { providerFromPath, providerNotFound } from './provider-path';
 
 interface SetProviderTraitsBody {
   traits: string[];
@@ -82,15 +83,25 @@ export async function getTrait(req: Request, res: Response): Promise<void> {
   sendNoContent(res);
 }
 
+/**
+ * PUT's `{name}` must be a custom trait's; the other methods take any name, as one that is not a trait's
+ * simply names none (a 404).
+ */
+export const CUSTOM_TRAIT_NAME: PathParams = {
+  name: {
+    accepts: (name) => isCustomTrait(name),
+    malformed: refuse(() =>
+      badRequest(
+        'The trait is invalid. A valid trait must be no longer than 255 characters, start with the prefix "CUSTOM_" and use ' +
+          'following characters: "A"-"Z", "0"-"9" and "_"',
+      ),
+    ),
+  },
+};
+
 /** PUT /traits/{name} (1.6): create a custom trait, 201, or confirm it exists, 204. */
 export async function putTrait(req: Request, res: Response): Promise<void> {
   const name = pathParam(req, 'name');
-  if (!isCustomTrait(name)) {
-    throw badRequest(
-      'The trait is invalid. A valid trait must be no longer than 255 characters, start with the prefix "CUSTOM_" and use ' +
-        'following characters: "A"-"Z", "0"-"9" and "_"',
-    );
-  }
   const { trait, created } = await withTransaction(req.deps.db, (tx) => ensureTrait(tx, name));
   res.setHeader('location', absoluteUrl(req, `/traits/${segment(trait.name)}`));
   setCacheHeaders(req, res, trait.created_at ?? new Date());
@@ -119,6 +130,14 @@ function sameIds(current: TraitRow[], wanted: number[]): boolean {
   const want = new Set(wanted);
   return current.length === want.size && current.every((trait) => want.has(trait.id));
 }
+
+/** Placement reads this body before it looks the provider up: a bad body wins over a `{uuid}` that is no uuid. */
+export const PROVIDER_FOR_TRAITS_UPDATE: PathParams = {
+  uuid: uuidParam(async (req, _res, uuid) => {
+    validateBody(validateSetProviderTraits, req.json);
+    throw providerNotFound(uuid);
+  }),
+};
 
 /** PUT /resource_providers/{uuid}/traits (1.6): replace the provider's traits; every trait must exist. */
 export async function updateTraitsForResourceProvider(req: Request, res: Response): Promise<void> {

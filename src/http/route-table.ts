@@ -6,6 +6,7 @@ import type { PolicyName } from '../policy/rules';
 import { authorize } from './authorize';
 import { parseJsonBody } from './json-body';
 import { rejectNulInput } from './nul-input';
+import type { PathParams } from './path-params';
 import { percentDecodeUtf8 } from './utf8';
 
 export type Handler = (req: Request, res: Response) => Promise<void>;
@@ -29,6 +30,8 @@ export interface RouteMethod {
   takesBody?: boolean | ((mv: Microversion) => boolean);
   /** The media type the method answers with, checked against Accept (default JSON). */
   produces?: string;
+  /** The kind of each path segment and the route's answer when one is not of it (see path-params.ts). */
+  params?: PathParams;
 }
 
 export type HttpMethod = 'GET' | 'PUT' | 'POST' | 'DELETE' | 'PATCH';
@@ -72,6 +75,9 @@ export function dispatcher(table: RouteTable) {
     if (method.policy !== PUBLIC) authorize(req, method.policy, method.policyTarget?.(req));
     if (takesBody) req.json = parseJsonBody(req);
     rejectNulInput(req);
+    // Last, where the handler's own first lookup stood: a malformed segment loses to every check above.
+    for (const [name, param] of Object.entries(method.params ?? {}))
+      if (!param.accepts(params[name])) return param.malformed(req, res, params[name]);
     await method.handler(req, res);
   };
 }

@@ -65,7 +65,10 @@ async function providerIdsOfConsumers(db: Queryable, consumerUuids: string[]): P
   return result.rows.map((row: { id: number }) => row.id);
 }
 
-/** Lock providers by uuid and/or id, in id order. Uuids that are not uuid-shaped simply match nothing. */
+/**
+ * Lock providers by uuid and/or id, in id order. The uuids are body keys, which the schema lets through when
+ * merely uuid-like; those simply match nothing, so they are reported missing at the point Placement does.
+ */
 export async function lockProviders(tx: Tx, uuids: string[], ids: number[] = []): Promise<Map<string, LockedProvider>> {
   const validUuids = [...new Set(uuids.filter((uuid) => UUID_PATTERN.test(uuid)))];
   const locked = new Map<string, LockedProvider>();

@@ -1,5 +1,4 @@
 import { ProviderChanged } from '../errors/domain';
-import { UUID_PATTERN } from '../validation/validator';
 import type { Tx, Queryable } from '../db/knex';
 
 /** The provider columns every family needs. */
@@ -14,9 +13,8 @@ export interface ProviderRow {
   updated_at: Date;
 }
 
+/** `uuid` must be uuid-shaped (path segments are checked by the route table, body fields by their schema). */
 export async function findProviderByUuid(db: Queryable, uuid: string): Promise<ProviderRow | undefined> {
-  // A path segment that is no uuid names no provider: 404 as Placement, not a PostgreSQL cast error.
-  if (!UUID_PATTERN.test(uuid)) return undefined;
   return db<ProviderRow>('resource_providers').where({ uuid }).first();
 }
 

@@ -2,7 +2,6 @@ import type { Knex } from 'knex';
 import type { Tx, Queryable } from '../db/knex';
 import { DuplicateName, MissingParent, ProviderHasAllocations, ProviderHasChildren } from '../errors/domain';
 import { isForeignKeyViolation, isUniqueViolation, pgConstraint } from '../errors/pg-errors';
-import { UUID_PATTERN } from '../validation/validator';
 import { applyProviderFilter, whereFitsEvery, type ProviderFilter } from './provider-filters';
 import type { ProviderRow } from './providers-core';
 
@@ -26,8 +25,8 @@ function viewQuery(db: Queryable): Knex.QueryBuilder {
     .select('rp.*', 'root.uuid as root_provider_uuid', 'parent.uuid as parent_provider_uuid');
 }
 
+/** `uuid` must be uuid-shaped, as findProviderByUuid's. */
 export async function findProviderView(db: Queryable, uuid: string): Promise<ProviderView | undefined> {
-  if (!UUID_PATTERN.test(uuid)) return undefined;
   return viewQuery(db).where('rp.uuid', uuid).first();
 }
 
@@ -44,13 +43,12 @@ export async function listProviders(
   return query;
 }
 
-/** Internal id and root id of a provider, for parent and in_tree lookups. */
+/** Internal id and root id of a provider (uuid-shaped), for parent and in_tree lookups. */
 export async function providerIds(
   db: Queryable,
   uuid: string,
   options: { lock?: boolean } = {},
 ): Promise<{ id: number; root_provider_id: number } | undefined> {
-  if (!UUID_PATTERN.test(uuid)) return undefined;
   const query = db('resource_providers').where({ uuid }).first('id', 'root_provider_id');
   // A share lock waits out a concurrent re-parenting of this row, so a new child sees the final root.
   if (options.lock) query.forShare();

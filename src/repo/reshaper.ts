@@ -64,6 +64,8 @@ function withAllDefaults(inventories: Record<string, InventoryInput>): Record<st
 async function requireInventoryProviders(tx: Tx, inventories: ReshapeInventory[]): Promise<Map<string, ProviderRow>> {
   const providers = new Map<string, ProviderRow>();
   for (const entry of inventories) {
+    // Not a path segment: a body key, which the schema lets through when merely uuid-like (36 hex digits or
+    // dashes). Placement reports such a key in turn, after the providers before it, so it is checked here.
     const provider = UUID_PATTERN.test(entry.providerUuid)
       ? await findProviderByUuid(tx, entry.providerUuid)
       : undefined;
