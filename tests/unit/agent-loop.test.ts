@@ -4,6 +4,12 @@ import path from 'node:path';
 import { AGENT_DEFAULTS } from '../../src/agent/config';
 import { Agent } from '../../src/agent/loop';
 
+/** Poll until `done` holds or `withinMs` passed: the loop's pace, not this machine's load, decides the counts. */
+async function until(done: () => boolean, withinMs: number): Promise<void> {
+  const deadline = Date.now() + withinMs;
+  while (!done() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
 describe('agent loop', () => {
   it('keeps going with growing, capped backoff while the service is down, and stops on abort', async () => {
     const stateDir = mkdtempSync(path.join(os.tmpdir(), 'agent-loop-'));
@@ -30,7 +36,7 @@ describe('agent loop', () => {
     );
     const controller = new AbortController();
     const running = agent.run(controller.signal);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await until(() => errors.length >= 4, 20_000);
     controller.abort();
     await expect(running).resolves.toBeUndefined();
     rmSync(stateDir, { recursive: true, force: true });
@@ -69,11 +75,11 @@ describe('agent loop', () => {
     agent.logSummary = () => undefined;
     const controller = new AbortController();
     const running = agent.run(controller.signal);
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    // Within 5 s: a 10 s backoff would allow one cycle, the 50 ms interval many.
+    await until(() => cycles >= 3, 5_000);
     controller.abort();
     await running;
     rmSync(stateDir, { recursive: true, force: true });
-    // With the 10 s backoff there would have been one cycle; at the 50 ms interval there are several.
     expect(cycles).toBeGreaterThanOrEqual(3);
   });
 });
