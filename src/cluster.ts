@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config';
 import { openDatabase } from './db/database';
 import { primaryMetrics, shareWorkerMetrics } from './metrics/exposition';
-import { describeStart, listen, startOwnMetricsListener } from './startup';
+import { describeStart, exitWithin, listen, startOwnMetricsListener } from './startup';
 
 /** A crashed worker is replaced after this pause, so a crash loop cannot spin the CPU. */
 const RESTART_DELAY_MS = 1000;
@@ -70,12 +70,8 @@ export async function runPrimary(config: Config, logger: Logger): Promise<void> 
   const stop = async (reason: string, exitCode = 0) => {
     if (stopping) return;
     stopping = true;
-    // The same hard bound as a single process: EMPLACE_SHUTDOWN_TIMEOUT_MS, whatever workers or the database do.
-    const deadline = setTimeout(() => {
-      logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown took too long: exiting now');
-      process.exit(1);
-    }, config.shutdownTimeoutMs);
-    deadline.unref();
+    // The same hard bound as a single process.
+    exitWithin(config, logger);
     logger.info({ reason }, 'shutting down: stopping workers');
     // Workers get most of the bound to drain (their own bound is the same); the rest is for the database.
     await stopWorkers(reason === 'SIGINT' ? 'SIGINT' : 'SIGTERM', config.shutdownTimeoutMs * 0.7);

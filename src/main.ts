@@ -10,7 +10,7 @@ import type { ServicePhase } from './http/context';
 import { answerWhileStarting } from './http/starting';
 import { createLogger } from './logger';
 import { enforcerFromConfig } from './policy/enforcer';
-import { describeStart, listen, startOwnMetricsListener } from './startup';
+import { describeStart, exitWithin, listen, startOwnMetricsListener } from './startup';
 
 /**
  * Listen first (a busy port is one line, before any database starts; probes see "starting"), then
@@ -53,11 +53,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     phase = 'draining';
-    const deadline = setTimeout(() => {
-      logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown took too long: exiting now');
-      process.exit(1);
-    }, config.shutdownTimeoutMs);
-    deadline.unref();
+    exitWithin(config, logger);
     logger.info({ signal }, 'shutting down: finishing in-flight requests');
     metricsServer?.close();
     await drain(server, config.shutdownTimeoutMs / 2);

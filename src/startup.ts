@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import type { Logger } from 'pino';
 import { ConfigError, type Config } from './config';
 import type { Database } from './db/database';
 import { migrationStatus } from './db/migrate';
@@ -53,4 +54,13 @@ export async function listen(server: Server, config: Config): Promise<void> {
     });
     server.listen(config.port, config.host);
   });
+}
+
+/** The hard bound on a stop (EMPLACE_SHUTDOWN_TIMEOUT_MS): exit 1 then, whatever workers, clients or the database do. */
+export function exitWithin(config: Config, logger: Logger): void {
+  const deadline = setTimeout(() => {
+    logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown took too long: exiting now');
+    process.exit(1);
+  }, config.shutdownTimeoutMs);
+  deadline.unref();
 }

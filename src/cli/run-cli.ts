@@ -70,3 +70,20 @@ export function describeTarget(config: Config): string {
     ? maskUrl(config.databaseUrl)
     : `embedded PostgreSQL in ${config.dataDir} (port ${config.embeddedPort})`;
 }
+
+/** A bin's whole life: run the arguments on the process's streams, and set the exit status from the outcome. */
+export function runAsProcess(name: string, argv: string[], detail: 'message' | 'stack'): void {
+  runCli(argv, {
+    env: process.env,
+    out: (line) => process.stdout.write(`${line}\n`),
+    err: (line) => process.stderr.write(`${line}\n`),
+  }).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`${name}: ${(error as Error)?.[detail] ?? String(error)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
