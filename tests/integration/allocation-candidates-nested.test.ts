@@ -1,49 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import {
-  seedAggregates,
-  seedAllocation,
-  seedInventory,
-  seedProvider,
-  seedTraits,
-  type SeedProvider,
-} from '../helpers/seed';
+import { seedAllocation, seedTraits } from '../helpers/seed';
 import { startTestServer, type TestServer } from '../helpers/server';
+import { seedNestedWorld, type NestedWorld } from './candidates-world';
 
 /**
  * Nested trees and sharing providers: two compute nodes each with two NUMA nodes and a PF under each,
  * two sharing storage providers in the compute nodes' aggregate; cn2 also has local disk.
  */
 let api: TestServer;
-const p: Record<string, SeedProvider> = {};
-const AGG = randomUUID();
+let p: NestedWorld['p'];
 
 beforeAll(async () => {
   api = await startTestServer();
-  const db = api.database.db;
-  for (const name of ['cn1', 'cn2', 'ss', 'ss2']) {
-    p[name] = await seedProvider(db, { name });
-    await seedAggregates(db, p[name], [AGG]);
-  }
-  for (const [cn, n] of [
-    ['cn1', '1'],
-    ['cn2', '2'],
-  ]) {
-    for (const i of ['1', '2']) {
-      p[`numa${n}_${i}`] = await seedProvider(db, { name: `numa${n}_${i}`, parent: p[cn] });
-      p[`pf${n}_${i}`] = await seedProvider(db, { name: `pf${n}_${i}`, parent: p[`numa${n}_${i}`] });
-      await seedInventory(db, p[`pf${n}_${i}`], { SRIOV_NET_VF: 8 });
-    }
-    await seedInventory(db, p[cn], {
-      VCPU: { total: 24, allocation_ratio: 16 },
-      MEMORY_MB: { total: 131072, allocation_ratio: 1.5 },
-    });
-  }
-  await seedTraits(db, p.cn1, ['HW_CPU_X86_SSE', 'HW_CPU_X86_SSE2']);
-  await seedInventory(db, p.cn2, { DISK_GB: { total: 2000, reserved: 100 } });
-  for (const ss of [p.ss, p.ss2]) {
-    await seedInventory(db, ss, { DISK_GB: { total: 2000, reserved: 100 } });
-    await seedTraits(db, ss, ['MISC_SHARES_VIA_AGGREGATE']);
-  }
+  ({ p } = await seedNestedWorld(api.database.db));
 });
 afterAll(async () => {
   await api.close();
