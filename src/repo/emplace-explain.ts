@@ -77,12 +77,7 @@ export function treesWithProvider(db: Db, filter: ProviderFilter, sharingAggrega
     filter,
   );
   if (sharingAggregateIds.length === 0) return query;
-  return query.union(function linked() {
-    this.select('t.root_provider_id as id')
-      .from('resource_providers as t')
-      .join('resource_provider_aggregates as ta', 'ta.resource_provider_id', 't.id')
-      .whereIn('ta.aggregate_id', sharingAggregateIds);
-  });
+  return withTreesLinkedTo(query, sharingAggregateIds);
 }
 
 /** Root ids (`id`) of the trees having an inventory of the class, in the tree or from a linked sharing provider. */
@@ -92,6 +87,11 @@ export function treesWithClass(db: Db, classId: number, sharingAggregateIds: num
     .select('p.root_provider_id as id')
     .where('inv.resource_class_id', classId);
   if (sharingAggregateIds.length === 0) return query;
+  return withTreesLinkedTo(query, sharingAggregateIds);
+}
+
+/** `query`'s root ids plus those of every tree with a provider in one of the sharing providers' aggregates. */
+function withTreesLinkedTo(query: Knex.QueryBuilder, sharingAggregateIds: number[]): Knex.QueryBuilder {
   return query.union(function linked() {
     this.select('t.root_provider_id as id')
       .from('resource_providers as t')
