@@ -9,6 +9,7 @@ import { explainCandidates } from '../src/candidates/explain';
 import { parseCandidatesRequest } from '../src/provider-query/request-groups';
 import { resolveRequest } from '../src/provider-query/resolve';
 import { rootsQuery, sharingHelp } from '../src/candidates/tree-query';
+import { ReadModel } from '../src/read-model/read-model';
 import { createDb } from '../src/db/knex';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../src/db/embedded';
 import { migrateToLatest } from '../src/db/migrate';
@@ -200,8 +201,9 @@ async function compareExplainView(db: Knex): Promise<void> {
       allocation_requests: result.candidates.length,
       provider_summaries: [...result.trees.values()].flat().length,
     });
-    const real = await median(() => findCandidates(db, request, engine));
-    const explained = await median(() => explainCandidates(db, request, { engine, count }));
+    const model = new ReadModel(db, { pollMs: 0 });
+    const real = await median(() => findCandidates(db, model, request, engine));
+    const explained = await median(() => explainCandidates(db, request, { engine, count, model }));
     console.log(
       `\n## explain view vs the query, ${query}: ${explained.toFixed(1)} ms vs ${real.toFixed(1)} ms (medians of 5)`,
     );

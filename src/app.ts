@@ -16,9 +16,11 @@ import { enforcerFromConfig } from './policy/enforcer';
 import { collectProcessMetrics, instrumentDatabase } from './metrics/metrics';
 import { httpMetrics } from './metrics/http-metrics';
 import { ROUTES } from './routes';
+import { ReadModel } from './read-model/read-model';
 
 /** What createApp needs; the policy enforcer is built from config unless given. */
-export type AppDeps = Omit<Deps, 'policy' | 'authStrategy'> & Partial<Pick<Deps, 'policy' | 'authStrategy'>>;
+export type AppDeps = Omit<Deps, 'policy' | 'authStrategy' | 'readModel'> &
+  Partial<Pick<Deps, 'policy' | 'authStrategy' | 'readModel'>>;
 
 /**
  * Build the HTTP application from explicit dependencies. It does not listen: callers choose the port.
@@ -29,6 +31,7 @@ export function createApp(appDeps: AppDeps): Express {
     ...appDeps,
     policy: appDeps.policy ?? enforcerFromConfig(appDeps.config),
     authStrategy: appDeps.authStrategy ?? strategyFromConfig(appDeps.config, appDeps.logger),
+    readModel: appDeps.readModel ?? new ReadModel(appDeps.db),
   };
   const app = express();
   app.disable('x-powered-by');

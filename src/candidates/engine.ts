@@ -3,16 +3,9 @@ import { PAUSE, walkRoot, type CombineOptions, type RootContext } from './combin
 import type { Candidate, ProviderRow, ResolvedRequest } from './model';
 import type { CandidatesRequest } from '../provider-query/request-groups';
 import { resolveRequest } from '../provider-query/resolve';
-import {
-  classNames,
-  fetchSharingTrees,
-  fetchTrees,
-  rootsQuery,
-  sharingHelp,
-  traitNames,
-  type SharingHelp,
-} from './tree-query';
 import { Pacer } from './pacer';
+import type { ReadModel, ReadView } from '../read-model/read-model';
+import { silentProviderIds } from '../repo/emplace-heartbeats';
 
 export interface EngineOptions {
   limit?: number;
@@ -22,8 +15,6 @@ export interface EngineOptions {
   strategy: 'depth-first' | 'breadth-first';
   /** 1.29: candidates may combine several providers of one tree. */
   nestedAware: boolean;
-  /** Largest number of roots fetched per round trip. */
-  maxBatch?: number;
   /** Emplace's EMPLACE_STALE_AFTER_SECONDS: leave out trees whose root's heartbeat is older; unset is off. */
   staleAfterSeconds?: number;
   /** Emplace's EMPLACE_CANDIDATES_TIME_BUDGET_MS: past it generation throws CandidatesBudgetExceeded. */
@@ -37,37 +28,32 @@ export interface EngineResult {
   /** Trees touched by the candidates, by root id, for provider_summaries. */
   trees: Map<number, ProviderRow[]>;
   /** Names of the traits those trees carry (rows hold ids). */
-  traitNames: Map<number, string>;
+  traitNames: ReadonlyMap<number, string>;
   /** Generation stopped at max_allocation_candidates (not at `limit`): more may have fitted. */
   capReached: boolean;
 }
 
-const DEFAULT_MAX_BATCH = 1000;
-
 /**
- * Find allocation candidates. Roots are visited in id order, a batch per round trip, and generation
- * stops as soon as enough candidates exist: the work follows `limit`, not the number of viable hosts.
- * Everything is read in one REPEATABLE READ snapshot so usage and capacity agree across batches.
+ * Find allocation candidates. Roots are visited in id order from the read model (src/read-model), and
+ * generation stops as soon as enough candidates exist: the work follows `limit`, not the number of
+ * viable hosts. Names resolve in PostgreSQL (unknown ones are 400s) while the model catches up with
+ * every write committed before the call.
  */
 export async function findCandidates(
   db: Knex,
+  model: ReadModel,
   request: CandidatesRequest,
   options: EngineOptions,
 ): Promise<EngineResult> {
-  return db.transaction(async (trx) => run(trx, request, options), {
-    isolationLevel: 'repeatable read',
-    readOnly: true,
-  });
-}
-
-async function run(trx: Knex.Transaction, request: CandidatesRequest, options: EngineOptions): Promise<EngineResult> {
-  const resolved = await resolveRequest(trx, request);
+  const [resolved, view, silent] = await Promise.all([
+    resolveRequest(db, request),
+    model.current(),
+    silentProviderIds(db, options.staleAfterSeconds),
+  ]);
   if (resolved.impossible) return { candidates: [], trees: new Map(), traitNames: new Map(), capReached: false };
-  const classes = await classNames(trx);
-  const sharingTrees = await fetchSharingTrees(trx, resolved.sharingProviderIds, classes);
-  const sharingIds = new Set(resolved.sharingProviderIds);
-  const sharing = [...sharingTrees.values()].flat().filter((p) => sharingIds.has(p.id));
-  const help = sharingHelp(resolved, sharing);
+  const sharing = resolved.sharingProviderIds.flatMap((id) => view.providers.get(id) ?? []);
+  const sharingTrees = new Map<number, ProviderRow[]>();
+  for (const provider of sharing) sharingTrees.set(provider.rootId, view.trees.get(provider.rootId)!);
   // max_allocation_candidates stops generation (Placement checks it while merging); a limit may stop it
   // too unless randomising, where Placement samples `limit` from everything generated up to that cap.
   // A cap of 0 gives nothing, as documented (Placement checks after adding, so returns one).
@@ -83,27 +69,13 @@ async function run(trx: Knex.Transaction, request: CandidatesRequest, options: E
   };
   const collector = new Collector(cap, sharingTrees);
   const pacer = new Pacer(options.timeBudgetMs, options.signal);
-  const roots = streamRoots(
-    trx,
-    resolved,
-    help,
-    sharing,
-    sharingTrees,
-    classes,
-    () => collector.remaining(),
-    options.maxBatch ?? DEFAULT_MAX_BATCH,
-    options.staleAfterSeconds,
-    pacer,
-  );
+  const roots = anchorRoots(view, resolved, sharing, silent);
   if (options.strategy === 'breadth-first') await breadthFirst(roots, combine, collector, pacer);
   else await depthFirst(roots, combine, collector, pacer);
   const capReached = options.maxCandidates >= 0 && cap === options.maxCandidates && collector.full();
   let candidates = collector.candidates;
   if (options.randomize) candidates = randomSample(candidates, options.limit);
-  const trees = collector.treesFor(candidates);
-  const traitIds: number[] = [];
-  for (const tree of trees.values()) for (const provider of tree) traitIds.push(...provider.traits);
-  return { candidates, trees, traitNames: await traitNames(trx, traitIds), capReached };
+  return { candidates, trees: collector.treesFor(candidates), traitNames: view.traitNames, capReached };
 }
 
 /** Keeps distinct candidates up to the cap, and the trees they touch. */
@@ -159,13 +131,13 @@ export function candidateKey(candidate: Candidate): string {
 }
 
 async function depthFirst(
-  roots: AsyncGenerator<RootContext>,
+  roots: Iterable<RootContext>,
   combine: CombineOptions,
   collector: Collector,
   pacer: Pacer,
 ): Promise<void> {
   if (collector.full()) return;
-  for await (const ctx of roots) {
+  for (const ctx of roots) {
     await pacer.step();
     const gen = walkRoot(ctx, combine);
     for (let candidate = await next(gen, pacer); candidate; candidate = await next(gen, pacer)) {
@@ -181,14 +153,14 @@ async function depthFirst(
  * then the second of every root, ... The first pass streams, so a limit still bounds the work.
  */
 async function breadthFirst(
-  roots: AsyncGenerator<RootContext>,
+  roots: Iterable<RootContext>,
   combine: CombineOptions,
   collector: Collector,
   pacer: Pacer,
 ): Promise<void> {
   if (collector.full()) return;
   let active: Array<{ ctx: RootContext; gen: RootWalk }> = [];
-  for await (const ctx of roots) {
+  for (const ctx of roots) {
     await pacer.step();
     const gen = walkRoot(ctx, combine);
     const first = await next(gen, pacer);
@@ -222,34 +194,26 @@ async function next(gen: RootWalk, pacer: Pacer): Promise<Candidate | undefined>
   return undefined;
 }
 
-/** Roots in id order, fetched in batches sized to what is still needed. */
-async function* streamRoots(
-  trx: Knex.Transaction,
+/**
+ * Roots in id order that may anchor a candidate: root_required and root_forbidden hold on the root, and
+ * it is not silent (EMPLACE_STALE_AFTER_SECONDS). The walk decides the rest.
+ */
+function* anchorRoots(
+  view: ReadView,
   resolved: ResolvedRequest,
-  help: SharingHelp,
   sharing: ProviderRow[],
-  sharingTrees: Map<number, ProviderRow[]>,
-  classes: Map<number, string>,
-  remaining: () => number,
-  maxBatch: number,
-  staleAfterSeconds: number | undefined,
-  pacer: Pacer,
-): AsyncGenerator<RootContext> {
-  const parents = new Map<number, number | null>();
-  for (const provider of [...sharingTrees.values()].flat()) parents.set(provider.id, provider.parentId);
-  let cursor = 0;
-  for (;;) {
-    const want = remaining();
-    // A little slack: a root that passes the SQL pre-check may still yield nothing (collective traits, isolate).
-    const size = Number.isFinite(want) ? Math.min(maxBatch, Math.max(4, Math.ceil(want * 1.25) + 2)) : maxBatch;
-    const trees = await fetchTrees(trx, rootsQuery(trx, resolved, help, cursor, size, staleAfterSeconds), classes);
-    pacer.check();
-    for (const tree of trees.values()) for (const provider of tree) parents.set(provider.id, provider.parentId);
-    for (const [rootId, tree] of trees) {
-      cursor = rootId;
-      yield rootContext(tree, sharing, parents);
-    }
-    if (trees.size < size) return;
+  silent: ReadonlySet<number> | undefined,
+): Generator<RootContext> {
+  const parents = { get: (id: number) => view.providers.get(id)?.parentId };
+  const { rootRequiredIds, rootForbiddenIds } = resolved;
+  for (const rootId of view.rootIds) {
+    const tree = view.trees.get(rootId);
+    if (!tree) continue;
+    if (silent?.has(rootId)) continue;
+    const root = tree.find((p) => p.parentId === null)!;
+    if (!rootRequiredIds.every((t) => root.traits.has(t))) continue;
+    if (rootForbiddenIds.some((t) => root.traits.has(t))) continue;
+    yield rootContext(tree, sharing, parents);
   }
 }
 
@@ -257,7 +221,7 @@ async function* streamRoots(
 export function rootContext(
   tree: ProviderRow[],
   sharing: ProviderRow[],
-  parents: Map<number, number | null>,
+  parents: { get(id: number): number | null | undefined },
 ): RootContext {
   const root = tree.find((p) => p.parentId === null)!;
   const treeAggregates = new Set(tree.flatMap((p) => [...p.aggregates]));

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { countStages as countInSql } from '../repo/emplace-explain';
 import { findCandidates, type EngineOptions, type EngineResult } from './engine';
+import type { ReadModel } from '../read-model/read-model';
 import { explainProvider, type ProviderExplanation } from './explain-provider';
 import { groupPlans, treePlans, type StageFilter, type StagePlan } from './explain-stages';
 import type { ProviderRow, ResolvedRequest } from './model';
@@ -52,6 +53,8 @@ export interface Explanation {
 
 export interface ExplainOptions {
   engine: EngineOptions;
+  /** The read model the engine answers from (the explained counts come from PostgreSQL). */
+  model: ReadModel;
   /** The response's entry counts for the engine's result, as GET /allocation_candidates serializes it. */
   count(result: EngineResult): FinalCounts;
   provider?: string;
@@ -66,7 +69,7 @@ export async function explainCandidates(
     isolationLevel: 'repeatable read',
     readOnly: true,
   });
-  const result = await findCandidates(db, request, options.engine);
+  const result = await findCandidates(db, options.model, request, options.engine);
   const final = options.count(result);
   let emptyAt = firstEmptied(counted, request);
   if (!emptyAt && final.allocation_requests === 0) emptyAt = await emptiedWhileCombining(db, request, options);
@@ -193,7 +196,8 @@ async function emptiedWhileCombining(
     filter: 'combination',
     message: combinationWords(request, options.engine.nestedAware),
   };
-  const found = async (r: CandidatesRequest) => (await findCandidates(db, r, engine)).candidates.length > 0;
+  const found = async (r: CandidatesRequest) =>
+    (await findCandidates(db, options.model, r, engine)).candidates.length > 0;
   if (!(await found({ ...request, groupPolicy: 'none', sameSubtrees: [] }))) return combination;
   const subtree = request.sameSubtrees.length > 0;
   if (request.groupPolicy === 'isolate' && (!subtree || !(await found({ ...request, sameSubtrees: [] })))) {

@@ -40,7 +40,7 @@ export function providerSummariesBody(
   trees: Map<number, ProviderRow[]>,
   requestedClasses: Set<string>,
   shape: ResponseShape,
-  traitNames: Map<number, string>,
+  traitNames: ReadonlyMap<number, string>,
 ): Record<string, unknown> {
   const used = new Set(candidates.flatMap((c) => c.allocations.map((a) => a.provider.id)));
   const uuidById = new Map<number, string>();

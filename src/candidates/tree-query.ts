@@ -199,12 +199,13 @@ export async function traitNames(db: Db, ids: Iterable<number>): Promise<Map<num
 export async function fetchTrees(
   db: Db,
   roots: Knex.QueryBuilder,
-  classes: Map<number, string>,
+  classes: ReadonlyMap<number, string>,
+  sets?: Map<string, Set<number>>,
 ): Promise<Map<number, ProviderRow[]>> {
   const rows: TreeRow[] = await treesQuery(db, roots);
   const trees = new Map<number, ProviderRow[]>();
   for (const row of rows) {
-    const provider = toProvider(row, classes);
+    const provider = toProvider(row, classes, sets);
     const tree = trees.get(provider.rootId);
     if (tree) tree.push(provider);
     else trees.set(provider.rootId, [provider]);
@@ -242,7 +243,15 @@ export function treesQuery(db: Db, roots: Knex.QueryBuilder): Knex.QueryBuilder 
 
 const ids = (list: string): number[] => (list === '' ? [] : list.split(',').map(Number));
 
-function toProvider(row: TreeRow, classes: Map<number, string>): ProviderRow {
+/** The set of ids in `list`; with `sets`, one shared Set per distinct list (rows never change their sets). */
+function idSet(list: string, sets?: Map<string, Set<number>>): Set<number> {
+  if (!sets) return new Set(ids(list));
+  let set = sets.get(list);
+  if (!set) sets.set(list, (set = new Set(ids(list))));
+  return set;
+}
+
+function toProvider(row: TreeRow, classes: ReadonlyMap<number, string>, sets?: Map<string, Set<number>>): ProviderRow {
   const inventories = new Map(
     row.inventories.map(([classId, total, reserved, minUnit, maxUnit, stepSize, allocationRatio, used]) => [
       classes.get(classId) ?? String(classId),
@@ -264,8 +273,8 @@ function toProvider(row: TreeRow, classes: Map<number, string>): ProviderRow {
     parentId: row.parent_id === null ? null : Number(row.parent_id),
     rootId: Number(row.root_id),
     inventories,
-    traits: new Set(ids(row.traits)),
-    aggregates: new Set(ids(row.aggregates)),
+    traits: idSet(row.traits, sets),
+    aggregates: idSet(row.aggregates, sets),
   };
 }
 

@@ -27,7 +27,7 @@ export async function listAllocationCandidates(req: Request, res: Response): Pro
   const started = process.hrtime.bigint();
   const signal = hangUpSignal(res);
   const result = await inWords(CANDIDATES_WORDING, () =>
-    findCandidates(req.deps.db, request, candidatesEngineOptions(req, request, signal)),
+    findCandidates(req.deps.db, req.deps.readModel, request, candidatesEngineOptions(req, request, signal)),
   );
   const shape = responseShape(req);
   const summaries = summariesOf(request, result, shape);

@@ -35,6 +35,7 @@ export async function explainAllocationCandidates(req: Request, res: Response): 
   const explanation = await inWords(CANDIDATES_WORDING, () =>
     explainCandidates(req.deps.db, request, {
       engine: candidatesEngineOptions(req, request, signal),
+      model: req.deps.readModel,
       count: (result) => candidatesCounts(req, request, result),
       provider: provider === undefined ? undefined : canonicalUuid(provider),
     }),

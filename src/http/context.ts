@@ -4,6 +4,7 @@ import type { Db } from '../db/knex';
 import type { Microversion } from '../microversion/microversion';
 import type { AuthStrategy } from '../auth/strategy';
 import type { Enforcer } from '../policy/enforcer';
+import type { ReadModel } from '../read-model/read-model';
 
 /** Who is calling, as the auth middleware established it; the policy layer decides what they may do. */
 export interface AuthContext {
@@ -32,6 +33,8 @@ export interface Deps {
   policy: Enforcer;
   /** Built from config by createApp unless given (main.ts keeps it to reload on SIGHUP). */
   authStrategy: AuthStrategy;
+  /** What allocation candidates read (src/read-model); built by createApp unless given. */
+  readModel: ReadModel;
   /** Where the process is in its life, for /healthz/ready; absent means serving (tests, in-process apps). */
   phase?: () => ServicePhase;
 }

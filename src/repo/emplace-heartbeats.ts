@@ -89,3 +89,23 @@ export function whereRootNotSilent(query: Knex.QueryBuilder, alias: string, stal
     [`${alias}.id`, staleAfterSeconds],
   );
 }
+
+/**
+ * EMPLACE_STALE_AFTER_SECONDS, as the candidates engine applies it: ids of providers whose heartbeat is
+ * older than `staleAfterSeconds` (the engine leaves out trees whose root is one). No heartbeat row, no
+ * effect (nova-reported hosts behave exactly as in Placement). Undefined when the option is off.
+ */
+export async function silentProviderIds(
+  db: Queryable,
+  staleAfterSeconds?: number,
+): Promise<ReadonlySet<number> | undefined> {
+  if (staleAfterSeconds === undefined) return undefined;
+  const rows: Array<{ id: number }> = (
+    await db.raw(
+      `SELECT resource_provider_id AS id FROM emplace_heartbeats
+        WHERE heartbeat_at < now() - make_interval(secs => ?::int)`,
+      [staleAfterSeconds],
+    )
+  ).rows;
+  return new Set(rows.map((row) => Number(row.id)));
+}

@@ -1,0 +1,251 @@
+import type { Knex } from 'knex';
+import type { ProviderRow } from '../candidates/model';
+import { classNames, fetchTrees } from '../candidates/tree-query';
+
+/**
+ * What allocation candidates read, held in this process: every provider tree with its inventories,
+ * usage totals, trait and aggregate ids, and the trait and class names. It is never stale: every read
+ * (`current`) first asks PostgreSQL, in one statement, which trees changed since the model's snapshot
+ * (migration 1410's change log) and reloads those, so a write acknowledged by any process before the
+ * read began is in the answer. Claims do not use it: they check capacity under row locks as before.
+ * docs/decisions/1410-read-model.md.
+ */
+export interface ReadView {
+  /** Providers of each tree by root id, in provider id order. */
+  trees: ReadonlyMap<number, ProviderRow[]>;
+  /** Root ids in id order (the engine's default order). Replaced, never changed in place. */
+  rootIds: readonly number[];
+  providers: ReadonlyMap<number, ProviderRow>;
+  classNames: ReadonlyMap<number, string>;
+  traitNames: ReadonlyMap<number, string>;
+}
+
+export interface ReadModelOptions {
+  /** Background refresh period while the model is in use, so a quiet process keeps small deltas. 0 is off. */
+  pollMs?: number;
+  /** Change rows of transactions older than a snapshot this old are deleted by whoever notices first. */
+  pruneAfterMs?: number;
+}
+
+const LOAD_BATCH_ROOTS = 2_000;
+const CATALOGUE_ROOT = 0;
+const EVERYTHING = -1;
+
+interface Snapshot {
+  /** pg_snapshot text, `xmin:xmax:xip,...`. */
+  text: string;
+  xmin: string;
+  takenAt: number;
+}
+
+interface Check {
+  snapshot: string;
+  xmin: string;
+  pruned_past: boolean;
+  roots: Array<string | number>;
+}
+
+/**
+ * The change rows the previous snapshot did not see: rows of transactions that had not committed when it was
+ * taken (every such xid is >= its xmin). The statement's own snapshot is returned as the next one: a row it
+ * cannot see (its writer has not committed) will be new to that snapshot next time, whatever the commit order.
+ */
+const CHECK_SQL = `
+  SELECT pg_current_snapshot()::text AS snapshot,
+         pg_snapshot_xmin(pg_current_snapshot())::text AS xmin,
+         (SELECT horizon > ?::xid8 FROM emplace_read_horizon) AS pruned_past,
+         ARRAY(SELECT DISTINCT root_id FROM emplace_read_changes
+                WHERE xid >= ?::xid8 AND NOT pg_visible_in_snapshot(xid, ?::pg_snapshot)) AS roots`;
+
+export class ReadModel {
+  private view: MutableView | undefined;
+  private snapshot: Snapshot | undefined;
+  private running: Promise<void> | undefined;
+  private pending: Promise<void> | undefined;
+  private poll: NodeJS.Timeout | undefined;
+  /** Snapshots taken recently, oldest first: pruning deletes what the oldest one old enough had seen. */
+  private readonly history: Snapshot[] = [];
+  private readonly pollMs: number;
+  private readonly pruneAfterMs: number;
+
+  constructor(
+    private readonly db: Knex,
+    options: ReadModelOptions = {},
+  ) {
+    this.pollMs = options.pollMs ?? 2_000;
+    this.pruneAfterMs = options.pruneAfterMs ?? 10 * 60_000;
+  }
+
+  /** The model as of a snapshot taken after this call: every write committed before it is in. */
+  async current(): Promise<ReadView> {
+    await this.refreshAfterNow();
+    this.startPolling();
+    return this.view!;
+  }
+
+  close(): void {
+    if (this.poll) clearInterval(this.poll);
+    this.poll = undefined;
+  }
+
+  /**
+   * Refreshes run one at a time. A caller arriving while one runs waits for the next, which begins
+   * after it arrived (the running one's check may predate a write the caller saw acknowledged); every
+   * caller arriving meanwhile shares that next one.
+   */
+  private refreshAfterNow(): Promise<void> {
+    if (this.pending) return this.pending;
+    const start = async (): Promise<void> => {
+      this.pending = undefined;
+      const run = this.refresh();
+      this.running = run;
+      try {
+        await run;
+      } finally {
+        if (this.running === run) this.running = undefined;
+      }
+    };
+    if (!this.running) return start();
+    this.pending = this.running.then(start, start);
+    return this.pending;
+  }
+
+  private startPolling(): void {
+    if (this.poll || this.pollMs <= 0) return;
+    this.poll = setInterval(() => {
+      if (!this.running) this.refreshAfterNow().catch(() => undefined);
+    }, this.pollMs);
+    this.poll.unref();
+  }
+
+  private async refresh(): Promise<void> {
+    if (!this.view || !this.snapshot) return this.loadAll();
+    const previous = this.snapshot;
+    const {
+      rows: [check],
+    } = (await this.db.raw(CHECK_SQL, [previous.xmin, previous.xmin, previous.text])) as { rows: Check[] };
+    const roots = check.roots.map(Number);
+    if (check.pruned_past || roots.includes(EVERYTHING)) return this.loadAll();
+    if (roots.includes(CATALOGUE_ROOT) && !(await this.reloadCatalogue(this.view))) return this.loadAll();
+    const trees = roots.filter((id) => id > 0);
+    if (trees.length > 0)
+      this.view.replaceTrees(trees, await fetchTrees(this.db, rootsIn(this.db, trees), this.view.classNames));
+    this.remember({ text: check.snapshot, xmin: check.xmin, takenAt: Date.now() });
+    await this.pruneIfDue();
+  }
+
+  /** Everything, read after taking the snapshot it will count from (later writes are reported again: harmless). */
+  private async loadAll(): Promise<void> {
+    const {
+      rows: [first],
+    } = (await this.db.raw(
+      'SELECT pg_current_snapshot()::text AS snapshot, pg_snapshot_xmin(pg_current_snapshot())::text AS xmin',
+    )) as { rows: Check[] };
+    const view = new MutableView();
+    await this.reloadCatalogue(view);
+    // Trees sharing a trait or aggregate set share one Set object: a cloud has few distinct ones.
+    const sets = new Map<string, Set<number>>();
+    for (let cursor = 0; ;) {
+      const batch = this.db('resource_providers')
+        .select('id')
+        .whereNull('parent_provider_id')
+        .andWhere('id', '>', cursor)
+        .orderBy('id')
+        .limit(LOAD_BATCH_ROOTS);
+      const trees = await fetchTrees(this.db, batch, view.classNames, sets);
+      for (const [rootId, tree] of trees) {
+        view.addTree(rootId, tree);
+        cursor = Math.max(cursor, rootId);
+      }
+      if (trees.size < LOAD_BATCH_ROOTS) break;
+    }
+    view.sortRoots();
+    this.view = view;
+    this.remember({ text: first.snapshot, xmin: first.xmin, takenAt: Date.now() });
+  }
+
+  /** False when a class was renamed (before 1.7 a custom class could be): inventories are keyed by name. */
+  private async reloadCatalogue(view: MutableView): Promise<boolean> {
+    const [classes, traits] = await Promise.all([
+      classNames(this.db),
+      this.db('traits').select('id', 'name') as Promise<Array<{ id: number; name: string }>>,
+    ]);
+    const renamed = [...view.classNames].some(([id, name]) => classes.has(id) && classes.get(id) !== name);
+    view.classNames = classes;
+    view.traitNames = new Map(traits.map((t) => [t.id, t.name]));
+    return !renamed;
+  }
+
+  private remember(snapshot: Snapshot): void {
+    this.snapshot = snapshot;
+    const last = this.history[this.history.length - 1];
+    if (!last || snapshot.takenAt - last.takenAt >= 60_000) this.history.push(snapshot);
+  }
+
+  /**
+   * Change rows of transactions that ended before a snapshot taken pruneAfterMs ago are seen by every model
+   * whose own snapshot is younger; an older one finds the horizon past it and reloads whole.
+   */
+  private async pruneIfDue(): Promise<void> {
+    let old: Snapshot | undefined;
+    while (this.history.length > 1 && Date.now() - this.history[0].takenAt >= this.pruneAfterMs)
+      old = this.history.shift();
+    if (!old) return;
+    await this.db.transaction(async (trx) => {
+      await trx.raw('UPDATE emplace_read_horizon SET horizon = GREATEST(horizon, ?::xid8)', [old.xmin]);
+      await trx.raw('DELETE FROM emplace_read_changes WHERE xid < ?::xid8', [old.xmin]);
+    });
+  }
+}
+
+function rootsIn(db: Knex, ids: number[]): Knex.QueryBuilder {
+  return db.select(db.raw('unnest(?::bigint[]) AS id', [ids]));
+}
+
+class MutableView implements ReadView {
+  readonly trees = new Map<number, ProviderRow[]>();
+  readonly providers = new Map<number, ProviderRow>();
+  rootIds: number[] = [];
+  classNames = new Map<number, string>();
+  traitNames = new Map<number, string>();
+
+  addTree(rootId: number, tree: ProviderRow[]): void {
+    this.trees.set(rootId, tree);
+    for (const provider of tree) this.providers.set(provider.id, provider);
+  }
+
+  sortRoots(): void {
+    this.rootIds = [...this.trees.keys()].sort((a, b) => a - b);
+  }
+
+  /** Swap in the trees as read now; roots absent from `fresh` are gone (deleted, or now inside another tree). */
+  replaceTrees(rootIds: number[], fresh: Map<number, ProviderRow[]>): void {
+    let membershipChanged = false;
+    // Removals first: a provider that moved between two of these trees must end up in its new one.
+    for (const rootId of rootIds) {
+      const old = this.trees.get(rootId);
+      if (!old) continue;
+      for (const provider of old) if (this.providers.get(provider.id) === provider) this.providers.delete(provider.id);
+      this.trees.delete(rootId);
+      if (!fresh.has(rootId)) membershipChanged = true;
+    }
+    for (const [rootId, tree] of fresh) {
+      if (!rootIds.includes(rootId)) continue;
+      if (!isKnownRoot(this.rootIds, rootId)) membershipChanged = true;
+      this.addTree(rootId, tree);
+    }
+    if (membershipChanged) this.sortRoots();
+  }
+}
+
+function isKnownRoot(sorted: readonly number[], id: number): boolean {
+  let lo = 0;
+  let hi = sorted.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (sorted[mid] === id) return true;
+    if (sorted[mid] < id) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return false;
+}
