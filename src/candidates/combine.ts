@@ -198,7 +198,8 @@ function groupMappings(chosen: GroupOption[], groups: ResolvedGroup[]): Candidat
 function unsuffixedOptions(ctx: RootContext, group: ResolvedGroup): GroupOption[] {
   // in_tree on the unsuffixed group confines it to that tree, sharing providers elsewhere included (Placement).
   if (group.inTreeRootId !== undefined && group.inTreeRootId !== ctx.root.id) return [];
-  const reachable = group.inTreeRootId !== undefined ? ctx.tree : [...ctx.tree, ...ctx.linkedSharing];
+  const reachable =
+    group.inTreeRootId !== undefined || ctx.linkedSharing.length === 0 ? ctx.tree : [...ctx.tree, ...ctx.linkedSharing];
   const rootInAll = inAll(ctx.root.aggregates, group.memberOf);
   const rootForbidden = hasAny(ctx.root.aggregates, group.forbiddenAggregates);
   if (rootForbidden) return [];
@@ -234,7 +235,7 @@ function unsuffixedOptions(ctx: RootContext, group: ResolvedGroup): GroupOption[
 
 /** A suffixed group: one provider with every class, trait and aggregate the group asks for. */
 function granularOptions(ctx: RootContext, group: ResolvedGroup): GroupOption[] {
-  return [...ctx.tree, ...ctx.linkedSharing]
+  return (ctx.linkedSharing.length === 0 ? ctx.tree : [...ctx.tree, ...ctx.linkedSharing])
     .filter((p) => satisfiesSingly(p, group))
     .map((provider) =>
       groupOption(

@@ -237,12 +237,18 @@ export function rootContext(
   parents: { get(id: number): number | null | undefined },
 ): RootContext {
   const root = tree.find((p) => p.parentId === null)!;
-  const treeAggregates = new Set(tree.flatMap((p) => [...p.aggregates]));
-  const linkedSharing =
-    treeAggregates.size === 0
-      ? []
-      : sharing.filter((s) => s.rootId !== root.id && [...s.aggregates].some((a) => treeAggregates.has(a)));
+  // Runs once per root visited: loops rather than spreads, which showed as garbage in profiles.
+  const linkedSharing: ProviderRow[] = [];
+  for (const s of sharing) {
+    if (s.rootId !== root.id && tree.some((p) => shareAnAggregate(p.aggregates, s.aggregates))) linkedSharing.push(s);
+  }
   return { root, tree, linkedSharing, parentOf: (id) => parents.get(id) ?? null };
+}
+
+function shareAnAggregate(a: ReadonlySet<number>, b: ReadonlySet<number>): boolean {
+  const [small, large] = a.size <= b.size ? [a, b] : [b, a];
+  for (const id of small) if (large.has(id)) return true;
+  return false;
 }
 
 /** randomize_allocation_candidates: a random sample of `limit`, or everything shuffled. */
