@@ -8,7 +8,7 @@ import type { Knex } from 'knex';
  * for the rows of transactions that its previous snapshot did not see: commit order does not matter, so
  * writers never queue on a shared counter. docs/decisions/1410-read-model.md.
  *
- * root_id: a tree's root provider id; 0 the catalogues (trait or class names); -1 everything (TRUNCATE).
+ * root_id: a tree's root provider id; 0 the catalogues (trait and class names, aggregate uuids); -1 everything (TRUNCATE).
  * emplace_read_horizon: rows of transactions older than it have been pruned; a reader whose previous
  * snapshot is older reloads whole.
  */
@@ -94,7 +94,8 @@ export async function up(knex: Knex): Promise<void> {
   `);
   for (const table of ['inventories', 'provider_usages', 'resource_provider_traits', 'resource_provider_aggregates'])
     await knex.raw(byEventTriggers(table, 'emplace_read_by_provider'));
-  for (const table of ['traits', 'resource_classes']) await knex.raw(byEventTriggers(table, 'emplace_read_catalogue'));
+  for (const table of ['traits', 'resource_classes', 'placement_aggregates'])
+    await knex.raw(byEventTriggers(table, 'emplace_read_catalogue'));
   for (const table of [
     'resource_providers',
     'inventories',
@@ -103,6 +104,7 @@ export async function up(knex: Knex): Promise<void> {
     'resource_provider_aggregates',
     'traits',
     'resource_classes',
+    'placement_aggregates',
   ])
     await knex.raw(
       `CREATE TRIGGER ${table}_read_truncate AFTER TRUNCATE ON ${table} FOR EACH STATEMENT EXECUTE FUNCTION emplace_read_everything()`,

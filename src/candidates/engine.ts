@@ -46,11 +46,8 @@ export async function findCandidates(
   request: CandidatesRequest,
   options: EngineOptions,
 ): Promise<EngineResult> {
-  const [resolved, view, silent] = await Promise.all([
-    resolveRequest(db, request),
-    model.current(),
-    silentProviderIds(db, options.staleAfterSeconds),
-  ]);
+  const [view, silent] = await Promise.all([model.current(), silentProviderIds(db, options.staleAfterSeconds)]);
+  const resolved = await resolveRequest(db, request, view);
   if (resolved.impossible) return { candidates: [], trees: new Map(), traitNames: new Map(), capReached: false };
   const sharing = resolved.sharingProviderIds.flatMap((id) => view.providers.get(id) ?? []);
   const sharingTrees = new Map<number, ProviderRow[]>();

@@ -82,10 +82,8 @@ export async function listResourceProviders(req: Request, res: Response): Promis
     { memberOf: getAll(req, 'member_of'), required: getAll(req, 'required') },
     req.mv,
   );
-  const [filter, view] = await Promise.all([
-    inWords(PROVIDER_LIST_WORDING, () => resolveProviderList(req.deps.db, parsed)),
-    req.deps.readModel.current(),
-  ]);
+  const view = await req.deps.readModel.current();
+  const filter = await inWords(PROVIDER_LIST_WORDING, () => resolveProviderList(req.deps.db, parsed, view));
   const providers = filter ? listFromModel(view, filter) : [];
   const body: Schemas['ResourceProviderList'] = { resource_providers: providers.map((p) => serializeProvider(req, p)) };
   sendJson(req, res, 200, body, newest(providers.map((p) => p.modifiedAt)));

@@ -1,4 +1,6 @@
 import type { Queryable } from '../db/knex';
+import type { ReadView } from '../read-model/read-model';
+import { canonicalUuid } from '../validation/validator';
 import { UnknownResourceClass, UnknownTrait } from '../errors/domain';
 import type { ResolvedGroup, ResolvedRequest } from '../candidates/model';
 import type { ProviderFilter } from '../repo/provider-filters';
@@ -37,8 +39,12 @@ interface ResolvedNames {
  * and learn which providers share via aggregates. Unknown classes and traits are 400s as in Placement;
  * unknown aggregates or in_tree providers simply match nothing.
  */
-export async function resolveRequest(db: Queryable, request: CandidatesRequest): Promise<ResolvedRequest> {
-  const names = await lookupNames(db, namesIn(request));
+export async function resolveRequest(
+  db: Queryable,
+  request: CandidatesRequest,
+  view?: ReadView,
+): Promise<ResolvedRequest> {
+  const names = view ? namesInView(view, namesIn(request)) : await lookupNames(db, namesIn(request));
   const traitId = traitIdOf(names.traitIds);
   // Placement resolves root_required first, then each group's classes and then its traits.
   const rootRequiredIds = request.rootRequired.map(traitId);
@@ -66,12 +72,11 @@ export async function resolveRequest(db: Queryable, request: CandidatesRequest):
 export async function resolveProviderList(
   db: Queryable,
   query: ProviderListQuery,
+  view?: ReadView,
 ): Promise<ProviderListFilter | undefined> {
   const { group } = query;
-  const names = await lookupNames(
-    db,
-    namesIn({ groups: [group], rootRequired: [], rootForbidden: [], sameSubtrees: [] }),
-  );
+  const asked = namesIn({ groups: [group], rootRequired: [], rootForbidden: [], sameSubtrees: [] });
+  const names = view ? namesInView(view, asked) : await lookupNames(db, asked);
   if (group.inTree && !names.providerRoots.has(group.inTree)) return undefined;
   const unknownTrait = [...group.requiredTraits.flat(), ...group.forbiddenTraits].find((t) => !names.traitIds.has(t));
   if (unknownTrait !== undefined) throw new UnknownTrait([unknownTrait]);
@@ -137,6 +142,28 @@ async function lookupNames(db: Queryable, names: RequestNames): Promise<Resolved
     aggregateIds: ids('agg'),
     providerRoots: new Map(ofKind('rp').map((r) => [r.key, r.root_id as number])),
     sharingProviderIds: ofKind('sharing').map((r) => r.id),
+  };
+}
+
+/**
+ * lookupNames answered from a read model that is current (ReadModel.current), with no round trip: the
+ * same maps, keyed by the request's own spelling of each uuid.
+ */
+function namesInView(view: ReadView, names: RequestNames): ResolvedNames {
+  const found = <T>(keys: Set<string>, lookup: (key: string) => T | undefined) => {
+    const map = new Map<string, T>();
+    for (const key of keys) {
+      const value = lookup(key);
+      if (value !== undefined) map.set(key, value);
+    }
+    return map;
+  };
+  return {
+    classIds: found(names.classes, (name) => view.classIds.get(name)),
+    traitIds: found(names.traits, (name) => view.traitIds.get(name)),
+    aggregateIds: found(names.aggregates, (uuid) => view.aggregateIds.get(canonicalUuid(uuid))),
+    providerRoots: found(names.providers, (uuid) => view.providersByUuid.get(canonicalUuid(uuid))?.rootId),
+    sharingProviderIds: [...view.sharingIds].sort((a, b) => a - b),
   };
 }
 

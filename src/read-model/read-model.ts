@@ -16,8 +16,15 @@ export interface ReadView {
   /** Root ids in id order (the engine's default order). Replaced, never changed in place. */
   rootIds: readonly number[];
   providers: ReadonlyMap<number, ProviderRow>;
+  providersByUuid: ReadonlyMap<string, ProviderRow>;
+  /** Providers carrying MISC_SHARES_VIA_AGGREGATE. */
+  sharingIds: ReadonlySet<number>;
   classNames: ReadonlyMap<number, string>;
   traitNames: ReadonlyMap<number, string>;
+  /** The catalogues by name, and aggregate ids by uuid: requests resolve their names here. */
+  classIds: ReadonlyMap<string, number>;
+  traitIds: ReadonlyMap<string, number>;
+  aggregateIds: ReadonlyMap<string, number>;
 }
 
 export interface ReadModelOptions {
@@ -31,6 +38,7 @@ const LOAD_RANGE_IDS = 2_000;
 const LOAD_STREAMS = 2;
 const SAMPLE_MS = 60_000;
 const CATALOGUE_ROOT = 0;
+const SHARING_TRAIT = 'MISC_SHARES_VIA_AGGREGATE';
 const EVERYTHING = -1;
 
 interface Snapshot {
@@ -174,13 +182,23 @@ export class ReadModel {
 
   /** False when a class was renamed (before 1.7 a custom class could be): inventories are keyed by name. */
   private async reloadCatalogue(view: MutableView): Promise<boolean> {
-    const [classes, traits] = await Promise.all([
+    const [classes, traits, aggregates] = await Promise.all([
       classNames(this.db),
       this.db('traits').select('id', 'name') as Promise<Array<{ id: number; name: string }>>,
+      this.db('placement_aggregates').select('id', this.db.raw('uuid::text AS uuid')) as Promise<
+        Array<{ id: number; uuid: string }>
+      >,
     ]);
     const renamed = [...view.classNames].some(([id, name]) => classes.has(id) && classes.get(id) !== name);
     view.classNames = classes;
+    view.classIds = new Map([...classes].map(([id, name]) => [name, id]));
     view.traitNames = new Map(traits.map((t) => [t.id, t.name]));
+    view.traitIds = new Map(traits.map((t) => [t.name, t.id]));
+    view.aggregateIds = new Map(aggregates.map((a) => [a.uuid, a.id]));
+    // The trait is standard (catalogue sync creates it); only a changed id would need the trees rescanned.
+    const sharingTrait = view.traitIds.get(SHARING_TRAIT);
+    if (sharingTrait !== view.sharingTraitId && view.providers.size > 0) return false;
+    view.sharingTraitId = sharingTrait;
     return !renamed;
   }
 
@@ -216,13 +234,35 @@ function rootsIn(db: Knex, ids: number[]): Knex.QueryBuilder {
 class MutableView implements ReadView {
   readonly trees = new Map<number, ProviderRow[]>();
   readonly providers = new Map<number, ProviderRow>();
+  readonly providersByUuid = new Map<string, ProviderRow>();
+  readonly sharingIds = new Set<number>();
   rootIds: number[] = [];
   classNames = new Map<number, string>();
   traitNames = new Map<number, string>();
+  classIds = new Map<string, number>();
+  traitIds = new Map<string, number>();
+  aggregateIds = new Map<string, number>();
+  sharingTraitId: number | undefined;
 
   addTree(rootId: number, tree: ProviderRow[]): void {
     this.trees.set(rootId, tree);
-    for (const provider of tree) this.providers.set(provider.id, provider);
+    for (const provider of tree) {
+      this.providers.set(provider.id, provider);
+      this.providersByUuid.set(provider.uuid, provider);
+      if (this.sharingTraitId !== undefined && provider.traits.has(this.sharingTraitId))
+        this.sharingIds.add(provider.id);
+    }
+  }
+
+  private removeTree(rootId: number): void {
+    for (const provider of this.trees.get(rootId) ?? []) {
+      // A provider that moved may already sit in a tree added earlier in the same refresh.
+      if (this.providers.get(provider.id) !== provider) continue;
+      this.providers.delete(provider.id);
+      this.providersByUuid.delete(provider.uuid);
+      this.sharingIds.delete(provider.id);
+    }
+    this.trees.delete(rootId);
   }
 
   sortRoots(): void {
@@ -234,10 +274,8 @@ class MutableView implements ReadView {
     let membershipChanged = false;
     // Removals first: a provider that moved between two of these trees must end up in its new one.
     for (const rootId of rootIds) {
-      const old = this.trees.get(rootId);
-      if (!old) continue;
-      for (const provider of old) if (this.providers.get(provider.id) === provider) this.providers.delete(provider.id);
-      this.trees.delete(rootId);
+      if (!this.trees.has(rootId)) continue;
+      this.removeTree(rootId);
       if (!fresh.has(rootId)) membershipChanged = true;
     }
     for (const [rootId, tree] of fresh) {
