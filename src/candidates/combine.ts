@@ -177,25 +177,11 @@ function groupMappings(chosen: GroupOption[], groups: ResolvedGroup[]): Candidat
 
 /** The unsuffixed group: each class from one provider of the tree or a linked sharing provider. */
 function unsuffixedOptions(ctx: RootContext, group: ResolvedGroup): GroupOption[] {
-  // in_tree on the unsuffixed group confines it to that tree, sharing providers elsewhere included (Placement).
-  if (group.inTreeRootId !== undefined && group.inTreeRootId !== ctx.root.id) return [];
-  const reachable = group.inTreeRootId !== undefined ? ctx.tree : [...ctx.tree, ...ctx.linkedSharing];
-  const rootInAll = inAll(ctx.root.aggregates, group.memberOf);
-  const rootForbidden = hasAny(ctx.root.aggregates, group.forbiddenAggregates);
-  if (rootForbidden) return [];
-  // member_of holds for a provider of the tree when it or the anchor root is in the aggregates
-  // (Placement's "rp or tree"); a sharing provider from another tree must be in them itself (bug 1792503).
-  const memberOfHolds = (p: ProviderRow) =>
-    inAll(p.aggregates, group.memberOf) || (rootInAll && p.rootId === ctx.root.id);
+  const reach = unsuffixedReach(ctx, group);
+  if (!reach) return [];
   const perClass: ProviderRow[][] = [];
   for (const { className, amount } of group.resources) {
-    const providers = reachable.filter(
-      (p) =>
-        fits(p, className, amount) &&
-        !hasAny(p.traits, group.forbiddenTraitIds) &&
-        memberOfHolds(p) &&
-        !hasAny(p.aggregates, group.forbiddenAggregates),
-    );
+    const providers = reach.providers.filter((p) => fits(p, className, amount) && reach.eligible(p));
     if (providers.length === 0) return [];
     perClass.push(providers);
   }
@@ -213,6 +199,29 @@ function unsuffixedOptions(ctx: RootContext, group: ResolvedGroup): GroupOption[
     });
   }
   return options;
+}
+
+/**
+ * The providers the unsuffixed group may draw on from this root, and whether one may serve it at all
+ * (exclusions and member_of; fits says whether an amount fits). Undefined when the root rules the
+ * group out. Exported for the explain view's stage counts (explain-stages.ts).
+ */
+export function unsuffixedReach(
+  ctx: RootContext,
+  group: ResolvedGroup,
+): { providers: ProviderRow[]; eligible(p: ProviderRow): boolean } | undefined {
+  // in_tree on the unsuffixed group confines it to that tree, sharing providers elsewhere included (Placement).
+  if (group.inTreeRootId !== undefined && group.inTreeRootId !== ctx.root.id) return undefined;
+  if (hasAny(ctx.root.aggregates, group.forbiddenAggregates)) return undefined;
+  const providers = group.inTreeRootId !== undefined ? ctx.tree : [...ctx.tree, ...ctx.linkedSharing];
+  const rootInAll = inAll(ctx.root.aggregates, group.memberOf);
+  // member_of holds for a provider of the tree when it or the anchor root is in the aggregates
+  // (Placement's "rp or tree"); a sharing provider from another tree must be in them itself (bug 1792503).
+  const eligible = (p: ProviderRow) =>
+    !hasAny(p.traits, group.forbiddenTraitIds) &&
+    (inAll(p.aggregates, group.memberOf) || (rootInAll && p.rootId === ctx.root.id)) &&
+    !hasAny(p.aggregates, group.forbiddenAggregates);
+  return { providers, eligible };
 }
 
 /** A suffixed group: one provider with every class, trait and aggregate the group asks for. */
