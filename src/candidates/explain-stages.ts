@@ -83,10 +83,12 @@ export function groupStages(group: ResolvedGroup, raw: RequestGroup): GroupStage
     stages.push({
       filter: 'resource_classes',
       emptied: `No tree has inventory of every class ${label} asks for (${classes}), counting sharing providers.`,
-      keeps: (ctx) => {
-        const reachable = [...ctx.tree, ...ctx.linkedSharing];
-        return group.resources.every((r) => reachable.some((p) => p.inventories.has(r.className)));
-      },
+      keeps: (ctx) =>
+        group.resources.every(
+          (r) =>
+            ctx.tree.some((p) => p.inventories.has(r.className)) ||
+            ctx.linkedSharing.some((p) => p.inventories.has(r.className)),
+        ),
     });
   }
   for (const step of steps) {
@@ -193,15 +195,16 @@ export interface TreeStageOptions {
 }
 
 /** Trees after combining the groups, then group_policy, same_subtree, root_required and the stale filter. */
-export function treeStages(request: ResolvedRequest, options: TreeStageOptions): TreeStage[] {
+function treeStages(request: ResolvedRequest, options: TreeStageOptions): TreeStage[] {
+  const granular = request.groups.filter((g) => g.granular);
   const stages: TreeStage[] = [
     {
       filter: 'combined',
       emptied: 'No tree can serve every request group together, though each group alone finds some.',
-      keeps: (ctx) => request.groups.every((g) => (g.granular ? granularHolds(ctx, g) : unsuffixedHolds(ctx, g))),
+      // A tree gets here through every unsuffixed group's stages (TreeJudge), the last being the whole group.
+      keeps: (ctx) => granular.every((g) => granularHolds(ctx, g)),
     },
   ];
-  const granular = request.groups.filter((g) => g.granular);
   if (request.groupPolicy === 'isolate' && granular.length >= 2) {
     const n = granular.length;
     stages.push({
@@ -244,15 +247,57 @@ export function treeStages(request: ResolvedRequest, options: TreeStageOptions):
 
 const sameSubtreeWords = (request: ResolvedRequest) => request.sameSubtrees.map((s) => s.join(',')).join(' and ');
 
-/** Items that `stage` keeps, in order; a walk stage paces itself as the engine does. */
-export async function survivors<T>(items: T[], stage: Stage<T> | WalkStage, pacer: Pacer): Promise<T[]> {
-  if ('keeps' in stage) return items.filter((item) => stage.keeps(item));
-  const kept: T[] = [];
-  for (const ctx of items as RootContext[]) {
-    await pacer.step();
-    if (await yieldsCandidate(ctx, stage.walk, pacer)) kept.push(ctx as T);
+/** How many of `stages`, from `from`, the item passes before one refuses it (a walk stage stops it too). */
+export function stagesPassed<T>(item: T, stages: Array<Stage<T> | WalkStage>, from = 0): number {
+  let i = from;
+  for (; i < stages.length; i++) {
+    const stage = stages[i];
+    if (!('keeps' in stage) || !stage.keeps(item)) break;
   }
-  return kept;
+  return i;
+}
+
+/** counts[i]: the items passing stage i and every earlier one. */
+export function countPassing<T>(items: Iterable<T>, stages: Array<Stage<T>>): number[] {
+  const counts = stages.map(() => 0);
+  for (const item of items) for (let i = stagesPassed(item, stages) - 1; i >= 0; i--) counts[i]++;
+  return counts;
+}
+
+/**
+ * Judges trees one at a time: through each unsuffixed group's stages, then through the request's. Only a
+ * walk stage (same_subtree) awaits, pacing the walk as the engine does.
+ */
+export class TreeJudge {
+  readonly stages: TreeStage[];
+
+  constructor(
+    /** Each unsuffixed group's stages (none for a suffixed group, counted over providers). */
+    private readonly groups: Array<Array<Stage<RootContext>>>,
+    request: ResolvedRequest,
+    options: TreeStageOptions,
+    private readonly pacer: Pacer,
+  ) {
+    this.stages = treeStages(request, options);
+  }
+
+  /** The request's stages the tree passes; `groupPassed` hears how far it got in each group. */
+  async depth(ctx: RootContext, groupPassed?: (group: number, passed: number) => void): Promise<number> {
+    let all = true;
+    for (const [g, stages] of this.groups.entries()) {
+      const passed = stagesPassed(ctx, stages);
+      groupPassed?.(g, passed);
+      if (passed < stages.length) all = false;
+    }
+    if (!all) return 0;
+    let i = stagesPassed(ctx, this.stages);
+    while (i < this.stages.length) {
+      const stage = this.stages[i];
+      if (!('walk' in stage) || !(await yieldsCandidate(ctx, stage.walk, this.pacer))) break;
+      i = stagesPassed(ctx, this.stages, i + 1);
+    }
+    return i;
+  }
 }
 
 /** Whether the engine's walk finds at least one candidate in the tree (it stops at the first). */

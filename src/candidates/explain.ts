@@ -2,15 +2,7 @@ import type { Knex } from 'knex';
 import { findCandidates, rootContext, type EngineOptions, type EngineResult } from './engine';
 import type { ReadModel, ReadView } from '../read-model/read-model';
 import { explainProvider, type ProviderExplanation } from './explain-provider';
-import {
-  groupStages,
-  survivors,
-  treeStages,
-  yieldsCandidate,
-  type Stage,
-  type StageFilter,
-  type WalkStage,
-} from './explain-stages';
+import { countPassing, groupStages, TreeJudge, yieldsCandidate, type Stage, type StageFilter } from './explain-stages';
 import type { CombineOptions, RootContext } from './combine';
 import type { ResolvedRequest } from './model';
 import { Pacer } from './pacer';
@@ -103,8 +95,6 @@ export async function explainCandidates(
 interface CountedStage {
   stage: StageCount;
   emptied: string;
-  /** The trees this stage kept (tree stages only), for naming what the walk refused. */
-  kept?: RootContext[];
 }
 
 interface Counted {
@@ -115,11 +105,19 @@ interface Counted {
   groups: GroupExplanation[];
   trees: CountedStage[];
   sharing: Explanation['sharing'];
+  /** The roots, in the order counted, and how many tree stages each passed: what the walk was given. */
+  rootIds: readonly number[];
+  depth: Uint16Array;
+  contextOf(rootId: number): RootContext | undefined;
 }
+
+/** Trees judged per this many, between two looks at the pacer (deadline, hang-up, event loop). */
+const TREES_PER_STEP = 64;
 
 /**
  * Resolve the request (one statement), take the read model as of now (one), then count every stage in
- * memory: providers of `view.providers` for a suffixed group, trees of `view.rootIds` otherwise.
+ * memory: providers of `view.providers` for a suffixed group, trees of `view.rootIds` otherwise. Each tree
+ * goes through all its stages in turn, so nothing built for it outlives its turn.
  */
 async function countStages(db: Knex, request: CandidatesRequest, options: ExplainOptions): Promise<Counted> {
   const [resolved, view, silent] = await Promise.all([
@@ -130,33 +128,49 @@ async function countStages(db: Knex, request: CandidatesRequest, options: Explai
   const pacer = new Pacer(options.engine.timeBudgetMs, options.engine.signal);
   const sharing = resolved.sharingProviderIds.flatMap((id) => view.providers.get(id) ?? []);
   const parents = { get: (id: number) => view.providers.get(id)?.parentId };
-  const contexts = view.rootIds.flatMap((rootId) => {
+  const contextOf = (rootId: number) => {
     const tree = view.trees.get(rootId);
-    return tree ? [rootContext(tree, sharing, parents)] : [];
-  });
-  const providers = [...view.providers.values()];
-  const groupStagesCounted: CountedStage[][] = [];
-  for (const [i, group] of resolved.groups.entries()) {
-    const planned = groupStages(group, request.groups[i]);
-    groupStagesCounted.push(
-      planned.unit === 'providers'
-        ? await countEach(providers, planned.stages, pacer)
-        : await countEach(contexts, planned.stages, pacer),
-    );
-  }
+    return tree && rootContext(tree, sharing, parents);
+  };
   const combine: CombineOptions = {
     groups: resolved.groups,
     groupPolicy: resolved.groupPolicy,
     sameSubtrees: resolved.sameSubtrees,
     nestedAware: options.engine.nestedAware,
   };
-  const planned = treeStages(resolved, { combine, silent, staleAfterSeconds: options.engine.staleAfterSeconds });
-  const trees = await countEach(contexts, planned, pacer, true);
-  const left = trees.at(-1)?.kept ?? [];
-  // Trees left that no stage keeps once their linked sharing providers are taken away.
-  const alone = left.map((ctx) => ({ ...ctx, linkedSharing: [] }));
-  const needSharing =
-    sharing.length > 0 ? left.length - (await countEach(alone, planned, pacer)).at(-1)!.stage.count : 0;
+  const planned = resolved.groups.map((group, i) => groupStages(group, request.groups[i]));
+  const perTree = planned.map((p) => (p.unit === 'trees' ? p.stages : []));
+  const groupCounts = planned.map((p) =>
+    p.unit === 'providers' ? countPassing(view.providers.values(), p.stages) : p.stages.map(() => 0),
+  );
+  const judge = new TreeJudge(
+    perTree,
+    resolved,
+    { combine, silent, staleAfterSeconds: options.engine.staleAfterSeconds },
+    pacer,
+  );
+  const { stages } = judge;
+  const treeCounts = stages.map(() => 0);
+  const { rootIds } = view;
+  const depth = new Uint16Array(rootIds.length);
+  let needSharing = 0;
+  const countGroup = (g: number, passed: number) => {
+    for (let i = passed - 1; i >= 0; i--) groupCounts[g][i]++;
+  };
+  for (const [n, rootId] of rootIds.entries()) {
+    if (n % TREES_PER_STEP === 0) await pacer.step();
+    const ctx = contextOf(rootId);
+    if (!ctx) continue;
+    depth[n] = await judge.depth(ctx, countGroup);
+    for (let i = depth[n] - 1; i >= 0; i--) treeCounts[i]++;
+    // A tree every stage keeps needs sharing when, without its linked sharing providers, one would not.
+    if (depth[n] === stages.length && ctx.linkedSharing.length > 0) {
+      if ((await judge.depth({ ...ctx, linkedSharing: [] })) < stages.length) needSharing++;
+    }
+  }
+  const counted = (list: StageWords[], counts: number[]) =>
+    list.map((stage, i) => ({ stage: stageCount(stage, counts[i]), emptied: stage.emptied }));
+  const groupStagesCounted = planned.map((p, g) => counted(p.stages, groupCounts[g]));
   return {
     resolved,
     view,
@@ -164,34 +178,27 @@ async function countStages(db: Knex, request: CandidatesRequest, options: Explai
     groupStages: groupStagesCounted,
     groups: resolved.groups.map((group, i) => ({
       suffix: group.suffix,
-      unit: group.granular ? 'providers' : 'trees',
+      unit: planned[i].unit,
       stages: groupStagesCounted[i].map((s) => s.stage),
     })),
-    trees,
+    trees: counted(stages, treeCounts),
     sharing: {
       providers: resolved.sharingProviderIds.length,
       trees_needing_sharing: resolved.impossible ? null : needSharing,
     },
+    rootIds,
+    depth,
+    contextOf,
   };
 }
 
-/** Each stage's survivors among the previous stage's, so the counts only ever fall. */
-async function countEach<T>(
-  items: T[],
-  stages: Array<Stage<T> | WalkStage>,
-  pacer: Pacer,
-  keep = false,
-): Promise<CountedStage[]> {
-  const counted: CountedStage[] = [];
-  let left = items;
-  for (const stage of stages) {
-    left = await survivors(left, stage, pacer);
-    const count: StageCount = stage.resource
-      ? { filter: stage.filter, resource: stage.resource, count: left.length }
-      : { filter: stage.filter, count: left.length };
-    if (stage.note) count.note = stage.note;
-    counted.push({ stage: count, emptied: stage.emptied, kept: keep ? (left as RootContext[]) : undefined });
-  }
+type StageWords = Omit<Stage<unknown>, 'keeps'>;
+
+function stageCount(stage: StageWords, count: number): StageCount {
+  const counted: StageCount = stage.resource
+    ? { filter: stage.filter, resource: stage.resource, count }
+    : { filter: stage.filter, count };
+  if (stage.note) counted.note = stage.note;
   return counted;
 }
 
@@ -223,8 +230,11 @@ async function emptiedAt(
       message: 'max_allocation_candidates is 0: the service offers no candidates.',
     };
   }
-  // The trees the walk was given: those before same_subtree's stage, or those every stage kept.
-  const trees = (at >= 0 ? counted.trees[at - 1] : counted.trees.at(-1))?.kept ?? [];
+  // The trees the walk was given: those reaching same_subtree's stage, or those every stage kept.
+  const reached = at >= 0 ? at : counted.trees.length;
+  const trees = counted.rootIds.flatMap((rootId, n) =>
+    counted.depth[n] >= reached ? (counted.contextOf(rootId) ?? []) : [],
+  );
   return emptiedWhileCombining(trees, counted.combine, request, options);
 }
 
