@@ -9,7 +9,8 @@ import { freePort } from './support';
 
 /**
  * `npm run bench` runs issue 14's nova-shaped bench at 1k and 10k hosts (`-- --with-100k` adds the
- * SEV limit=10 query at 100k; `-- --nova-sizes=1000` picks sizes). `-- --matrix [--sizes=...]` (or
+ * SEV limit=10 query at 100k; `-- --nova-sizes=1000` picks sizes; `-- --workers=N` sets EMPLACE_WORKERS
+ * for the service, which runs as its own process). `-- --matrix [--sizes=...]` (or
  * BENCH_SIZES=...) runs the older query x limit matrix and the SEV claims race instead. Uses
  * DATABASE_URL's server when set (scratch databases there), otherwise a throwaway embedded PostgreSQL.
  */
@@ -32,7 +33,8 @@ async function main(): Promise<void> {
       await runCandidatesBench(adminUrl, sizes, { explainOnly });
       if (!explainOnly) await runClaimsBench(adminUrl);
     } else {
-      await runNovaBench(adminUrl, novaSizes());
+      const workers = process.argv.find((a) => a.startsWith('--workers='))?.slice('--workers='.length);
+      await runNovaBench(adminUrl, novaSizes(), { workers: workers ? Number(workers) : undefined });
     }
   } finally {
     await server?.stop();

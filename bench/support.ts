@@ -1,4 +1,7 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import type { Server } from 'node:http';
+import path from 'node:path';
 import net, { type AddressInfo } from 'node:net';
 import pino from 'pino';
 import { createApp } from '../src/app';
@@ -76,4 +79,79 @@ export async function serve(databaseUrl: string, env: Record<string, string> = {
       await db.destroy();
     },
   };
+}
+
+export interface ServedProcess extends ServedApp {
+  /** CPU seconds used so far by the service's processes (the primary and its workers), from /proc. */
+  cpuSeconds(): number;
+  /** Resident memory of those processes, in MiB. */
+  rssMiB(): number;
+  /** From spawn to /healthz/ready answering 200, in ms. */
+  readyMs: number;
+}
+
+/**
+ * The compiled service (`dist/src/main.js`) as its own process, as it runs in production: the bench's
+ * HTTP clients then parse answers on their own event loop instead of sharing the service's.
+ */
+export async function serveProcess(databaseUrl: string, env: Record<string, string> = {}): Promise<ServedProcess> {
+  const port = await freePort();
+  const started = performance.now();
+  const child = spawn(process.execPath, [path.resolve(__dirname, '../src/main.js')], {
+    env: { ...process.env, EMPLACE_LOG_LEVEL: 'warn', ...env, DATABASE_URL: databaseUrl, EMPLACE_PORT: String(port) },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const baseUrl = `http://127.0.0.1:${port}`;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the service exited with ${child.exitCode} before it was ready`);
+    const ok = await fetch(`${baseUrl}/healthz/ready`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const readyMs = performance.now() - started;
+  const db = createDb(databaseUrl, 2);
+  const pids = () => [child.pid!, ...childPids(child.pid!)];
+  return {
+    baseUrl,
+    db,
+    readyMs,
+    cpuSeconds: () => pids().reduce((sum, pid) => sum + procCpuSeconds(pid), 0),
+    rssMiB: () => pids().reduce((sum, pid) => sum + procRssMiB(pid), 0),
+    close: async () => {
+      child.kill('SIGTERM');
+      await exited;
+      await db.destroy();
+    },
+  };
+}
+
+function childPids(pid: number): number[] {
+  try {
+    return fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function procCpuSeconds(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, USER_HZ 100
+  } catch {
+    return 0;
+  }
+}
+
+function procRssMiB(pid: number): number {
+  try {
+    const match = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
 }

@@ -24,7 +24,21 @@ export interface CombineOptions {
 interface GroupOption {
   allocations: Array<[ProviderRow, string, number]>;
   providers: ProviderRow[];
+  /** The allocations as a candidate lists them (by provider id, then class), for one-group requests. */
+  sorted: CandidateAllocation[];
+  /** Uuids of `providers`, sorted (the group's mapping). */
+  uuids: string[];
 }
+
+function groupOption(allocations: Array<[ProviderRow, string, number]>, providers: ProviderRow[]): GroupOption {
+  const sorted = allocations
+    .map(([provider, className, amount]) => ({ provider, className, amount }))
+    .sort(byProviderThenClass);
+  return { allocations, providers, sorted, uuids: providers.map((p) => p.uuid).sort() };
+}
+
+const byProviderThenClass = (a: CandidateAllocation, b: CandidateAllocation) =>
+  a.provider.id - b.provider.id || (a.className < b.className ? -1 : 1);
 
 /** True when the provider alone can take `amount` of the class now (capacity, min/max unit, step). */
 export function fits(provider: ProviderRow, className: string, amount: number): boolean {
@@ -144,6 +158,11 @@ function removeAmounts(amounts: Map<string, number>, option: GroupOption): void 
 function finish(walk: Walk): Candidate | undefined {
   const { ctx, options, chosen } = walk;
   if (!sameSubtreeHolds(chosen, options, ctx)) return undefined;
+  // One group (nova's usual request): the option is the candidate; its lists are never changed.
+  if (chosen.length === 1) {
+    if (!options.nestedAware && usesTwoProvidersOfOneTree(chosen[0].sorted)) return undefined;
+    return { allocations: chosen[0].sorted, mappings: [[options.groups[0].suffix, chosen[0].uuids]] };
+  }
   const allocations = consolidatedAllocations(chosen);
   if (!options.nestedAware && usesTwoProvidersOfOneTree(allocations)) return undefined;
   return { allocations, mappings: groupMappings(chosen, options.groups) };
@@ -160,7 +179,7 @@ function consolidatedAllocations(chosen: GroupOption[]): CandidateAllocation[] {
       else byKey.set(key, { provider, className, amount });
     }
   }
-  return [...byKey.values()].sort((a, b) => a.provider.id - b.provider.id || (a.className < b.className ? -1 : 1));
+  return [...byKey.values()].sort(byProviderThenClass);
 }
 
 /** Suffix -> uuids of the providers serving that group, in group order (the 1.34 mappings). */
@@ -189,14 +208,12 @@ function unsuffixedOptions(ctx: RootContext, group: ResolvedGroup): GroupOption[
   for (const combination of cartesian(perClass)) {
     // Required traits are satisfied collectively by the providers serving the group.
     if (!group.requiredTraitIds.every((anyOf) => anyOf.some((t) => combination.some((p) => p.traits.has(t))))) continue;
-    options.push({
-      allocations: combination.map((provider, i) => [
-        provider,
-        group.resources[i].className,
-        group.resources[i].amount,
-      ]),
-      providers: [...new Set(combination)],
-    });
+    options.push(
+      groupOption(
+        combination.map((provider, i) => [provider, group.resources[i].className, group.resources[i].amount]),
+        [...new Set(combination)],
+      ),
+    );
   }
   return options;
 }
@@ -213,7 +230,8 @@ export function unsuffixedReach(
   // in_tree on the unsuffixed group confines it to that tree, sharing providers elsewhere included (Placement).
   if (group.inTreeRootId !== undefined && group.inTreeRootId !== ctx.root.id) return undefined;
   if (hasAny(ctx.root.aggregates, group.forbiddenAggregates)) return undefined;
-  const providers = group.inTreeRootId !== undefined ? ctx.tree : [...ctx.tree, ...ctx.linkedSharing];
+  const providers =
+    group.inTreeRootId !== undefined || ctx.linkedSharing.length === 0 ? ctx.tree : [...ctx.tree, ...ctx.linkedSharing];
   const rootInAll = inAll(ctx.root.aggregates, group.memberOf);
   // member_of holds for a provider of the tree when it or the anchor root is in the aggregates
   // (Placement's "rp or tree"); a sharing provider from another tree must be in them itself (bug 1792503).
@@ -226,12 +244,14 @@ export function unsuffixedReach(
 
 /** A suffixed group: one provider with every class, trait and aggregate the group asks for. */
 function granularOptions(ctx: RootContext, group: ResolvedGroup): GroupOption[] {
-  return [...ctx.tree, ...ctx.linkedSharing]
+  return (ctx.linkedSharing.length === 0 ? ctx.tree : [...ctx.tree, ...ctx.linkedSharing])
     .filter((p) => satisfiesSingly(p, group))
-    .map((provider) => ({
-      allocations: group.resources.map((r) => [provider, r.className, r.amount] as [ProviderRow, string, number]),
-      providers: [provider],
-    }));
+    .map((provider) =>
+      groupOption(
+        group.resources.map((r) => [provider, r.className, r.amount] as [ProviderRow, string, number]),
+        [provider],
+      ),
+    );
 }
 
 /** The single-provider test, the same one GET /resource_providers applies in SQL (applyProviderFilter). */
@@ -247,6 +267,10 @@ export function satisfiesSingly(p: ProviderRow, group: ResolvedGroup): boolean {
 }
 
 function* cartesian<T>(lists: T[][]): Generator<T[]> {
+  if (lists.every((list) => list.length === 1)) {
+    yield lists.map((list) => list[0]);
+    return;
+  }
   const picked: T[] = [];
   function* step(i: number): Generator<T[]> {
     if (i === lists.length) {

@@ -67,7 +67,7 @@ export async function findCandidates(
     sameSubtrees: resolved.sameSubtrees,
     nestedAware: options.nestedAware,
   };
-  const collector = new Collector(cap, sharingTrees);
+  const collector = new Collector(cap, sharingTrees, new Set(resolved.sharingProviderIds));
   const pacer = new Pacer(options.timeBudgetMs, options.signal);
   const roots = anchorRoots(view, resolved, sharing, silent);
   if (options.strategy === 'breadth-first') await breadthFirst(roots, combine, collector, pacer);
@@ -87,6 +87,7 @@ class Collector {
   constructor(
     private readonly cap: number,
     private readonly sharingTrees: Map<number, ProviderRow[]>,
+    private readonly sharingIds: ReadonlySet<number>,
   ) {}
 
   remaining(): number {
@@ -97,11 +98,17 @@ class Collector {
     return this.candidates.length >= this.cap;
   }
 
-  /** Add unless an identical request (same amounts on the same providers, same mappings) was seen. */
+  /**
+   * Add unless an identical request (same amounts on the same providers, same mappings) was seen. One root's
+   * walk never repeats itself, and a provider that is not sharing appears only in walks anchored at its own
+   * root, so only requests made of sharing providers alone can come twice (from two roots they are linked to).
+   */
   add(candidate: Candidate, tree: ProviderRow[]): void {
-    const key = candidateKey(candidate);
-    if (this.seen.has(key)) return;
-    this.seen.add(key);
+    if (candidate.allocations.every((a) => this.sharingIds.has(a.provider.id))) {
+      const key = candidateKey(candidate);
+      if (this.seen.has(key)) return;
+      this.seen.add(key);
+    }
     this.candidates.push(candidate);
     for (const { provider } of candidate.allocations) {
       if (this.trees.has(provider.rootId)) continue;
@@ -138,12 +145,15 @@ async function depthFirst(
 ): Promise<void> {
   if (collector.full()) return;
   for (const ctx of roots) {
-    await pacer.step();
-    const gen = walkRoot(ctx, combine);
-    for (let candidate = await next(gen, pacer); candidate; candidate = await next(gen, pacer)) {
-      collector.add(candidate, ctx.tree);
-      if (collector.full()) return;
-      await pacer.step();
+    let wait = pacer.step();
+    if (wait) await wait;
+    for (const item of walkRoot(ctx, combine)) {
+      if (item !== PAUSE) {
+        collector.add(item, ctx.tree);
+        if (collector.full()) return;
+      }
+      wait = pacer.step();
+      if (wait) await wait;
     }
   }
 }
@@ -161,7 +171,8 @@ async function breadthFirst(
   if (collector.full()) return;
   let active: Array<{ ctx: RootContext; gen: RootWalk }> = [];
   for (const ctx of roots) {
-    await pacer.step();
+    const wait = pacer.step();
+    if (wait) await wait;
     const gen = walkRoot(ctx, combine);
     const first = await next(gen, pacer);
     if (!first) continue;
@@ -177,7 +188,8 @@ async function breadthFirst(
       collector.add(candidate, entry.ctx.tree);
       if (collector.full()) return;
       remaining.push(entry);
-      await pacer.step();
+      const wait = pacer.step();
+      if (wait) await wait;
     }
     active = remaining;
   }
@@ -189,7 +201,8 @@ type RootWalk = ReturnType<typeof walkRoot>;
 async function next(gen: RootWalk, pacer: Pacer): Promise<Candidate | undefined> {
   for (let step = gen.next(); !step.done; step = gen.next()) {
     if (step.value !== PAUSE) return step.value;
-    await pacer.step();
+    const wait = pacer.step();
+    if (wait) await wait;
   }
   return undefined;
 }
@@ -224,12 +237,18 @@ export function rootContext(
   parents: { get(id: number): number | null | undefined },
 ): RootContext {
   const root = tree.find((p) => p.parentId === null)!;
-  const treeAggregates = new Set(tree.flatMap((p) => [...p.aggregates]));
-  const linkedSharing =
-    treeAggregates.size === 0
-      ? []
-      : sharing.filter((s) => s.rootId !== root.id && [...s.aggregates].some((a) => treeAggregates.has(a)));
+  // Runs once per root visited: loops rather than spreads, which showed as garbage in profiles.
+  const linkedSharing: ProviderRow[] = [];
+  for (const s of sharing) {
+    if (s.rootId !== root.id && tree.some((p) => shareAnAggregate(p.aggregates, s.aggregates))) linkedSharing.push(s);
+  }
   return { root, tree, linkedSharing, parentOf: (id) => parents.get(id) ?? null };
+}
+
+function shareAnAggregate(a: ReadonlySet<number>, b: ReadonlySet<number>): boolean {
+  const [small, large] = a.size <= b.size ? [a, b] : [b, a];
+  for (const id of small) if (large.has(id)) return true;
+  return false;
 }
 
 /** randomize_allocation_candidates: a random sample of `limit`, or everything shuffled. */

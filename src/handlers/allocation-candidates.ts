@@ -2,7 +2,7 @@ import type { Request, Response } from 'express';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { findCandidates, type EngineOptions, type EngineResult } from '../candidates/engine';
 import { parseCandidatesRequest, type CandidatesRequest } from '../provider-query/request-groups';
-import { allocationRequestsBody, providerSummariesBody, type ResponseShape } from '../candidates/serialize';
+import { allocationRequestsJson, providerSummariesJson, type ResponseShape } from '../candidates/serialize';
 import { inWords } from '../http/domain-errors';
 import { CANDIDATES_WORDING } from '../provider-query/wording';
 import { queryEntries } from '../http/query';
@@ -32,15 +32,15 @@ export async function listAllocationCandidates(req: Request, res: Response): Pro
   const shape = responseShape(req);
   const summaries = summariesOf(request, result, shape);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  observeCandidates(seconds, result.candidates.length, Object.keys(summaries).length, result.capReached);
+  observeCandidates(seconds, result.candidates.length, summaries.count, result.capReached);
   const parts = [Buffer.from('{"allocation_requests":[')];
   for (let i = 0; i < result.candidates.length; i += SERIALIZE_SLICE) {
     if (i > 0) await nextTurn();
     signal.throwIfAborted();
-    const slice = allocationRequestsBody(result.candidates.slice(i, i + SERIALIZE_SLICE), shape);
-    parts.push(Buffer.from((i > 0 ? ',' : '') + JSON.stringify(slice).slice(1, -1)));
+    const slice = allocationRequestsJson(result.candidates.slice(i, i + SERIALIZE_SLICE), shape);
+    parts.push(Buffer.from((i > 0 ? ',' : '') + slice));
   }
-  parts.push(Buffer.from(`],"provider_summaries":${JSON.stringify(summaries)}}`));
+  parts.push(Buffer.from(`],"provider_summaries":${summaries.json}}`));
   sendJsonParts(req, res, 200, parts, null);
 }
 
@@ -72,7 +72,7 @@ export function candidatesCounts(
   result: EngineResult,
 ): { allocation_requests: number; provider_summaries: number } {
   const summaries = summariesOf(request, result, responseShape(req));
-  return { allocation_requests: result.candidates.length, provider_summaries: Object.keys(summaries).length };
+  return { allocation_requests: result.candidates.length, provider_summaries: summaries.count };
 }
 
 function responseShape(req: Request): ResponseShape {
@@ -86,7 +86,11 @@ function responseShape(req: Request): ResponseShape {
   };
 }
 
-function summariesOf(request: CandidatesRequest, result: EngineResult, shape: ResponseShape): Record<string, unknown> {
+function summariesOf(
+  request: CandidatesRequest,
+  result: EngineResult,
+  shape: ResponseShape,
+): { json: string; count: number } {
   const requestedClasses = new Set(request.groups.flatMap((group) => [...group.resources.keys()]));
-  return providerSummariesBody(result.candidates, result.trees, requestedClasses, shape, result.traitNames);
+  return providerSummariesJson(result.candidates, result.trees, requestedClasses, shape, result.traitNames);
 }
