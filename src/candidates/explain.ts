@@ -111,9 +111,6 @@ interface Counted {
   contextOf(rootId: number): RootContext | undefined;
 }
 
-/** Trees judged per this many, between two looks at the pacer (deadline, hang-up, event loop). */
-const TREES_PER_STEP = 64;
-
 /**
  * Resolve the request (one statement), take the read model as of now (one), then count every stage in
  * memory: providers of `view.providers` for a suffixed group, trees of `view.rootIds` otherwise. Each tree
@@ -158,10 +155,12 @@ async function countStages(db: Knex, request: CandidatesRequest, options: Explai
     for (let i = passed - 1; i >= 0; i--) groupCounts[g][i]++;
   };
   for (const [n, rootId] of rootIds.entries()) {
-    if (n % TREES_PER_STEP === 0) await pacer.step();
+    const wait = pacer.step();
+    if (wait) await wait;
     const ctx = contextOf(rootId);
     if (!ctx) continue;
-    depth[n] = await judge.depth(ctx, countGroup);
+    const passed = judge.depth(ctx, countGroup);
+    depth[n] = typeof passed === 'number' ? passed : await passed;
     for (let i = depth[n] - 1; i >= 0; i--) treeCounts[i]++;
     // A tree every stage keeps needs sharing when, without its linked sharing providers, one would not.
     if (depth[n] === stages.length && ctx.linkedSharing.length > 0) {
