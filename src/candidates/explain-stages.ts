@@ -2,7 +2,8 @@ import {
   PAUSE,
   satisfiesSingly,
   fits,
-  unsuffixedReach,
+  mayServeUnsuffixed,
+  unsuffixedScope,
   walkRoot,
   type CombineOptions,
   type RootContext,
@@ -16,7 +17,7 @@ import type { RequestGroup } from '../provider-query/request-groups';
  * engine reads. Suffixed groups count providers (one provider serves such a group: the engine's
  * satisfiesSingly); the unsuffixed group counts trees, since its classes may come from several providers of
  * one tree and from sharing providers: a tree survives when, for each class, a provider the engine would
- * let serve the group (combine.ts unsuffixedReach) has room, and each required trait set is on one of them.
+ * let serve the group (combine.ts mayServeUnsuffixed) has room, and each required trait set is on one of them.
  * Tree stages judge the whole request; same_subtree asks the engine's combination walk itself.
  */
 
@@ -107,12 +108,16 @@ function describe(step: GroupStep, none: string): Omit<Stage<unknown>, 'keeps'> 
  * amounts also carry the traits between them is left to the walk (the `combination` verdict).
  */
 function unsuffixedHolds(ctx: RootContext, group: ResolvedGroup): boolean {
-  const reach = unsuffixedReach(ctx, group);
-  if (!reach) return false;
-  const { providers, eligible } = reach;
+  const scope = unsuffixedScope(ctx, group);
+  if (scope === 'none') return false;
+  // Tree and linked sharing providers looked at in turn: no list per tree and stage.
+  const some = (test: (p: ProviderRow) => boolean) =>
+    ctx.tree.some(test) || (scope === 'tree+sharing' && ctx.linkedSharing.some(test));
   return (
-    group.resources.every((r) => providers.some((p) => fits(p, r.className, r.amount) && eligible(p))) &&
-    group.requiredTraitIds.every((anyOf) => providers.some((p) => anyOf.some((t) => p.traits.has(t)) && eligible(p)))
+    group.resources.every((r) => some((p) => fits(p, r.className, r.amount) && mayServeUnsuffixed(p, group, ctx))) &&
+    group.requiredTraitIds.every((anyOf) =>
+      some((p) => anyOf.some((t) => p.traits.has(t)) && mayServeUnsuffixed(p, group, ctx)),
+    )
   );
 }
 

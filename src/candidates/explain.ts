@@ -4,7 +4,7 @@ import type { ReadModel, ReadView } from '../read-model/read-model';
 import { explainProvider, type ProviderExplanation } from './explain-provider';
 import { countPassing, groupStages, TreeJudge, yieldsCandidate, type Stage, type StageFilter } from './explain-stages';
 import type { CombineOptions, RootContext } from './combine';
-import type { ResolvedRequest } from './model';
+import type { ProviderRow, ResolvedRequest } from './model';
 import { Pacer } from './pacer';
 import type { CandidatesRequest } from '../provider-query/request-groups';
 import { resolveRequest } from '../provider-query/resolve';
@@ -151,6 +151,7 @@ async function countStages(db: Knex, request: CandidatesRequest, options: Explai
   const { rootIds } = view;
   const depth = new Uint16Array(rootIds.length);
   let needSharing = 0;
+  const helping = new Set(sharing.filter((p) => couldHelp(p, resolved)));
   const countGroup = (g: number, passed: number) => {
     for (let i = passed - 1; i >= 0; i--) groupCounts[g][i]++;
   };
@@ -163,8 +164,9 @@ async function countStages(db: Knex, request: CandidatesRequest, options: Explai
     depth[n] = typeof passed === 'number' ? passed : await passed;
     for (let i = depth[n] - 1; i >= 0; i--) treeCounts[i]++;
     // A tree every stage keeps needs sharing when, without its linked sharing providers, one would not.
-    if (depth[n] === stages.length && ctx.linkedSharing.length > 0) {
-      if ((await judge.depth({ ...ctx, linkedSharing: [] })) < stages.length) needSharing++;
+    if (depth[n] === stages.length && ctx.linkedSharing.some((p) => helping.has(p))) {
+      const alone = judge.depth({ ...ctx, linkedSharing: [] });
+      if ((typeof alone === 'number' ? alone : await alone) < stages.length) needSharing++;
     }
   }
   const counted = (list: StageWords[], counts: number[]) =>
@@ -189,6 +191,19 @@ async function countStages(db: Knex, request: CandidatesRequest, options: Explai
     depth,
     contextOf,
   };
+}
+
+/**
+ * A sharing provider changes no stage unless it has a class or a required trait some group asks for
+ * (a group asking neither is served by any provider): trees linked only to others need no second look.
+ */
+function couldHelp(p: ProviderRow, request: ResolvedRequest): boolean {
+  return request.groups.some(
+    (g) =>
+      (g.resources.length === 0 && g.requiredTraitIds.length === 0) ||
+      g.resources.some((r) => p.inventories.has(r.className)) ||
+      g.requiredTraitIds.some((anyOf) => anyOf.some((t) => p.traits.has(t))),
+  );
 }
 
 type StageWords = Omit<Stage<unknown>, 'keeps'>;
