@@ -8,7 +8,7 @@ import {
   type CombineOptions,
   type RootContext,
 } from './combine';
-import type { ProviderRow, ResolvedGroup, ResolvedRequest } from './model';
+import type { ProviderRow, ResolvedGroup, ResolvedRequest, ResolvedResource } from './model';
 import type { Pacer } from './pacer';
 import type { RequestGroup } from '../provider-query/request-groups';
 
@@ -110,15 +110,28 @@ function describe(step: GroupStep, none: string): Omit<Stage<unknown>, 'keeps'> 
 function unsuffixedHolds(ctx: RootContext, group: ResolvedGroup): boolean {
   const scope = unsuffixedScope(ctx, group);
   if (scope === 'none') return false;
-  // Tree and linked sharing providers looked at in turn: no list per tree and stage.
-  const some = (test: (p: ProviderRow) => boolean) =>
-    ctx.tree.some(test) || (scope === 'tree+sharing' && ctx.linkedSharing.some(test));
-  return (
-    group.resources.every((r) => some((p) => fits(p, r.className, r.amount) && mayServeUnsuffixed(p, group, ctx))) &&
-    group.requiredTraitIds.every((anyOf) =>
-      some((p) => anyOf.some((t) => p.traits.has(t)) && mayServeUnsuffixed(p, group, ctx)),
-    )
-  );
+  // Plain loops over the tree and then its linked sharing providers: this runs per tree and stage, and
+  // lists or closures made here showed as garbage collection in profiles.
+  const sharing = scope === 'tree+sharing' ? ctx.linkedSharing : [];
+  for (const r of group.resources) {
+    if (!someTakes(ctx.tree, r, group, ctx) && !someTakes(sharing, r, group, ctx)) return false;
+  }
+  for (const anyOf of group.requiredTraitIds) {
+    if (!someCarries(ctx.tree, anyOf, group, ctx) && !someCarries(sharing, anyOf, group, ctx)) return false;
+  }
+  return true;
+}
+
+function someTakes(providers: ProviderRow[], r: ResolvedResource, group: ResolvedGroup, ctx: RootContext): boolean {
+  for (const p of providers) if (fits(p, r.className, r.amount) && mayServeUnsuffixed(p, group, ctx)) return true;
+  return false;
+}
+
+function someCarries(providers: ProviderRow[], anyOf: number[], group: ResolvedGroup, ctx: RootContext): boolean {
+  for (const p of providers) {
+    for (const t of anyOf) if (p.traits.has(t) && mayServeUnsuffixed(p, group, ctx)) return true;
+  }
+  return false;
 }
 
 /** A suffixed group can be served in this tree: one provider of it, or a linked sharing provider, alone. */
@@ -292,10 +305,10 @@ export class TreeJudge {
    */
   depth(ctx: RootContext, groupPassed?: (group: number, passed: number) => void): number | Promise<number> {
     let all = true;
-    for (const [g, stages] of this.groups.entries()) {
-      const passed = stagesPassed(ctx, stages);
+    for (let g = 0; g < this.groups.length; g++) {
+      const passed = stagesPassed(ctx, this.groups[g]);
       groupPassed?.(g, passed);
-      if (passed < stages.length) all = false;
+      if (passed < this.groups[g].length) all = false;
     }
     if (!all) return 0;
     const i = stagesPassed(ctx, this.stages);

@@ -155,7 +155,8 @@ async function countStages(db: Knex, request: CandidatesRequest, options: Explai
   const countGroup = (g: number, passed: number) => {
     for (let i = passed - 1; i >= 0; i--) groupCounts[g][i]++;
   };
-  for (const [n, rootId] of rootIds.entries()) {
+  for (let n = 0; n < rootIds.length; n++) {
+    const rootId = rootIds[n];
     const wait = pacer.step();
     if (wait) await wait;
     const ctx = contextOf(rootId);
