@@ -4,6 +4,7 @@ import type { Candidate, ProviderRow, ResolvedRequest } from './model';
 import type { CandidatesRequest } from '../provider-query/request-groups';
 import { resolveRequest } from '../provider-query/resolve';
 import { Pacer } from './pacer';
+import { cacheKey, cachedCandidates, MAX_CACHED_PER_ROOT, rememberCandidates, requestSignature } from './root-cache';
 import type { ReadModel, ReadView } from '../read-model/read-model';
 import { silentProviderIds } from '../repo/emplace-heartbeats';
 
@@ -144,17 +145,31 @@ async function depthFirst(
   pacer: Pacer,
 ): Promise<void> {
   if (collector.full()) return;
+  const signature = requestSignature(combine);
   for (const ctx of roots) {
     let wait = pacer.step();
     if (wait) await wait;
+    const key = cacheKey(signature, ctx);
+    const cached = cachedCandidates(ctx.tree, key);
+    if (cached) {
+      for (const candidate of cached) {
+        collector.add(candidate, ctx.tree);
+        if (collector.full()) return;
+      }
+      continue;
+    }
+    // Remembered only when the walk ran to its end and found few: a list cut short by the limit is not the root's.
+    let found: Candidate[] | undefined = [];
     for (const item of walkRoot(ctx, combine)) {
       if (item !== PAUSE) {
+        if (found && found.push(item) > MAX_CACHED_PER_ROOT) found = undefined;
         collector.add(item, ctx.tree);
         if (collector.full()) return;
       }
       wait = pacer.step();
       if (wait) await wait;
     }
+    if (found) rememberCandidates(ctx.tree, key, found);
   }
 }
 

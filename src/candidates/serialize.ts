@@ -25,13 +25,20 @@ export interface ResponseShape {
 
 /** The allocation requests, comma-separated (the caller writes the brackets, a slice at a time). */
 export function allocationRequestsJson(candidates: Candidate[], shape: ResponseShape): string {
+  const variant = (shape.dictForm ? 1 : 0) | (shape.mappings ? 2 : 0);
   let out = '';
   for (let i = 0; i < candidates.length; i++) {
     if (i > 0) out += ',';
-    out += allocationRequestJson(candidates[i], shape);
+    const candidate = candidates[i];
+    // Candidates kept with their trees (root-cache.ts) come back request after request; so does their text.
+    let cached = requestCache.get(candidate);
+    if (!cached) requestCache.set(candidate, (cached = []));
+    out += cached[variant] ??= allocationRequestJson(candidate, shape);
   }
   return out;
 }
+
+const requestCache = new WeakMap<Candidate, Array<string | undefined>>();
 
 function allocationRequestJson(candidate: Candidate, shape: ResponseShape): string {
   // Allocations come ordered by provider, so each provider's classes are consecutive.

@@ -28,6 +28,7 @@ export interface ReadModelOptions {
 }
 
 const LOAD_BATCH_ROOTS = 2_000;
+const SAMPLE_MS = 60_000;
 const CATALOGUE_ROOT = 0;
 const EVERYTHING = -1;
 
@@ -176,10 +177,12 @@ export class ReadModel {
     return !renamed;
   }
 
+  /** Snapshots are sampled at most every SAMPLE_MS (or a tenth of pruneAfterMs) for pruning later. */
   private remember(snapshot: Snapshot): void {
     this.snapshot = snapshot;
     const last = this.history[this.history.length - 1];
-    if (!last || snapshot.takenAt - last.takenAt >= 60_000) this.history.push(snapshot);
+    if (!last || snapshot.takenAt - last.takenAt >= Math.min(SAMPLE_MS, this.pruneAfterMs / 10))
+      this.history.push(snapshot);
   }
 
   /**
@@ -188,12 +191,13 @@ export class ReadModel {
    */
   private async pruneIfDue(): Promise<void> {
     let old: Snapshot | undefined;
-    while (this.history.length > 1 && Date.now() - this.history[0].takenAt >= this.pruneAfterMs)
+    while (this.history.length > 0 && Date.now() - this.history[0].takenAt >= this.pruneAfterMs)
       old = this.history.shift();
     if (!old) return;
+    const horizon = old.xmin;
     await this.db.transaction(async (trx) => {
-      await trx.raw('UPDATE emplace_read_horizon SET horizon = GREATEST(horizon, ?::xid8)', [old.xmin]);
-      await trx.raw('DELETE FROM emplace_read_changes WHERE xid < ?::xid8', [old.xmin]);
+      await trx.raw('UPDATE emplace_read_horizon SET horizon = GREATEST(horizon, ?::xid8)', [horizon]);
+      await trx.raw('DELETE FROM emplace_read_changes WHERE xid < ?::xid8', [horizon]);
     });
   }
 }

@@ -20,6 +20,9 @@ const pageErrors: string[] = [];
 const scratch = mkdtempSync(path.join(tmpdir(), 'emplace-ui-'));
 
 beforeAll(async () => {
+  // First: on a fresh machine this installs chromium, which takes minutes, and the heartbeat ages below
+  // are read against the clock.
+  chrome = await launchBrowser();
   api = await startTestServer();
   const db = api.database.db;
   world = await seedSevWorld(db);
@@ -44,7 +47,6 @@ beforeAll(async () => {
   await setHeartbeatAge(db, world.nested, 12);
   // The TDX host's agent died an hour ago: past the page's own 600 s threshold (the service sets none).
   await setHeartbeatAge(db, world.tdx, 3600);
-  chrome = await launchBrowser();
   page = await chrome.context.newPage();
   page.on('pageerror', (error) => pageErrors.push(error.message));
   page.on('console', (message) => {
