@@ -10,6 +10,7 @@ import {
 } from './combine';
 import type { ProviderRow, ResolvedGroup, ResolvedRequest, ResolvedResource } from './model';
 import type { Pacer } from './pacer';
+import { cacheKey } from './root-cache';
 import type { RequestGroup } from '../provider-query/request-groups';
 
 /**
@@ -282,28 +283,71 @@ export function countPassing<T>(items: Iterable<T>, stages: Array<Stage<T>>): nu
   return counts;
 }
 
+/** What the stages make of one tree. */
+export interface Verdict {
+  /** Stages passed in each unsuffixed group (0 for a suffixed group, counted over providers). */
+  groups: number[];
+  /** The request's stages passed. */
+  depth: number;
+  /** It passes them all, but would not without its linked sharing providers. */
+  needsSharing: boolean;
+}
+
+/**
+ * Verdicts kept with their tree, as root-cache.ts keeps candidates: the read model replaces a tree's array
+ * and rows whenever anything in it changes, so a verdict found is still true. The key carries the request
+ * and the linked sharing rows. Not kept with EMPLACE_STALE_AFTER_SECONDS: silence changes by the minute.
+ */
+const verdicts = new WeakMap<ProviderRow[], Map<string, Verdict>>();
+const SHAPES_PER_TREE = 4;
+
 /**
  * Judges trees one at a time: through each unsuffixed group's stages, then through the request's. Only a
  * walk stage (same_subtree) awaits, pacing the walk as the engine does.
  */
 export class TreeJudge {
   readonly stages: TreeStage[];
+  private readonly signature: string | undefined;
+  /** Sharing providers with a class or required trait some group asks for: the only ones a stage can use. */
+  private readonly helping: Set<ProviderRow>;
 
   constructor(
     /** Each unsuffixed group's stages (none for a suffixed group, counted over providers). */
     private readonly groups: Array<Array<Stage<RootContext>>>,
     request: ResolvedRequest,
+    sharing: ProviderRow[],
     options: TreeStageOptions,
     private readonly pacer: Pacer,
   ) {
     this.stages = treeStages(request, options);
+    this.helping = new Set(sharing.filter((p) => couldHelp(p, request)));
+    this.signature =
+      options.silent === undefined
+        ? JSON.stringify({ explain: request, nestedAware: options.combine.nestedAware })
+        : undefined;
   }
 
-  /**
-   * The request's stages the tree passes; `groupPassed` hears how far it got in each group. A number
-   * unless a walk stage is reached: a promise per tree showed as garbage in profiles (as in the engine).
-   */
-  depth(ctx: RootContext, groupPassed?: (group: number, passed: number) => void): number | Promise<number> {
+  /** The tree's verdict; a promise only when it is not known yet (a promise per tree showed as garbage). */
+  verdict(ctx: RootContext): Verdict | Promise<Verdict> {
+    const key = this.signature === undefined ? undefined : cacheKey(this.signature, ctx);
+    const known = key === undefined ? undefined : verdicts.get(ctx.tree)?.get(key);
+    return known ?? this.judge(ctx, key);
+  }
+
+  private async judge(ctx: RootContext, key: string | undefined): Promise<Verdict> {
+    const groups = this.groups.map(() => 0);
+    const depth = await this.depth(ctx, (g, passed) => (groups[g] = passed));
+    let needsSharing = false;
+    if (depth === this.stages.length && ctx.linkedSharing.some((p) => this.helping.has(p))) {
+      needsSharing = (await this.depth({ ...ctx, linkedSharing: [] })) < this.stages.length;
+    }
+    const verdict = { groups, depth, needsSharing };
+    if (key !== undefined) remember(ctx.tree, key, verdict);
+    return verdict;
+  }
+
+  /** The request's stages the tree passes; `groupPassed` hears how far it got in each group. */
+  private depth(ctx: RootContext, groupPassed?: (group: number, passed: number) => void): number | Promise<number> {
     let all = true;
     for (let g = 0; g < this.groups.length; g++) {
       const passed = stagesPassed(ctx, this.groups[g]);
@@ -324,6 +368,26 @@ export class TreeJudge {
     }
     return i;
   }
+}
+
+function remember(tree: ProviderRow[], key: string, verdict: Verdict): void {
+  let shapes = verdicts.get(tree);
+  if (!shapes) verdicts.set(tree, (shapes = new Map()));
+  if (shapes.size >= SHAPES_PER_TREE) shapes.delete(shapes.keys().next().value!);
+  shapes.set(key, verdict);
+}
+
+/**
+ * A sharing provider changes no stage unless it has a class or a required trait some group asks for
+ * (a group asking neither is served by any provider): trees linked only to others need no second look.
+ */
+function couldHelp(p: ProviderRow, request: ResolvedRequest): boolean {
+  return request.groups.some(
+    (g) =>
+      (g.resources.length === 0 && g.requiredTraitIds.length === 0) ||
+      g.resources.some((r) => p.inventories.has(r.className)) ||
+      g.requiredTraitIds.some((anyOf) => anyOf.some((t) => p.traits.has(t))),
+  );
 }
 
 /** Whether the engine's walk finds at least one candidate in the tree (it stops at the first). */

@@ -4,7 +4,7 @@ import type { ReadModel, ReadView } from '../read-model/read-model';
 import { explainProvider, type ProviderExplanation } from './explain-provider';
 import { countPassing, groupStages, TreeJudge, yieldsCandidate, type Stage, type StageFilter } from './explain-stages';
 import type { CombineOptions, RootContext } from './combine';
-import type { ProviderRow, ResolvedRequest } from './model';
+import type { ResolvedRequest } from './model';
 import { Pacer } from './pacer';
 import type { CandidatesRequest } from '../provider-query/request-groups';
 import { resolveRequest } from '../provider-query/resolve';
@@ -143,6 +143,7 @@ async function countStages(db: Knex, request: CandidatesRequest, options: Explai
   const judge = new TreeJudge(
     perTree,
     resolved,
+    sharing,
     { combine, silent, staleAfterSeconds: options.engine.staleAfterSeconds },
     pacer,
   );
@@ -151,24 +152,19 @@ async function countStages(db: Knex, request: CandidatesRequest, options: Explai
   const { rootIds } = view;
   const depth = new Uint16Array(rootIds.length);
   let needSharing = 0;
-  const helping = new Set(sharing.filter((p) => couldHelp(p, resolved)));
-  const countGroup = (g: number, passed: number) => {
-    for (let i = passed - 1; i >= 0; i--) groupCounts[g][i]++;
-  };
   for (let n = 0; n < rootIds.length; n++) {
-    const rootId = rootIds[n];
     const wait = pacer.step();
     if (wait) await wait;
-    const ctx = contextOf(rootId);
+    const ctx = contextOf(rootIds[n]);
     if (!ctx) continue;
-    const passed = judge.depth(ctx, countGroup);
-    depth[n] = typeof passed === 'number' ? passed : await passed;
-    for (let i = depth[n] - 1; i >= 0; i--) treeCounts[i]++;
-    // A tree every stage keeps needs sharing when, without its linked sharing providers, one would not.
-    if (depth[n] === stages.length && ctx.linkedSharing.some((p) => helping.has(p))) {
-      const alone = judge.depth({ ...ctx, linkedSharing: [] });
-      if ((typeof alone === 'number' ? alone : await alone) < stages.length) needSharing++;
+    const judged = judge.verdict(ctx);
+    const verdict = judged instanceof Promise ? await judged : judged;
+    for (let g = 0; g < verdict.groups.length; g++) {
+      for (let i = verdict.groups[g] - 1; i >= 0; i--) groupCounts[g][i]++;
     }
+    depth[n] = verdict.depth;
+    for (let i = verdict.depth - 1; i >= 0; i--) treeCounts[i]++;
+    if (verdict.needsSharing) needSharing++;
   }
   const counted = (list: StageWords[], counts: number[]) =>
     list.map((stage, i) => ({ stage: stageCount(stage, counts[i]), emptied: stage.emptied }));
@@ -192,19 +188,6 @@ async function countStages(db: Knex, request: CandidatesRequest, options: Explai
     depth,
     contextOf,
   };
-}
-
-/**
- * A sharing provider changes no stage unless it has a class or a required trait some group asks for
- * (a group asking neither is served by any provider): trees linked only to others need no second look.
- */
-function couldHelp(p: ProviderRow, request: ResolvedRequest): boolean {
-  return request.groups.some(
-    (g) =>
-      (g.resources.length === 0 && g.requiredTraitIds.length === 0) ||
-      g.resources.some((r) => p.inventories.has(r.className)) ||
-      g.requiredTraitIds.some((anyOf) => anyOf.some((t) => p.traits.has(t))),
-  );
 }
 
 type StageWords = Omit<Stage<unknown>, 'keeps'>;

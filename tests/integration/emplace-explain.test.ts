@@ -339,3 +339,19 @@ describe('policy', () => {
     expect(ok.status).toBe(200);
   });
 });
+
+describe('over a cloud that changes', () => {
+  it('counts a tree again once it changed, though the same query was explained before', async () => {
+    const db = api.database.db;
+    const host = await seedProvider(db, { name: 'cn-changing' });
+    await seedInventory(db, host, { VCPU: 4, [MEC]: 15 });
+    await seedTraits(db, host, ['HW_CPU_X86_AMD_SEV']);
+    const query = `resources=${MEC}:13&required=HW_CPU_X86_AMD_SEV`;
+    const before = await explain('1.39', query);
+    await seedAllocation(db, { [host.uuid]: { [MEC]: 3 } });
+    const after = await explain('1.39', query);
+    const capacity = (body: any) => body.groups[0].stages.find((s: any) => s.filter === 'capacity').count;
+    expect(capacity(after)).toBe(capacity(before) - 1);
+    expect(after.trees[0].count).toBe(before.trees[0].count - 1);
+  });
+});
