@@ -301,6 +301,21 @@ export interface Verdict {
 const verdicts = new WeakMap<ProviderRow[], Map<string, Verdict>>();
 const SHAPES_PER_TREE = 4;
 
+/** Requests by a short id, so the key built per tree is short too; forgotten wholesale past a bound. */
+const requestIds = new Map<string, string>();
+const MAX_REQUEST_IDS = 1_000;
+let nextRequestId = 1;
+
+function requestId(signature: string): string {
+  let id = requestIds.get(signature);
+  if (id === undefined) {
+    // A forgotten request gets a new id: its old verdicts are never found again and go with their trees.
+    if (requestIds.size >= MAX_REQUEST_IDS) requestIds.clear();
+    requestIds.set(signature, (id = `e${nextRequestId++}`));
+  }
+  return id;
+}
+
 /**
  * Judges trees one at a time: through each unsuffixed group's stages, then through the request's. Only a
  * walk stage (same_subtree) awaits, pacing the walk as the engine does.
@@ -323,7 +338,7 @@ export class TreeJudge {
     this.helping = new Set(sharing.filter((p) => couldHelp(p, request)));
     this.signature =
       options.silent === undefined
-        ? JSON.stringify({ explain: request, nestedAware: options.combine.nestedAware })
+        ? requestId(JSON.stringify({ request, nestedAware: options.combine.nestedAware }))
         : undefined;
   }
 
