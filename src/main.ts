@@ -10,6 +10,7 @@ import type { ServicePhase } from './http/context';
 import { answerWhileStarting } from './http/starting';
 import { createLogger } from './logger';
 import { enforcerFromConfig } from './policy/enforcer';
+import { ReadModel } from './read-model/read-model';
 import { describeStart, exitWithin, listen, startOwnMetricsListener } from './startup';
 
 /**
@@ -80,9 +81,18 @@ async function main(): Promise<void> {
 
   const database = await opening;
   if (stopping) return;
-  const app = createApp({ db: database.db, config, logger, policy, authStrategy, phase: () => phase });
+  const readModel = new ReadModel(database.db);
+  const app = createApp({ db: database.db, config, logger, policy, authStrategy, readModel, phase: () => phase });
   handler = app;
   phase = 'serving';
+  // Load the read model now rather than on the first candidates request (seconds at 100k hosts); until it
+  // is in, that request waits for it. A failure here is retried by the next read.
+  const warming = performance.now();
+  readModel.current().then(
+    (view) =>
+      logger.info({ providers: view.providers.size, ms: Math.round(performance.now() - warming) }, 'read model loaded'),
+    (error: Error) => logger.warn({ err: error.message }, 'read model not loaded yet; the next read retries'),
+  );
   if (!isWorker()) logger.info(await describeStart(config, database), 'emplace listening');
 }
 

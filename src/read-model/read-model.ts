@@ -27,7 +27,8 @@ export interface ReadModelOptions {
   pruneAfterMs?: number;
 }
 
-const LOAD_BATCH_ROOTS = 2_000;
+const LOAD_RANGE_IDS = 2_000;
+const LOAD_STREAMS = 2;
 const SAMPLE_MS = 60_000;
 const CATALOGUE_ROOT = 0;
 const EVERYTHING = -1;
@@ -146,20 +147,26 @@ export class ReadModel {
     await this.reloadCatalogue(view);
     // Trees sharing a trait or aggregate set share one Set object: a cloud has few distinct ones.
     const sets = new Map<string, Set<number>>();
-    for (let cursor = 0; ;) {
-      const batch = this.db('resource_providers')
-        .select('id')
-        .whereNull('parent_provider_id')
-        .andWhere('id', '>', cursor)
-        .orderBy('id')
-        .limit(LOAD_BATCH_ROOTS);
-      const trees = await fetchTrees(this.db, batch, view.classNames, sets);
-      for (const [rootId, tree] of trees) {
-        view.addTree(rootId, tree);
-        cursor = Math.max(cursor, rootId);
+    const {
+      rows: [{ last }],
+    } = await this.db.raw(
+      'SELECT COALESCE(max(id), 0) AS last FROM resource_providers WHERE parent_provider_id IS NULL',
+    );
+    // Ranges of root ids, LOAD_STREAMS at a time: PostgreSQL builds one range while Node reads another.
+    let next = 0;
+    const stream = async () => {
+      for (let lo = next; lo < Number(last); lo = next) {
+        next += LOAD_RANGE_IDS;
+        const roots = this.db('resource_providers')
+          .select('id')
+          .whereNull('parent_provider_id')
+          .andWhere('id', '>', lo)
+          .andWhere('id', '<=', lo + LOAD_RANGE_IDS);
+        for (const [rootId, tree] of await fetchTrees(this.db, roots, view.classNames, sets))
+          view.addTree(rootId, tree);
       }
-      if (trees.size < LOAD_BATCH_ROOTS) break;
-    }
+    };
+    await Promise.all(Array.from({ length: LOAD_STREAMS }, stream));
     view.sortRoots();
     this.view = view;
     this.remember({ text: first.snapshot, xmin: first.xmin, takenAt: Date.now() });

@@ -126,7 +126,9 @@ export async function replaceAllocations(
     if (!providers.has(uuid)) throw new AllocationProviderMissing(uuid);
   }
   const consumerIds = [...consumers.values()].map((entry) => entry.locked.id);
-  const existing = await existingAllocations(tx, consumerIds);
+  // A consumer this transaction created holds nothing yet (nova's every claim): nothing to read or delete.
+  const priorIds = [...consumers.values()].filter((entry) => !entry.locked.created).map((entry) => entry.locked.id);
+  const existing = await existingAllocations(tx, priorIds);
   const lockedIds = new Set([...providers.values()].map((provider) => provider.id));
   // Someone moved these consumers' allocations between our first look and our locks: start again.
   if (existing.some((row) => !lockedIds.has(row.resource_provider_id))) throw new ProviderRace();
@@ -137,7 +139,7 @@ export async function replaceAllocations(
   if (options.beforeWrite) await options.beforeWrite(tx, providers);
   await checkCapacity(tx, rows, consumerIds, providers, classIds);
 
-  await tx('allocations').whereIn('consumer_id', consumerIds).delete();
+  if (priorIds.length > 0) await tx('allocations').whereIn('consumer_id', priorIds).delete();
   // One plain INSERT: knex's batchInsert adds a savepoint and a timer tick while provider locks are held.
   if (rows.length > 0) await tx('allocations').insert(rows);
 
@@ -150,7 +152,14 @@ export async function replaceAllocations(
     const entry = consumers.get(write.uuid)!;
     await updateConsumerAfterWrite(tx, entry.locked, entry.projectId, entry.userId, entry.consumerTypeId);
   }
-  await deleteConsumersWithoutAllocations(tx, consumerIds);
+  // Only consumers that may now hold nothing: not one just created with allocations.
+  const maybeEmpty = writes
+    .map((write) => ({ write, locked: consumers.get(write.uuid)!.locked }))
+    .filter(({ write, locked }) => !locked.created || write.allocations.size === 0);
+  await deleteConsumersWithoutAllocations(
+    tx,
+    maybeEmpty.map(({ locked }) => locked.id),
+  );
   return providers;
 }
 

@@ -24,28 +24,43 @@ export interface ConsumerIdentity {
   expectedGeneration?: number | null;
 }
 
-/** Project/user external id -> row id, creating rows as needed. Sorted so concurrent writers insert in one order. */
+/** Project/user external id -> row id, creating rows as needed. */
 export async function ensureExternalIds(
   tx: Tx,
   table: 'projects' | 'users',
   externalIds: string[],
 ): Promise<Map<string, number>> {
-  const result = new Map<string, number>();
-  for (const external of [...new Set(externalIds)].sort()) {
-    await tx.raw(`INSERT INTO ${table} (external_id) VALUES (?) ON CONFLICT (external_id) DO NOTHING`, [external]);
-    const row = await tx(table).where({ external_id: external }).first<{ id: number }>('id');
-    result.set(external, row.id);
-  }
-  return result;
+  return ensureNamed(tx, table, 'external_id', externalIds);
 }
 
 /** Consumer type name -> id, creating types on first use as Placement does. */
 export async function ensureConsumerTypes(tx: Tx, names: string[]): Promise<Map<string, number>> {
+  return ensureNamed(tx, 'consumer_types', 'name', names);
+}
+
+/**
+ * Ids of rows named `values` in `table`, in one lookup when they all exist (nearly every claim: these rows
+ * are never deleted); missing ones are inserted one at a time in sorted order, so concurrent writers
+ * creating the same rows insert in one order and cannot deadlock.
+ */
+async function ensureNamed(
+  tx: Tx,
+  table: 'projects' | 'users' | 'consumer_types',
+  column: 'external_id' | 'name',
+  values: string[],
+): Promise<Map<string, number>> {
+  const wanted = [...new Set(values)].sort();
   const result = new Map<string, number>();
-  for (const name of [...new Set(names)].sort()) {
-    await tx.raw('INSERT INTO consumer_types (name) VALUES (?) ON CONFLICT (name) DO NOTHING', [name]);
-    const row = await tx('consumer_types').where({ name }).first<{ id: number }>('id');
-    result.set(name, row.id);
+  if (wanted.length === 0) return result;
+  const found = await tx.raw(`SELECT id, ${column} AS value FROM ${table} WHERE ${column} = ANY(?)`, [wanted]);
+  for (const row of found.rows as Array<{ id: number; value: string }>) result.set(row.value, row.id);
+  for (const value of wanted) {
+    if (result.has(value)) continue;
+    await tx.raw(`INSERT INTO ${table} (${column}) VALUES (?) ON CONFLICT (${column}) DO NOTHING`, [value]);
+    const row = await tx(table)
+      .where({ [column]: value })
+      .first<{ id: number }>('id');
+    result.set(value, row.id);
   }
   return result;
 }

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import { buildService, startService } from '../helpers/service-process';
 import { seedInventory, seedProvider, seedTraits, type SeedProvider } from '../helpers/seed';
 import { startAppInstance, startTestServer, type AppInstance, type TestServer } from '../helpers/server';
 
@@ -118,4 +120,48 @@ describe('two instances on one database', () => {
       expect(listed.body.resource_providers.map((p: { uuid: string }) => p.uuid)).toEqual([host.uuid]);
     }
   });
+});
+
+describe('the compiled service as a second process, two workers', () => {
+  /** A new connection per request, so node:cluster hands requests to either worker. */
+  function getFrom(port: number, path: string): Promise<any> {
+    return new Promise((resolve, reject) => {
+      const req = http.get(
+        {
+          host: '127.0.0.1',
+          port,
+          path,
+          agent: false,
+          headers: { 'x-auth-token': 'admin', 'openstack-api-version': `placement ${V}` },
+        },
+        (res) => {
+          let text = '';
+          res.on('data', (chunk) => (text += chunk));
+          res.on('end', () => resolve(JSON.parse(text)));
+        },
+      );
+      req.on('error', reject);
+    });
+  }
+
+  it('sees every claim acknowledged by this one at its next read, whichever worker answers', async () => {
+    buildService();
+    const service = await startService({ DATABASE_URL: writer.database.url, EMPLACE_WORKERS: '2' });
+    try {
+      await service.ready();
+      const host = await seedProvider(writer.database.db);
+      await seedInventory(writer.database.db, host, { VCPU: { total: 30, max_unit: 30 } });
+      const query = `/allocation_candidates?resources=VCPU:1&in_tree=${host.uuid}`;
+      for (let used = 1; used <= 30; used++) {
+        await claim(host, { VCPU: 1 });
+        const [first, second] = await Promise.all([getFrom(service.port, query), getFrom(service.port, query)]);
+        for (const body of [first, second]) {
+          if (used < 30) expect(body.provider_summaries[host.uuid].resources.VCPU.used).toBe(used);
+          else expect(body.allocation_requests).toEqual([]);
+        }
+      }
+    } finally {
+      await service.stop();
+    }
+  }, 120_000);
 });
