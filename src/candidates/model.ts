@@ -52,6 +52,11 @@ export interface Inventory {
 export interface ProviderRow {
   id: number;
   uuid: string;
+  /** Name, generation and last change are what GET /resource_providers shows (it lists from the read model). */
+  name: string;
+  generation: number;
+  /** updated_at, or created_at for a row never updated (Last-Modified from 1.15). */
+  modifiedAt: Date;
   parentId: number | null;
   rootId: number;
   inventories: Map<string, Inventory>;

@@ -29,16 +29,25 @@ export function allocationRequestsJson(candidates: Candidate[], shape: ResponseS
   let out = '';
   for (let i = 0; i < candidates.length; i++) {
     if (i > 0) out += ',';
-    const candidate = candidates[i];
     // Candidates kept with their trees (root-cache.ts) come back request after request; so does their text.
-    let cached = requestCache.get(candidate);
-    if (!cached) requestCache.set(candidate, (cached = []));
-    out += cached[variant] ??= allocationRequestJson(candidate, shape);
+    out += kept(requestTexts, candidates[i], variant, () => allocationRequestJson(candidates[i], shape));
   }
   return out;
 }
 
-const requestCache = new WeakMap<Candidate, Array<string | undefined>>();
+const requestTexts = new WeakMap<Candidate, Array<string | undefined>>();
+
+/** Text kept per object and response variant: the objects are replaced whenever what they say changes. */
+function kept<K extends object>(
+  texts: WeakMap<K, Array<string | undefined>>,
+  key: K,
+  variant: number,
+  write: () => string,
+): string {
+  let byVariant = texts.get(key);
+  if (!byVariant) texts.set(key, (byVariant = []));
+  return (byVariant[variant] ??= write());
+}
 
 function allocationRequestJson(candidate: Candidate, shape: ResponseShape): string {
   // Allocations come ordered by provider, so each provider's classes are consecutive.
@@ -89,7 +98,7 @@ export function providerSummariesJson(
  * Summaries with every inventory (1.27+, what nova asks) depend only on the provider row and the shape,
  * so they are kept per row: the read model replaces a row whenever its tree changes.
  */
-const summaryCache = new WeakMap<ProviderRow, Array<string | undefined>>();
+const summaryTexts = new WeakMap<ProviderRow, Array<string | undefined>>();
 
 function summaryJson(
   provider: ProviderRow,
@@ -100,9 +109,7 @@ function summaryJson(
 ): string {
   if (!shape.allResources) return writeSummary(provider, tree, requestedClasses, shape, traitNames);
   const variant = (shape.traits ? 1 : 0) | (shape.tree ? 2 : 0);
-  let cached = summaryCache.get(provider);
-  if (!cached) summaryCache.set(provider, (cached = []));
-  return (cached[variant] ??= writeSummary(provider, tree, requestedClasses, shape, traitNames));
+  return kept(summaryTexts, provider, variant, () => writeSummary(provider, tree, requestedClasses, shape, traitNames));
 }
 
 function writeSummary(

@@ -12,6 +12,9 @@ type Db = Knex | Knex.Transaction;
 interface TreeRow {
   id: number;
   uuid: string;
+  name: string;
+  generation: number;
+  modified_at: Date;
   parent_id: number | null;
   root_id: number;
   /** [class id, total, reserved, min_unit, max_unit, step_size, allocation_ratio, used] per inventory. */
@@ -57,6 +60,9 @@ function treesQuery(db: Db, roots: Knex.QueryBuilder): Knex.QueryBuilder {
     .select(
       'p.id',
       db.raw('p.uuid::text AS uuid'),
+      'p.name',
+      'p.generation',
+      db.raw('COALESCE(p.updated_at, p.created_at) AS modified_at'),
       'p.parent_provider_id as parent_id',
       'p.root_provider_id as root_id',
       // Ids only, no joins to the name tables: names come from the read model's catalogue (classNames
@@ -105,6 +111,9 @@ function toProvider(row: TreeRow, classes: ReadonlyMap<number, string>, sets?: M
   return {
     id: Number(row.id),
     uuid: row.uuid,
+    name: row.name,
+    generation: row.generation,
+    modifiedAt: row.modified_at,
     parentId: row.parent_id === null ? null : Number(row.parent_id),
     rootId: Number(row.root_id),
     inventories,

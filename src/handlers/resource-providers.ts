@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Request, Response } from 'express';
+import { listFromModel } from '../read-model/provider-listing';
 import type { Schemas } from '../../api/types';
 import {
   CREATE_PROVIDER_V1_0,
@@ -41,7 +42,6 @@ import {
   deleteProvider,
   findProviderView,
   insertProvider,
-  listProviders,
   lockProvider,
   lockRoots,
   providerIds,
@@ -82,10 +82,13 @@ export async function listResourceProviders(req: Request, res: Response): Promis
     { memberOf: getAll(req, 'member_of'), required: getAll(req, 'required') },
     req.mv,
   );
-  const filter = await inWords(PROVIDER_LIST_WORDING, () => resolveProviderList(req.deps.db, parsed));
-  const providers = filter ? await listProviders(req.deps.db, filter) : [];
+  const [filter, view] = await Promise.all([
+    inWords(PROVIDER_LIST_WORDING, () => resolveProviderList(req.deps.db, parsed)),
+    req.deps.readModel.current(),
+  ]);
+  const providers = filter ? listFromModel(view, filter) : [];
   const body: Schemas['ResourceProviderList'] = { resource_providers: providers.map((p) => serializeProvider(req, p)) };
-  sendJson(req, res, 200, body, newest(providers.map(modifiedAt)));
+  sendJson(req, res, 200, body, newest(providers.map((p) => p.modifiedAt)));
 }
 
 /** POST /resource_providers: 201 and Location before 1.20; 200 with the provider from 1.20. */
@@ -238,7 +241,10 @@ function providerUrl(uuid: string): string {
   return `/resource_providers/${uuid}`;
 }
 
-function serializeProvider(req: Request, provider: ProviderView): Schemas['ResourceProvider'] {
+function serializeProvider(
+  req: Request,
+  provider: Pick<ProviderView, 'uuid' | 'name' | 'generation' | 'parent_provider_uuid' | 'root_provider_uuid'>,
+): Schemas['ResourceProvider'] {
   const data: Schemas['ResourceProvider'] = {
     uuid: provider.uuid,
     name: provider.name,

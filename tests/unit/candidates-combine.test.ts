@@ -23,6 +23,9 @@ const provider = (
 ): ProviderRow => ({
   id,
   uuid: `uuid-${id}`,
+  name: `rp-${id}`,
+  generation: 0,
+  modifiedAt: new Date(0),
   parentId,
   rootId,
   inventories: new Map(
