@@ -1,5 +1,5 @@
 import { createDb, type Db } from '../src/db/knex';
-import { explainCandidates } from './explain';
+import { compareExplainView } from './explain';
 import { createScratchDatabase, serve } from './support';
 
 /**
@@ -169,14 +169,14 @@ export async function runCandidatesBench(
     const seedStart = performance.now();
     await seedCloud(setup, hosts);
     console.error(`seeded ${hosts} hosts in ${Math.round(performance.now() - seedStart)} ms`);
+    await setup.destroy();
     if (options.explainOnly) {
-      for (const { name, query } of QUERIES)
-        console.log(`\n## ${name} (${hosts} hosts, limit=10)\n\n${await explainCandidates(setup, query, 14)}`);
-      await setup.destroy();
+      const app = await serve(url);
+      await compareExplainView(app.baseUrl, hosts, QUERIES, [10, 1000]);
+      await app.close();
       await scratch.drop();
       continue;
     }
-    await setup.destroy();
     const budget = hosts >= 100000 ? 4000 : 2500;
     // The "no limit" column measures the uncapped walk, so neither the default cap nor the budget applies.
     const plain = await serve(url, { EMPLACE_MAX_ALLOCATION_CANDIDATES: '-1', EMPLACE_CANDIDATES_TIME_BUDGET_MS: '0' });

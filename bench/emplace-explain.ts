@@ -7,8 +7,6 @@ import type { Knex } from 'knex';
 import { findCandidates, type EngineOptions, type EngineResult } from '../src/candidates/engine';
 import { explainCandidates } from '../src/candidates/explain';
 import { parseCandidatesRequest } from '../src/provider-query/request-groups';
-import { resolveRequest } from '../src/provider-query/resolve';
-import { rootsQuery, sharingHelp } from '../src/candidates/tree-query';
 import { ReadModel } from '../src/read-model/read-model';
 import { createDb } from '../src/db/knex';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../src/db/embedded';
@@ -20,8 +18,7 @@ import { syncStandardCatalogue } from '../src/repo/catalogue-sync';
 
 /**
  * `npm run build && node dist/bench/emplace-explain.js [--hosts=10000]`: plans and timings of Emplace's own
- * statements (capacity page and totals, audit sections, the candidates roots query with the stale-host
- * condition, and the explain view against the query it explains) over a cloud of nested SEV hosts made in SQL. DATABASE_URL's server when set (scratch
+ * statements (capacity page and totals, audit sections, and the explain view against the query it explains) over a cloud of nested SEV hosts made in SQL. DATABASE_URL's server when set (scratch
  * database emplace_explain), else a throwaway embedded PostgreSQL.
  */
 async function main(): Promise<void> {
@@ -146,24 +143,6 @@ async function report(db: Knex): Promise<void> {
     db,
     'capacity: totals, required=HW_CPU_X86_AMD_SEV_SNP and member_of one aggregate',
     capacityTotalsQuery(db, { ...filter, requiredTraitIds: [[snp]], memberOf: [[1]] }, 600),
-  );
-  const request = parseCandidatesRequest(
-    new Map([
-      ['resources', ['MEM_ENCRYPTION_CONTEXT:1']],
-      ['limit', ['100']],
-    ]),
-    Microversion.fromKnown('1.39'),
-  );
-  const resolved = await resolveRequest(db, request);
-  await explain(
-    db,
-    'candidates: roots with EMPLACE_STALE_AFTER_SECONDS=600 (first batch)',
-    rootsQuery(db, resolved, sharingHelp(resolved, []), 0, 127, 600),
-  );
-  await explain(
-    db,
-    'candidates: roots without the option (first batch)',
-    rootsQuery(db, resolved, sharingHelp(resolved, []), 0, 127),
   );
   const sections: Array<[string, (trx: Knex.Transaction) => Promise<unknown>]> = [
     ['over_capacity', (trx) => audit.overCapacity(trx, 100)],

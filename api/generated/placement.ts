@@ -1064,8 +1064,8 @@ export interface components {
             filter: "resource_classes" | "capacity" | "required_traits" | "forbidden_traits" | "any_of_traits" | "member_of" | "in_tree" | "combined" | "group_policy" | "same_subtree" | "root_required" | "stale";
             /** @description For a capacity stage (one per amount): CLASS:N. */
             resource?: string;
-            /** @description Survivors of this filter and every earlier one; null where SQL cannot count it (same_subtree). */
-            count: number | null;
+            /** @description Survivors of this filter and every earlier one; for same_subtree, the trees in which the combination walk still finds a candidate. */
+            count: number;
             note?: string;
         };
         ExplainProvider: {

@@ -196,26 +196,12 @@ function groupMappings(chosen: GroupOption[], groups: ResolvedGroup[]): Candidat
 
 /** The unsuffixed group: each class from one provider of the tree or a linked sharing provider. */
 function unsuffixedOptions(ctx: RootContext, group: ResolvedGroup): GroupOption[] {
-  // in_tree on the unsuffixed group confines it to that tree, sharing providers elsewhere included (Placement).
-  if (group.inTreeRootId !== undefined && group.inTreeRootId !== ctx.root.id) return [];
-  const reachable =
-    group.inTreeRootId !== undefined || ctx.linkedSharing.length === 0 ? ctx.tree : [...ctx.tree, ...ctx.linkedSharing];
-  const rootInAll = inAll(ctx.root.aggregates, group.memberOf);
-  const rootForbidden = hasAny(ctx.root.aggregates, group.forbiddenAggregates);
-  if (rootForbidden) return [];
-  // member_of holds for a provider of the tree when it or the anchor root is in the aggregates
-  // (Placement's "rp or tree"); a sharing provider from another tree must be in them itself (bug 1792503).
-  const memberOfHolds = (p: ProviderRow) =>
-    inAll(p.aggregates, group.memberOf) || (rootInAll && p.rootId === ctx.root.id);
+  const scope = unsuffixedScope(ctx, group);
+  if (scope === 'none') return [];
+  const reachable = scope === 'tree' || ctx.linkedSharing.length === 0 ? ctx.tree : [...ctx.tree, ...ctx.linkedSharing];
   const perClass: ProviderRow[][] = [];
   for (const { className, amount } of group.resources) {
-    const providers = reachable.filter(
-      (p) =>
-        fits(p, className, amount) &&
-        !hasAny(p.traits, group.forbiddenTraitIds) &&
-        memberOfHolds(p) &&
-        !hasAny(p.aggregates, group.forbiddenAggregates),
-    );
+    const providers = reachable.filter((p) => fits(p, className, amount) && mayServeUnsuffixed(p, group, ctx));
     if (providers.length === 0) return [];
     perClass.push(providers);
   }
@@ -231,6 +217,29 @@ function unsuffixedOptions(ctx: RootContext, group: ResolvedGroup): GroupOption[
     );
   }
   return options;
+}
+
+/**
+ * Which providers the unsuffixed group may draw on from this root: none (the root rules it out), the
+ * tree's, or the tree's and its linked sharing providers'. Exported, with mayServeUnsuffixed, for the
+ * explain view's stage counts (explain-stages.ts).
+ */
+export function unsuffixedScope(ctx: RootContext, group: ResolvedGroup): 'none' | 'tree' | 'tree+sharing' {
+  // in_tree on the unsuffixed group confines it to that tree, sharing providers elsewhere included (Placement).
+  if (group.inTreeRootId !== undefined && group.inTreeRootId !== ctx.root.id) return 'none';
+  if (hasAny(ctx.root.aggregates, group.forbiddenAggregates)) return 'none';
+  return group.inTreeRootId !== undefined ? 'tree' : 'tree+sharing';
+}
+
+/** The provider may serve the unsuffixed group anchored at ctx's root: exclusions and member_of (fits judges amounts). */
+export function mayServeUnsuffixed(p: ProviderRow, group: ResolvedGroup, ctx: RootContext): boolean {
+  // member_of holds for a provider of the tree when it or the anchor root is in the aggregates
+  // (Placement's "rp or tree"); a sharing provider from another tree must be in them itself (bug 1792503).
+  return (
+    !hasAny(p.traits, group.forbiddenTraitIds) &&
+    (inAll(p.aggregates, group.memberOf) || (p.rootId === ctx.root.id && inAll(ctx.root.aggregates, group.memberOf))) &&
+    !hasAny(p.aggregates, group.forbiddenAggregates)
+  );
 }
 
 /** A suffixed group: one provider with every class, trait and aggregate the group asks for. */

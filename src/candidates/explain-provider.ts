@@ -1,16 +1,16 @@
 import type { Knex } from 'knex';
-import { aggregateUuids, heartbeatAgeSeconds, providerByUuid, rootIdQuery } from '../repo/emplace-explain';
+import { aggregateUuids, heartbeatAgeSeconds } from '../repo/emplace-explain';
 import { candidatesForRoot, fits, satisfiesSingly, type CombineOptions, type RootContext } from './combine';
 import { rootContext, type EngineOptions, type EngineResult } from './engine';
 import { groupLabel } from './explain-stages';
 import type { Candidate, ProviderRow, ResolvedGroup, ResolvedRequest } from './model';
+import type { ReadView } from '../read-model/read-model';
 import type { CandidatesRequest, RequestGroup } from '../provider-query/request-groups';
-import { classNames, fetchTrees } from './tree-query';
 
 /**
  * `&provider=<uuid>` of the explain view: why that provider's tree anchors no candidate, or why the
  * provider takes part in none, in sentences that name the class, trait or aggregate. The tree is
- * judged by the engine's own combiner (candidatesForRoot), on the rows the engine would read.
+ * judged by the engine's own combiner (candidatesForRoot), on the read model the engine reads.
  */
 
 export interface ProviderExplanation {
@@ -32,7 +32,7 @@ export interface ProviderQuestion {
   uuid: string;
   request: CandidatesRequest;
   resolved: ResolvedRequest;
-  sharingTrees: Map<number, ProviderRow[]>;
+  view: ReadView;
   engine: EngineOptions;
   result: EngineResult;
 }
@@ -42,9 +42,9 @@ const MAX_SCAN = 10000;
 
 type Words = (id: number) => string;
 
-export async function explainProvider(trx: Knex.Transaction, q: ProviderQuestion): Promise<ProviderExplanation> {
-  const found = await providerByUuid(trx, q.uuid);
-  if (!found) {
+export async function explainProvider(db: Knex, q: ProviderQuestion): Promise<ProviderExplanation> {
+  const provider = providerByUuid(q.view, q.uuid);
+  if (!provider) {
     return {
       uuid: q.uuid,
       found: false,
@@ -53,11 +53,9 @@ export async function explainProvider(trx: Knex.Transaction, q: ProviderQuestion
       summary: `No provider has uuid ${q.uuid}.`,
     };
   }
-  const tree = (await fetchTrees(trx, rootIdQuery(trx, found.rootId), await classNames(trx))).get(found.rootId)!;
-  const provider = tree.find((p) => p.id === found.id)!;
-  const ctx = contextOf(tree, q);
+  const ctx = contextOf(q.view.trees.get(provider.rootId)!, q);
   const names = await aggregateUuids(
-    trx,
+    db,
     q.resolved.groups.flatMap((g) => [...g.memberOf.flat(), ...g.forbiddenAggregates]),
   );
   const aggregate: Words = (id) => names.get(id) ?? String(id);
@@ -67,7 +65,7 @@ export async function explainProvider(trx: Knex.Transaction, q: ProviderQuestion
   );
   const treeReasons = [
     ...rootReasons(ctx.root, q.resolved),
-    ...(await staleReasons(trx, ctx.root, q.engine.staleAfterSeconds)),
+    ...(await staleReasons(db, ctx.root, q.engine.staleAfterSeconds)),
     ...q.resolved.groups.flatMap((g, i) =>
       treeGroupReasons(g, q.request.groups[i], ctx, aggregate).map((r) => `${label(g)}: ${r}`),
     ),
@@ -95,15 +93,15 @@ export async function explainProvider(trx: Knex.Transaction, q: ProviderQuestion
   };
 }
 
+/** A uuid names one provider; the model is keyed by id, and one scan costs less than a round trip. */
+function providerByUuid(view: ReadView, uuid: string): ProviderRow | undefined {
+  for (const provider of view.providers.values()) if (provider.uuid === uuid) return provider;
+  return undefined;
+}
+
 function contextOf(tree: ProviderRow[], q: ProviderQuestion): RootContext {
-  const sharingIds = new Set(q.resolved.sharingProviderIds);
-  const known = [...[...q.sharingTrees.values()].flat(), ...tree];
-  const parents = new Map(known.map((p) => [p.id, p.parentId]));
-  return rootContext(
-    tree,
-    known.filter((p) => sharingIds.has(p.id) && p.rootId !== tree[0].rootId),
-    parents,
-  );
+  const sharing = q.resolved.sharingProviderIds.flatMap((id) => q.view.providers.get(id) ?? []);
+  return rootContext(tree, sharing, { get: (id) => q.view.providers.get(id)?.parentId });
 }
 
 function summary(
@@ -224,9 +222,9 @@ function rootReasons(root: ProviderRow, resolved: ResolvedRequest): string[] {
   ];
 }
 
-async function staleReasons(trx: Knex.Transaction, root: ProviderRow, staleAfter?: number): Promise<string[]> {
+async function staleReasons(db: Knex, root: ProviderRow, staleAfter?: number): Promise<string[]> {
   if (staleAfter === undefined) return [];
-  const age = await heartbeatAgeSeconds(trx, root.id);
+  const age = await heartbeatAgeSeconds(db, root.id);
   if (age === undefined || age <= staleAfter) return [];
   return [
     `the root's last heartbeat was ${Math.floor(age)} seconds ago, over EMPLACE_STALE_AFTER_SECONDS (${staleAfter})`,

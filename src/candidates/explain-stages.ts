@@ -1,27 +1,21 @@
-import type { Knex } from 'knex';
-import { whereRootNotSilent } from '../repo/emplace-heartbeats';
 import {
-  providersWithClasses,
-  rootsWhere,
-  treesWithClass,
-  treesWithProvider,
-  type StageQuery,
-} from '../repo/emplace-explain';
-import { applyProviderFilter, type ProviderFilter } from '../repo/provider-filters';
-import type { ProviderRow, ResolvedGroup, ResolvedRequest } from './model';
+  satisfiesSingly,
+  fits,
+  mayServeUnsuffixed,
+  unsuffixedScope,
+  type CombineOptions,
+  type RootContext,
+} from './combine';
+import type { ProviderRow, ResolvedGroup, ResolvedRequest, ResolvedResource } from './model';
 import type { RequestGroup } from '../provider-query/request-groups';
-import { sharingHelp, type SharingHelp } from './tree-query';
-
-type Db = Knex | Knex.Transaction;
 
 /**
- * The filter stages of GET /emplace/explain/allocation_candidates, each a query whose rows are what
- * survives it and everything before it. Suffixed groups count providers (one provider serves such a
- * group: the single-provider filter GET /resource_providers uses); the unsuffixed group counts trees,
- * since its classes may come from several providers of one tree and from sharing providers. Trees are
- * judged by the engine's per-root pre-check (tree-query.ts rootsQuery), written here as sets of root ids
- * so that counting every root is a few scans rather than correlated probes per root and per stage; a
- * test holds the two to the same count over the candidates corpus. Tree stages judge the whole request.
+ * The filter stages of GET /emplace/explain/allocation_candidates, each a test over the read model that the
+ * engine reads. Suffixed groups count providers (one provider serves such a group: the engine's
+ * satisfiesSingly); the unsuffixed group counts trees, since its classes may come from several providers of
+ * one tree and from sharing providers: a tree survives when, for each class, a provider the engine would
+ * let serve the group (combine.ts mayServeUnsuffixed) has room, and each required trait set is on one of them.
+ * Tree stages judge the whole request; same_subtree asks the engine's combination walk itself.
  */
 
 export type StageFilter =
@@ -38,61 +32,109 @@ export type StageFilter =
   | 'root_required'
   | 'stale';
 
-export interface StagePlan {
+/** A filter of the explained query; what survives it is counted after every earlier stage's survivors. */
+export interface Stage<T> {
   filter: StageFilter;
   /** For a capacity stage: the amount, as CLASS:N. */
   resource?: string;
-  /** What survives; absent when the count is known without asking (fixed) or not countable in SQL. */
-  count?: StageQuery;
-  fixed?: number | null;
   /** The sentence saying this stage left nothing. */
   emptied: string;
   note?: string;
+  keeps(item: T): boolean;
 }
+
+/** A tree stage judged by walking the tree's combinations (async: the walk pauses for the pacer). */
+export interface WalkStage extends Omit<Stage<RootContext>, 'keeps'> {
+  walk: CombineOptions;
+}
+
+export type TreeStage = Stage<RootContext> | WalkStage;
+
+export type GroupStages =
+  { unit: 'providers'; stages: Array<Stage<ProviderRow>> } | { unit: 'trees'; stages: Array<Stage<RootContext>> };
 
 export const groupLabel = (suffix: string) => `resources${suffix}`;
 
 const list = (names: string[]) => names.join(', ');
 
 /** The group's stages in the documented order; only the filters the query uses, after its classes. */
-export function groupPlans(
-  db: Db,
-  group: ResolvedGroup,
-  raw: RequestGroup,
-  sharing: ProviderRow[],
-  sharingProviderIds: number[],
-): StagePlan[] {
+export function groupStages(group: ResolvedGroup, raw: RequestGroup): GroupStages {
   const label = groupLabel(group.suffix);
-  const unit = group.granular ? 'provider' : 'tree';
+  const classes = list(group.resources.map((r) => r.className));
   const steps = groupSteps(group, raw);
-  const plans: StagePlan[] = [];
-  // Each later stage keeps this one's condition, so the counts only ever fall.
-  const classSets = group.resources.map((r) =>
-    treesWithClass(db, r.classId, aggregatesOf(sharing.filter((s) => s.inventories.has(r.className)))),
-  );
-  const classIds = group.resources.map((r) => r.classId);
+  if (group.granular) {
+    const stages: Array<Stage<ProviderRow>> = [];
+    if (group.resources.length > 0) {
+      stages.push({
+        filter: 'resource_classes',
+        emptied: `No provider has inventory of every class ${label} asks for (${classes}).`,
+        keeps: (p) => group.resources.every((r) => p.inventories.has(r.className)),
+      });
+    }
+    for (const step of steps) {
+      stages.push({ ...describe(step, `No provider left in ${label}`), keeps: (p) => satisfiesSingly(p, step.group) });
+    }
+    return { unit: 'providers', stages };
+  }
+  const stages: Array<Stage<RootContext>> = [];
   if (group.resources.length > 0) {
-    const classes = list(group.resources.map((r) => r.className));
-    plans.push({
+    stages.push({
       filter: 'resource_classes',
-      count: group.granular ? { query: providersWithClasses(db, classIds) } : { sets: classSets },
-      emptied: group.granular
-        ? `No provider has inventory of every class ${label} asks for (${classes}).`
-        : `No tree has inventory of every class ${label} asks for (${classes}), counting sharing providers.`,
+      emptied: `No tree has inventory of every class ${label} asks for (${classes}), counting sharing providers.`,
+      keeps: (ctx) =>
+        group.resources.every(
+          (r) =>
+            ctx.tree.some((p) => p.inventories.has(r.className)) ||
+            ctx.linkedSharing.some((p) => p.inventories.has(r.className)),
+        ),
     });
   }
   for (const step of steps) {
-    const count: StageQuery = group.granular
-      ? { query: applyProviderFilter(providersWithClasses(db, classIds), 'p', granularFilter(step.group)) }
-      : { sets: [...classSets, ...groupSets(db, step.group, helpFor(step.group, sharing, sharingProviderIds))] };
-    plans.push({
-      filter: step.filter,
-      resource: step.resource,
-      count,
-      emptied: `No ${unit} left in ${label} ${step.words}.`,
-    });
+    stages.push({ ...describe(step, `No tree left in ${label}`), keeps: (ctx) => unsuffixedHolds(ctx, step.group) });
   }
-  return plans;
+  return { unit: 'trees', stages };
+}
+
+function describe(step: GroupStep, none: string): Omit<Stage<unknown>, 'keeps'> {
+  return { filter: step.filter, resource: step.resource, emptied: `${none} ${step.words}.` };
+}
+
+/**
+ * Some provider of the tree or a linked sharing provider can take each of the unsuffixed group's amounts,
+ * and each required trait set is on one that may serve the group. Whether the providers that take the
+ * amounts also carry the traits between them is left to the walk (the `combination` verdict).
+ */
+function unsuffixedHolds(ctx: RootContext, group: ResolvedGroup): boolean {
+  const scope = unsuffixedScope(ctx, group);
+  if (scope === 'none') return false;
+  // Plain loops over the tree and then its linked sharing providers: this runs per tree and stage, and
+  // lists or closures made here showed as garbage collection in profiles.
+  const sharing = scope === 'tree+sharing' ? ctx.linkedSharing : [];
+  for (const r of group.resources) {
+    if (!someTakes(ctx.tree, r, group, ctx) && !someTakes(sharing, r, group, ctx)) return false;
+  }
+  for (const anyOf of group.requiredTraitIds) {
+    if (!someCarries(ctx.tree, anyOf, group, ctx) && !someCarries(sharing, anyOf, group, ctx)) return false;
+  }
+  return true;
+}
+
+function someTakes(providers: ProviderRow[], r: ResolvedResource, group: ResolvedGroup, ctx: RootContext): boolean {
+  for (const p of providers) if (fits(p, r.className, r.amount) && mayServeUnsuffixed(p, group, ctx)) return true;
+  return false;
+}
+
+function someCarries(providers: ProviderRow[], anyOf: number[], group: ResolvedGroup, ctx: RootContext): boolean {
+  for (const p of providers) {
+    for (const t of anyOf) if (p.traits.has(t) && mayServeUnsuffixed(p, group, ctx)) return true;
+  }
+  return false;
+}
+
+/** A suffixed group can be served in this tree: one provider of it, or a linked sharing provider, alone. */
+function granularHolds(ctx: RootContext, group: ResolvedGroup): boolean {
+  const serves = (p: ProviderRow) => satisfiesSingly(p, group);
+  return ctx.tree.some(serves) || ctx.linkedSharing.some(serves);
 }
 
 interface GroupStep {
@@ -160,154 +202,62 @@ function memberOfWords(raw: RequestGroup): string {
   return [...sets, ...raw.forbiddenAggregates.map((uuid) => `!${uuid}`)].join(' and ');
 }
 
-function granularFilter(group: ResolvedGroup): ProviderFilter {
-  return {
-    resources: group.resources.map((r) => ({ resourceClassId: r.classId, amount: r.amount })),
-    anyOfTraitIds: group.requiredTraitIds,
-    forbiddenTraitIds: group.forbiddenTraitIds,
-    memberOfAggregateIds: group.memberOf,
-    forbiddenAggregateIds: group.forbiddenAggregates,
-    inTreeRootId: group.inTreeRootId,
-  };
-}
-
-function helpFor(group: ResolvedGroup, sharing: ProviderRow[], sharingProviderIds: number[]): SharingHelp {
-  return sharingHelp(bareRequest([group], sharingProviderIds), sharing);
-}
-
-function bareRequest(groups: ResolvedGroup[], sharingProviderIds: number[]): ResolvedRequest {
-  return {
-    groups,
-    rootRequired: [],
-    rootRequiredIds: [],
-    rootForbidden: [],
-    rootForbiddenIds: [],
-    sameSubtrees: [],
-    sharingProviderIds,
-    impossible: false,
-  };
-}
-
-/**
- * The roots that can anchor the group, as the sets whose intersection they are: the conditions
- * tree-query.ts adds per group (addUnsuffixedConditions, addGranularCondition), one set each.
- */
-function groupSets(db: Db, group: ResolvedGroup, help: SharingHelp): Knex.QueryBuilder[] {
-  if (group.granular) return [treesWithProvider(db, granularFilter(group), help.granular.get(group) ?? [])];
-  const sets: Knex.QueryBuilder[] = [];
-  const inTree = group.inTreeRootId;
-  if (inTree !== undefined) sets.push(rootsWhere(db, (q) => q.where('r.id', inTree)));
-  // With in_tree the unsuffixed group takes nothing from sharing providers outside the tree.
-  const shared = (aggregates: number[] | undefined) => (inTree === undefined ? (aggregates ?? []) : []);
-  const { forbiddenTraitIds, forbiddenAggregates } = group;
-  if (forbiddenAggregates.length > 0) {
-    sets.push(rootsWhere(db, (q) => applyProviderFilter(q, 'r', { forbiddenAggregateIds: forbiddenAggregates })));
-  }
-  group.resources.forEach((r, i) => {
-    const filter = {
-      resources: [{ resourceClassId: r.classId, amount: r.amount }],
-      forbiddenTraitIds,
-      forbiddenAggregateIds: forbiddenAggregates,
-    };
-    sets.push(treesWithProvider(db, filter, shared(help.perClass.get(group)?.[i])));
-  });
-  group.requiredTraitIds.forEach((anyOf, i) => {
-    const filter = { anyOfTraitIds: [anyOf], forbiddenTraitIds };
-    sets.push(treesWithProvider(db, filter, shared(help.perTraitSet.get(group)?.[i])));
-  });
-  if (group.memberOf.length > 0) {
-    sets.push(treesWithProvider(db, { memberOfAggregateIds: group.memberOf }, shared(help.memberOf.get(group))));
-  }
-  return sets;
-}
-
-function aggregatesOf(providers: ProviderRow[]): number[] {
-  return [...new Set(providers.flatMap((p) => [...p.aggregates]))];
-}
-
-export interface TreePlans {
-  plans: StagePlan[];
-  /** The last stage's roots counted without any sharing provider's help (to tell how many trees need one). */
-  withoutSharing?: StageQuery;
+export interface TreeStageOptions {
+  combine: CombineOptions;
+  /** Roots left out by EMPLACE_STALE_AFTER_SECONDS; undefined when it is off. */
+  silent?: ReadonlySet<number>;
+  staleAfterSeconds?: number;
 }
 
 /** Trees after combining the groups, then group_policy, same_subtree, root_required and the stale filter. */
-export function treePlans(
-  db: Db,
-  request: ResolvedRequest,
-  sharing: ProviderRow[],
-  staleAfterSeconds: number | undefined,
-): TreePlans {
-  const zero = request.impossible ? 0 : undefined;
-  const help = sharingHelp(request, sharing);
-  const setsWith = (h: SharingHelp) => request.groups.flatMap((group) => groupSets(db, group, h));
-  let sets = setsWith(help);
-  const count = (): StageQuery | undefined => (zero === undefined ? { sets: [...sets] } : undefined);
-  const plans: StagePlan[] = [
+export function treeStages(request: ResolvedRequest, options: TreeStageOptions): TreeStage[] {
+  const granular = request.groups.filter((g) => g.granular);
+  const stages: TreeStage[] = [
     {
       filter: 'combined',
-      count: count(),
-      fixed: zero,
       emptied: 'No tree can serve every request group together, though each group alone finds some.',
+      // A tree gets here through every unsuffixed group's stages (TreeJudge), the last being the whole group.
+      keeps: (ctx) => granular.every((g) => granularHolds(ctx, g)),
     },
   ];
-  const extra: Knex.QueryBuilder[] = [];
-  const add = (set: Knex.QueryBuilder) => {
-    sets.push(set);
-    extra.push(set);
-  };
-  const granular = request.groups.filter((g) => g.granular);
   if (request.groupPolicy === 'isolate' && granular.length >= 2) {
-    // tree-query.ts addIsolateCondition: without sharing help every group's provider comes from the tree.
-    if (!granular.some((g) => (help.granular.get(g) ?? []).length > 0)) {
-      add(
-        rootsWhere(db, (q) =>
-          q.whereRaw('(SELECT count(*) FROM resource_providers c WHERE c.root_provider_id = r.id) >= ?', [
-            granular.length,
-          ]),
-        ),
-      );
-    }
     const n = granular.length;
-    plans.push({
+    stages.push({
       filter: 'group_policy',
-      count: count(),
-      fixed: zero,
       emptied: `No tree has ${n} distinct providers for the ${n} suffixed groups (group_policy=isolate).`,
-      note: 'A necessary condition in SQL; isolation itself is checked as candidates are combined.',
+      note: 'A necessary condition (enough providers); isolation itself is checked as candidates are combined.',
+      // Linked sharing providers count only where they can serve a suffixed group.
+      keeps: (ctx) =>
+        ctx.tree.length + ctx.linkedSharing.filter((p) => granular.some((g) => satisfiesSingly(p, g))).length >= n,
     });
   }
   if (request.sameSubtrees.length > 0) {
-    plans.push({
+    stages.push({
       filter: 'same_subtree',
-      fixed: null,
       emptied: `No combination keeps the groups of same_subtree (${sameSubtreeWords(request)}) within one subtree.`,
-      note: 'Checked as candidates are combined, not countable in SQL; the final count includes it.',
+      note: 'Trees that yield a candidate as the engine combines them, same_subtree and group_policy applied.',
+      walk: options.combine,
     });
   }
   if (request.rootRequired.length > 0 || request.rootForbidden.length > 0) {
-    const filter = { requiredTraitIds: request.rootRequiredIds, forbiddenTraitIds: request.rootForbiddenIds };
-    add(rootsWhere(db, (q) => applyProviderFilter(q, 'r', filter)));
     const words = list([...request.rootRequired, ...request.rootForbidden.map((t) => `!${t}`)]);
-    plans.push({
+    stages.push({
       filter: 'root_required',
-      count: count(),
-      fixed: zero,
       emptied: `No root left has what root_required asks for (${words}).`,
+      keeps: ({ root }) =>
+        request.rootRequiredIds.every((t) => root.traits.has(t)) &&
+        !request.rootForbiddenIds.some((t) => root.traits.has(t)),
     });
   }
-  if (staleAfterSeconds !== undefined) {
-    add(rootsWhere(db, (q) => whereRootNotSilent(q, 'r', staleAfterSeconds)));
-    plans.push({
+  const { silent, staleAfterSeconds } = options;
+  if (silent !== undefined) {
+    stages.push({
       filter: 'stale',
-      count: count(),
-      fixed: zero,
       emptied: `Every tree left has a root whose last heartbeat is older than ${staleAfterSeconds} seconds (EMPLACE_STALE_AFTER_SECONDS).`,
+      keeps: ({ root }) => !silent.has(root.id),
     });
   }
-  sets = [...setsWith(sharingHelp(request, [])), ...extra];
-  const withoutSharing = request.sharingProviderIds.length > 0 ? count() : undefined;
-  return { plans, withoutSharing };
+  return stages;
 }
 
 const sameSubtreeWords = (request: ResolvedRequest) => request.sameSubtrees.map((s) => s.join(',')).join(' and ');

@@ -1,29 +1,31 @@
 import type { Knex } from 'knex';
-import { countStages as countInSql } from '../repo/emplace-explain';
-import { findCandidates, type EngineOptions, type EngineResult } from './engine';
-import type { ReadModel } from '../read-model/read-model';
+import { findCandidates, rootContext, type EngineOptions, type EngineResult } from './engine';
+import type { ReadModel, ReadView } from '../read-model/read-model';
 import { explainProvider, type ProviderExplanation } from './explain-provider';
-import { groupPlans, treePlans, type StageFilter, type StagePlan } from './explain-stages';
-import type { ProviderRow, ResolvedRequest } from './model';
+import { countPassing, TreeJudge, yieldsCandidate } from './explain-judge';
+import { groupStages, type Stage, type StageFilter } from './explain-stages';
+import type { CombineOptions, RootContext } from './combine';
+import type { ResolvedRequest } from './model';
+import { Pacer } from './pacer';
 import type { CandidatesRequest } from '../provider-query/request-groups';
 import { resolveRequest } from '../provider-query/resolve';
-import { classNames, fetchSharingTrees } from './tree-query';
+import { silentProviderIds } from '../repo/emplace-heartbeats';
 
 /**
  * GET /emplace/explain/allocation_candidates: how many providers or trees survive each filter of the
  * query, the first filter that left nothing, and (with `provider`) why one provider's tree is not a
  * candidate. The final count comes from running the real engine once with the same options, so it is
- * what GET /allocation_candidates answers; every other count is one scalar subquery of ONE statement.
+ * what GET /allocation_candidates answers; every other count is taken in memory over the read model the
+ * engine reads, with the engine's own tests (decision 1500).
  */
 
 export interface StageCount {
   filter: StageFilter;
   resource?: string;
-  /** Survivors of this stage and every earlier one; null where SQL cannot count it (same_subtree). */
-  count: number | null;
+  /** Survivors of this stage and every earlier one. */
+  count: number;
   note?: string;
 }
-
 export interface GroupExplanation {
   suffix: string;
   unit: 'providers' | 'trees';
@@ -53,7 +55,7 @@ export interface Explanation {
 
 export interface ExplainOptions {
   engine: EngineOptions;
-  /** The read model the engine answers from (the explained counts come from PostgreSQL). */
+  /** The read model the engine answers from, and the stages are counted over. */
   model: ReadModel;
   /** The response's entry counts for the engine's result, as GET /allocation_candidates serializes it. */
   count(result: EngineResult): FinalCounts;
@@ -65,14 +67,12 @@ export async function explainCandidates(
   request: CandidatesRequest,
   options: ExplainOptions,
 ): Promise<Explanation> {
-  const counted = await db.transaction(async (trx) => countStages(trx, request, options), {
-    isolationLevel: 'repeatable read',
-    readOnly: true,
-  });
-  const result = await findCandidates(db, options.model, request, options.engine);
+  const [counted, result] = await Promise.all([
+    countStages(db, request, options),
+    findCandidates(db, options.model, request, options.engine),
+  ]);
   const final = options.count(result);
-  let emptyAt = firstEmptied(counted, request);
-  if (!emptyAt && final.allocation_requests === 0) emptyAt = await emptiedWhileCombining(db, request, options);
+  const emptyAt = await emptiedAt(counted, request, options, final);
   const explanation: Explanation = {
     groups: counted.groups,
     trees: counted.trees.map(({ stage }) => stage),
@@ -81,18 +81,14 @@ export async function explainCandidates(
     empty_at: emptyAt,
   };
   if (options.provider !== undefined) {
-    explanation.provider = await db.transaction(
-      async (trx) =>
-        explainProvider(trx, {
-          uuid: options.provider!,
-          request,
-          resolved: counted.resolved,
-          sharingTrees: counted.sharingTrees,
-          engine: options.engine,
-          result,
-        }),
-      { isolationLevel: 'repeatable read', readOnly: true },
-    );
+    explanation.provider = await explainProvider(db, {
+      uuid: options.provider,
+      request,
+      resolved: counted.resolved,
+      view: counted.view,
+      engine: options.engine,
+      result,
+    });
   }
   return explanation;
 }
@@ -104,103 +100,167 @@ interface CountedStage {
 
 interface Counted {
   resolved: ResolvedRequest;
-  sharingTrees: Map<number, ProviderRow[]>;
-  groups: GroupExplanation[];
+  view: ReadView;
+  combine: CombineOptions;
   groupStages: CountedStage[][];
+  groups: GroupExplanation[];
   trees: CountedStage[];
   sharing: Explanation['sharing'];
+  /** The roots, in the order counted, and how many tree stages each passed: what the walk was given. */
+  rootIds: readonly number[];
+  depth: Uint16Array;
+  contextOf(rootId: number): RootContext | undefined;
 }
 
-/** Resolve the request, then count every stage in one statement. */
-async function countStages(
-  trx: Knex.Transaction,
-  request: CandidatesRequest,
-  options: ExplainOptions,
-): Promise<Counted> {
-  const resolved = await resolveRequest(trx, request);
-  const sharingTrees = await fetchSharingTrees(trx, resolved.sharingProviderIds, await classNames(trx));
-  const sharingIds = new Set(resolved.sharingProviderIds);
-  const sharing = [...sharingTrees.values()].flat().filter((p) => sharingIds.has(p.id));
-  const perGroup = resolved.groups.map((group, i) =>
-    groupPlans(trx, group, request.groups[i], sharing, resolved.sharingProviderIds),
+/**
+ * Resolve the request (one statement), take the read model as of now (one), then count every stage in
+ * memory: providers of `view.providers` for a suffixed group, trees of `view.rootIds` otherwise. Each tree
+ * goes through all its stages in turn, so nothing built for it outlives its turn.
+ */
+async function countStages(db: Knex, request: CandidatesRequest, options: ExplainOptions): Promise<Counted> {
+  const [resolved, view, silent] = await Promise.all([
+    resolveRequest(db, request),
+    options.model.current(),
+    silentProviderIds(db, options.engine.staleAfterSeconds),
+  ]);
+  const pacer = new Pacer(options.engine.timeBudgetMs, options.engine.signal);
+  const sharing = resolved.sharingProviderIds.flatMap((id) => view.providers.get(id) ?? []);
+  const parents = { get: (id: number) => view.providers.get(id)?.parentId };
+  const contextOf = (rootId: number) => {
+    const tree = view.trees.get(rootId);
+    return tree && rootContext(tree, sharing, parents);
+  };
+  const combine: CombineOptions = {
+    groups: resolved.groups,
+    groupPolicy: resolved.groupPolicy,
+    sameSubtrees: resolved.sameSubtrees,
+    nestedAware: options.engine.nestedAware,
+  };
+  const planned = resolved.groups.map((group, i) => groupStages(group, request.groups[i]));
+  const perTree = planned.map((p) => (p.unit === 'trees' ? p.stages : []));
+  const groupCounts = planned.map((p) =>
+    p.unit === 'providers' ? countPassing(view.providers.values(), p.stages) : p.stages.map(() => 0),
   );
-  const trees = treePlans(trx, resolved, sharing, options.engine.staleAfterSeconds);
-  const all = [...perGroup.flat(), ...trees.plans];
-  const queries = all.flatMap((plan) => (plan.count ? [plan.count] : []));
-  if (trees.withoutSharing) queries.push(trees.withoutSharing);
-  const counts = await countInSql(trx, queries);
-  let next = 0;
-  const countOf = (plan: StagePlan) => (plan.count ? counts[next++] : (plan.fixed ?? null));
-  const toCounted = (plan: StagePlan): CountedStage => ({
-    stage: stageCount(plan, countOf(plan)),
-    emptied: plan.emptied,
-  });
-  const groupStages = perGroup.map((plans) => plans.map(toCounted));
-  const treeStages = trees.plans.map(toCounted);
-  const lastTrees = [...treeStages].reverse().find((s) => s.stage.count !== null)?.stage.count ?? 0;
+  const judge = new TreeJudge(
+    perTree,
+    resolved,
+    sharing,
+    { combine, silent, staleAfterSeconds: options.engine.staleAfterSeconds },
+    pacer,
+  );
+  const { stages } = judge;
+  const treeCounts = stages.map(() => 0);
+  const { rootIds } = view;
+  const depth = new Uint16Array(rootIds.length);
+  let needSharing = 0;
+  for (let n = 0; n < rootIds.length; n++) {
+    const wait = pacer.step();
+    if (wait) await wait;
+    const ctx = contextOf(rootIds[n]);
+    if (!ctx) continue;
+    const judged = judge.verdict(ctx);
+    const verdict = judged instanceof Promise ? await judged : judged;
+    for (let g = 0; g < verdict.groups.length; g++) {
+      for (let i = verdict.groups[g] - 1; i >= 0; i--) groupCounts[g][i]++;
+    }
+    depth[n] = verdict.depth;
+    for (let i = verdict.depth - 1; i >= 0; i--) treeCounts[i]++;
+    if (verdict.needsSharing) needSharing++;
+  }
+  const counted = (list: StageWords[], counts: number[]) =>
+    list.map((stage, i) => ({ stage: stageCount(stage, counts[i]), emptied: stage.emptied }));
+  const groupStagesCounted = planned.map((p, g) => counted(p.stages, groupCounts[g]));
   return {
     resolved,
-    sharingTrees,
+    view,
+    combine,
+    groupStages: groupStagesCounted,
     groups: resolved.groups.map((group, i) => ({
       suffix: group.suffix,
-      unit: group.granular ? 'providers' : 'trees',
-      stages: groupStages[i].map((s) => s.stage),
+      unit: planned[i].unit,
+      stages: groupStagesCounted[i].map((s) => s.stage),
     })),
-    groupStages,
-    trees: treeStages,
+    trees: counted(stages, treeCounts),
     sharing: {
       providers: resolved.sharingProviderIds.length,
-      trees_needing_sharing: trees.withoutSharing ? lastTrees - counts[next] : resolved.impossible ? null : 0,
+      trees_needing_sharing: resolved.impossible ? null : needSharing,
     },
+    rootIds,
+    depth,
+    contextOf,
   };
 }
 
-function stageCount(plan: StagePlan, count: number | null): StageCount {
-  const stage: StageCount = plan.resource
-    ? { filter: plan.filter, resource: plan.resource, count }
-    : { filter: plan.filter, count };
-  if (plan.note) stage.note = plan.note;
-  return stage;
+type StageWords = Omit<Stage<unknown>, 'keeps'>;
+
+function stageCount(stage: StageWords, count: number): StageCount {
+  const counted: StageCount = stage.resource
+    ? { filter: stage.filter, resource: stage.resource, count }
+    : { filter: stage.filter, count };
+  if (stage.note) counted.note = stage.note;
+  return counted;
 }
 
-/** The first stage, group by group and then over the whole request, that counted nothing. */
-function firstEmptied(counted: Counted, request: CandidatesRequest): EmptiedAt | null {
+/**
+ * The first stage, group by group and then over the whole request, that counted nothing; when the walk
+ * (same_subtree's stage, or the engine's final answer) is what left nothing, which of its rules refused.
+ */
+async function emptiedAt(
+  counted: Counted,
+  request: CandidatesRequest,
+  options: ExplainOptions,
+  final: FinalCounts,
+): Promise<EmptiedAt | null> {
   for (const [i, stages] of counted.groupStages.entries()) {
     const empty = stages.find((s) => s.stage.count === 0);
     if (empty) return { group: request.groups[i].suffix, filter: empty.stage.filter, message: empty.emptied };
   }
-  const empty = counted.trees.find((s) => s.stage.count === 0);
-  return empty ? { group: null, filter: empty.stage.filter, message: empty.emptied } : null;
-}
-
-/**
- * Every SQL stage kept some tree, yet the engine found nothing: the verdict came while combining.
- * Ask the engine again with group_policy and then same_subtree relaxed (at most two runs, each
- * stopping at its first candidate) to name which one it was.
- */
-async function emptiedWhileCombining(
-  db: Knex,
-  request: CandidatesRequest,
-  options: ExplainOptions,
-): Promise<EmptiedAt> {
-  const engine: EngineOptions = { ...options.engine, limit: 1, maxCandidates: 1, randomize: false };
-  if (options.engine.maxCandidates === 0) {
+  const at = counted.trees.findIndex((s) => s.stage.count === 0);
+  const walked = counted.trees[at]?.stage.filter === 'same_subtree';
+  if (at >= 0 && !walked) {
+    const empty = counted.trees[at];
+    return { group: null, filter: empty.stage.filter, message: empty.emptied };
+  }
+  if (at < 0 && final.allocation_requests > 0) return null;
+  if (at < 0 && options.engine.maxCandidates === 0) {
     return {
       group: null,
       filter: 'combination',
       message: 'max_allocation_candidates is 0: the service offers no candidates.',
     };
   }
+  // The trees the walk was given: those reaching same_subtree's stage, or those every stage kept.
+  const reached = at >= 0 ? at : counted.trees.length;
+  const trees = counted.rootIds.flatMap((rootId, n) =>
+    counted.depth[n] >= reached ? (counted.contextOf(rootId) ?? []) : [],
+  );
+  return emptiedWhileCombining(trees, counted.combine, request, options);
+}
+
+/**
+ * Every counted stage kept some tree, yet the walk found nothing in them: walk them again with
+ * group_policy and then same_subtree relaxed (each walk stops at a tree's first candidate) to name
+ * which rule it was.
+ */
+async function emptiedWhileCombining(
+  trees: RootContext[],
+  combine: CombineOptions,
+  request: CandidatesRequest,
+  options: ExplainOptions,
+): Promise<EmptiedAt> {
+  const pacer = new Pacer(options.engine.timeBudgetMs, options.engine.signal);
+  const found = async (relaxed: CombineOptions) => {
+    for (const ctx of trees) if (await yieldsCandidate(ctx, relaxed, pacer)) return true;
+    return false;
+  };
   const combination: EmptiedAt = {
     group: null,
     filter: 'combination',
     message: combinationWords(request, options.engine.nestedAware),
   };
-  const found = async (r: CandidatesRequest) =>
-    (await findCandidates(db, options.model, r, engine)).candidates.length > 0;
-  if (!(await found({ ...request, groupPolicy: 'none', sameSubtrees: [] }))) return combination;
+  if (!(await found({ ...combine, groupPolicy: 'none', sameSubtrees: [] }))) return combination;
   const subtree = request.sameSubtrees.length > 0;
-  if (request.groupPolicy === 'isolate' && (!subtree || !(await found({ ...request, sameSubtrees: [] })))) {
+  if (request.groupPolicy === 'isolate' && (!subtree || !(await found({ ...combine, sameSubtrees: [] })))) {
     return {
       group: null,
       filter: 'group_policy',

@@ -1,4 +1,3 @@
-import type { Knex } from 'knex';
 import type { Queryable } from '../db/knex';
 import { isForeignKeyViolation } from '../errors/pg-errors';
 
@@ -74,20 +73,6 @@ export async function listHeartbeats(db: Queryable, options: HeartbeatListOption
     [stale, stale, options.marker ?? null, options.marker ?? null, options.limit + 1],
   );
   return result.rows;
-}
-
-/**
- * EMPLACE_STALE_AFTER_SECONDS, as the candidates engine applies it where roots are chosen: the root
- * `alias` (a resource_providers row) is kept unless it has a heartbeat older than `staleAfterSeconds`.
- * No heartbeat row, no effect (nova-reported hosts behave exactly as in Placement). A primary-key probe per root.
- */
-export function whereRootNotSilent(query: Knex.QueryBuilder, alias: string, staleAfterSeconds?: number): void {
-  if (staleAfterSeconds === undefined) return;
-  query.whereRaw(
-    `NOT EXISTS (SELECT 1 FROM emplace_heartbeats hb WHERE hb.resource_provider_id = ??
-                 AND hb.heartbeat_at < now() - make_interval(secs => ?::int))`,
-    [`${alias}.id`, staleAfterSeconds],
-  );
 }
 
 /**
