@@ -47,7 +47,7 @@ export async function findCandidates(
   options: EngineOptions,
 ): Promise<EngineResult> {
   const [view, silent] = await Promise.all([model.current(), silentProviderIds(db, options.staleAfterSeconds)]);
-  const resolved = await resolveRequest(db, request, view);
+  const resolved = resolveRequest(view, request);
   if (resolved.impossible) return { candidates: [], trees: new Map(), traitNames: new Map(), capReached: false };
   const sharing = resolved.sharingProviderIds.flatMap((id) => view.providers.get(id) ?? []);
   const sharingTrees = new Map<number, ProviderRow[]>();

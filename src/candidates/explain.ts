@@ -113,16 +113,16 @@ interface Counted {
 }
 
 /**
- * Resolve the request (one statement), take the read model as of now (one), then count every stage in
+ * Take the read model as of now (one statement) and resolve the request in it, then count every stage in
  * memory: providers of `view.providers` for a suffixed group, trees of `view.rootIds` otherwise. Each tree
  * goes through all its stages in turn, so nothing built for it outlives its turn.
  */
 async function countStages(db: Knex, request: CandidatesRequest, options: ExplainOptions): Promise<Counted> {
-  const [resolved, view, silent] = await Promise.all([
-    resolveRequest(db, request),
+  const [view, silent] = await Promise.all([
     options.model.current(),
     silentProviderIds(db, options.engine.staleAfterSeconds),
   ]);
+  const resolved = resolveRequest(view, request);
   const pacer = new Pacer(options.engine.timeBudgetMs, options.engine.signal);
   const sharing = resolved.sharingProviderIds.flatMap((id) => view.providers.get(id) ?? []);
   const parents = { get: (id: number) => view.providers.get(id)?.parentId };

@@ -83,7 +83,7 @@ export async function listResourceProviders(req: Request, res: Response): Promis
     req.mv,
   );
   const view = await req.deps.readModel.current();
-  const filter = await inWords(PROVIDER_LIST_WORDING, () => resolveProviderList(req.deps.db, parsed, view));
+  const filter = await inWords(PROVIDER_LIST_WORDING, async () => resolveProviderList(view, parsed));
   const providers = filter ? listFromModel(view, filter) : [];
   const body: Schemas['ResourceProviderList'] = { resource_providers: providers.map((p) => serializeProvider(req, p)) };
   sendJson(req, res, 200, body, newest(providers.map((p) => p.modifiedAt)));

@@ -1,4 +1,3 @@
-import type { Queryable } from '../db/knex';
 import type { ReadView } from '../read-model/read-model';
 import { canonicalUuid } from '../validation/validator';
 import { UnknownResourceClass, UnknownTrait } from '../errors/domain';
@@ -6,15 +5,6 @@ import type { ResolvedGroup, ResolvedRequest } from '../candidates/model';
 import type { ProviderFilter } from '../repo/provider-filters';
 import type { ProviderListFilter } from '../repo/providers';
 import type { CandidatesRequest, ProviderListQuery, RequestGroup } from './request-groups';
-
-const SHARING_TRAIT = 'MISC_SHARES_VIA_AGGREGATE';
-
-interface NameRow {
-  kind: 'rc' | 'trait' | 'agg' | 'rp' | 'sharing';
-  key: string;
-  id: number;
-  root_id: number | null;
-}
 
 /** The names a request mentions, by kind. */
 interface RequestNames {
@@ -35,16 +25,12 @@ interface ResolvedNames {
 }
 
 /**
- * Resolve every name in the request in ONE round trip (classes, traits, aggregates, in_tree providers)
- * and learn which providers share via aggregates. Unknown classes and traits are 400s as in Placement;
- * unknown aggregates or in_tree providers simply match nothing.
+ * Resolve every name in the request (classes, traits, aggregates, in_tree providers) and learn which
+ * providers share via aggregates. Unknown classes and traits are 400s as in Placement; unknown
+ * aggregates or in_tree providers simply match nothing.
  */
-export async function resolveRequest(
-  db: Queryable,
-  request: CandidatesRequest,
-  view?: ReadView,
-): Promise<ResolvedRequest> {
-  const names = view ? namesInView(view, namesIn(request)) : await lookupNames(db, namesIn(request));
+export function resolveRequest(view: ReadView, request: CandidatesRequest): ResolvedRequest {
+  const names = namesInView(view, namesIn(request));
   const traitId = traitIdOf(names.traitIds);
   // Placement resolves root_required first, then each group's classes and then its traits.
   const rootRequiredIds = request.rootRequired.map(traitId);
@@ -69,14 +55,9 @@ export async function resolveRequest(
  * (before traits are looked at), then unknown traits, then an aggregate group nobody is in lists nothing, then
  * unknown resource classes.
  */
-export async function resolveProviderList(
-  db: Queryable,
-  query: ProviderListQuery,
-  view?: ReadView,
-): Promise<ProviderListFilter | undefined> {
+export function resolveProviderList(view: ReadView, query: ProviderListQuery): ProviderListFilter | undefined {
   const { group } = query;
-  const asked = namesIn({ groups: [group], rootRequired: [], rootForbidden: [], sameSubtrees: [] });
-  const names = view ? namesInView(view, asked) : await lookupNames(db, asked);
+  const names = namesInView(view, namesIn({ groups: [group], rootRequired: [], rootForbidden: [], sameSubtrees: [] }));
   if (group.inTree && !names.providerRoots.has(group.inTree)) return undefined;
   const unknownTrait = [...group.requiredTraits.flat(), ...group.forbiddenTraits].find((t) => !names.traitIds.has(t));
   if (unknownTrait !== undefined) throw new UnknownTrait([unknownTrait]);
@@ -123,31 +104,9 @@ function namesIn(request: CandidatesRequest): RequestNames {
   return names;
 }
 
-async function lookupNames(db: Queryable, names: RequestNames): Promise<ResolvedNames> {
-  const result = await db.raw(
-    `SELECT 'rc' AS kind, name AS key, id, NULL::bigint AS root_id FROM resource_classes WHERE name = ANY(?::text[])
-     UNION ALL SELECT 'trait', name, id, NULL FROM traits WHERE name = ANY(?::text[])
-     UNION ALL SELECT 'agg', uuid::text, id, NULL FROM placement_aggregates WHERE uuid = ANY(?::uuid[])
-     UNION ALL SELECT 'rp', uuid::text, id, root_provider_id FROM resource_providers WHERE uuid = ANY(?::uuid[])
-     UNION ALL SELECT 'sharing', '', rpt.resource_provider_id, NULL
-       FROM resource_provider_traits rpt JOIN traits t ON t.id = rpt.trait_id WHERE t.name = ?`,
-    [[...names.classes], [...names.traits], [...names.aggregates], [...names.providers], SHARING_TRAIT],
-  );
-  const rows = result.rows as NameRow[];
-  const ofKind = (kind: NameRow['kind']) => rows.filter((r) => r.kind === kind);
-  const ids = (kind: NameRow['kind']) => new Map(ofKind(kind).map((r) => [r.key, r.id]));
-  return {
-    classIds: ids('rc'),
-    traitIds: ids('trait'),
-    aggregateIds: ids('agg'),
-    providerRoots: new Map(ofKind('rp').map((r) => [r.key, r.root_id as number])),
-    sharingProviderIds: ofKind('sharing').map((r) => r.id),
-  };
-}
-
 /**
- * lookupNames answered from a read model that is current (ReadModel.current), with no round trip: the
- * same maps, keyed by the request's own spelling of each uuid.
+ * The request's names in a read model that is current (ReadModel.current): no round trip, and a name
+ * another process created before the read is there. Maps are keyed by the request's own spelling of each uuid.
  */
 function namesInView(view: ReadView, names: RequestNames): ResolvedNames {
   const found = <T>(keys: Set<string>, lookup: (key: string) => T | undefined) => {
