@@ -37,8 +37,8 @@ export interface EngineResult {
 /**
  * Find allocation candidates. Roots are visited in id order from the read model (src/read-model), and
  * generation stops as soon as enough candidates exist: the work follows `limit`, not the number of
- * viable hosts. Names resolve in PostgreSQL (unknown ones are 400s) while the model catches up with
- * every write committed before the call.
+ * viable hosts. The model first catches up with every write committed before the call; names then
+ * resolve in it (unknown ones are 400s).
  */
 export async function findCandidates(
   db: Knex,
