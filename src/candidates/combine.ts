@@ -254,7 +254,7 @@ function granularOptions(ctx: RootContext, group: ResolvedGroup): GroupOption[] 
     );
 }
 
-/** The single-provider test, the same one GET /resource_providers applies in SQL (applyProviderFilter). */
+/** The single-provider test (GET /resource_providers asks the same of each provider: read-model/provider-listing.ts). */
 export function satisfiesSingly(p: ProviderRow, group: ResolvedGroup): boolean {
   return (
     group.resources.every((r) => fits(p, r.className, r.amount)) &&

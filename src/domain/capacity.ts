@@ -37,11 +37,3 @@ export const capacitySql = (inv: string) => `(${inv}.total - ${inv}.reserved) * 
 
 /** The capacity of inventories row `inv` in SQL, truncated as capacityOf, for reports. */
 export const truncatedCapacitySql = (inv: string) => `trunc(${capacitySql(inv)})::bigint`;
-
-/**
- * withinUnits and withinCapacity over inventories row `inv` in SQL, for one bound `?` amount (numeric, so an
- * amount beyond any inventory matches nothing rather than overflowing) and a `used` expression.
- */
-export const fitsSql = (inv: string, used: string) =>
-  `(${inv}.min_unit <= ?::numeric AND ${inv}.max_unit >= ?::numeric AND ?::numeric % ${inv}.step_size = 0
-    AND ${capacitySql(inv)} >= ?::numeric + ${used})`;

@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import type { Tx, Queryable } from '../db/knex';
 import { DuplicateName, MissingParent, ProviderHasAllocations, ProviderHasChildren } from '../errors/domain';
 import { isForeignKeyViolation, isUniqueViolation, pgConstraint } from '../errors/pg-errors';
-import { applyProviderFilter, whereFitsEvery, type ProviderFilter } from './provider-filters';
+import type { ProviderFilter } from './provider-filters';
 import type { ProviderRow } from './providers-core';
 
 /** A provider as the API shows it: its own columns plus its parent's and root's uuids. */
@@ -28,19 +28,6 @@ function viewQuery(db: Queryable): Knex.QueryBuilder {
 /** `uuid` must be uuid-shaped, as findProviderByUuid's. */
 export async function findProviderView(db: Queryable, uuid: string): Promise<ProviderView | undefined> {
   return viewQuery(db).where('rp.uuid', uuid).first();
-}
-
-export async function listProviders(
-  db: Queryable,
-  { name, uuid, filter }: ProviderListFilter,
-): Promise<ProviderView[]> {
-  const query = viewQuery(db).orderBy('rp.id');
-  if (name !== undefined) query.where('rp.name', name);
-  if (uuid !== undefined) query.where('rp.uuid', uuid);
-  // Resources set-based: a listing answers with many providers (docs/performance.md).
-  applyProviderFilter(query, 'rp', { ...filter, resources: undefined });
-  whereFitsEvery(query, 'rp', filter.resources ?? []);
-  return query;
 }
 
 /** Internal id and root id of a provider (uuid-shaped), for parent and in_tree lookups. */
