@@ -1,4 +1,4 @@
-import type { Candidate, CandidateAllocation, ProviderRow, ResolvedGroup } from './model';
+import type { Candidate, CandidateAllocation, ProviderRow, ResolvedGroup, SingleProviderTest } from './model';
 import { withinCapacity, withinUnits } from '../domain/capacity';
 
 /** Everything the generator knows about one anchor root. */
@@ -254,8 +254,8 @@ function granularOptions(ctx: RootContext, group: ResolvedGroup): GroupOption[] 
     );
 }
 
-/** The single-provider test (GET /resource_providers asks the same of each provider: read-model/provider-listing.ts). */
-export function satisfiesSingly(p: ProviderRow, group: ResolvedGroup): boolean {
+/** The single-provider test: a suffixed group's, and GET /resource_providers' (read-model/provider-listing.ts). */
+export function satisfiesSingly(p: ProviderRow, group: SingleProviderTest): boolean {
   return (
     group.resources.every((r) => fits(p, r.className, r.amount)) &&
     group.requiredTraitIds.every((anyOf) => hasAny(p.traits, anyOf)) &&

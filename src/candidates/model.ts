@@ -23,6 +23,12 @@ export interface ResolvedGroup {
   inTreeRootId?: number;
 }
 
+/** What one provider must have on its own: a suffixed group, or GET /resource_providers' filters. */
+export type SingleProviderTest = Pick<
+  ResolvedGroup,
+  'resources' | 'requiredTraitIds' | 'forbiddenTraitIds' | 'memberOf' | 'forbiddenAggregates' | 'inTreeRootId'
+>;
+
 export interface ResolvedRequest {
   groups: ResolvedGroup[];
   groupPolicy?: 'none' | 'isolate';

@@ -2,8 +2,7 @@ import type { ReadView } from '../read-model/read-model';
 import { canonicalUuid } from '../validation/validator';
 import { UnknownResourceClass, UnknownTrait } from '../errors/domain';
 import type { ResolvedGroup, ResolvedRequest } from '../candidates/model';
-import type { ProviderFilter } from '../repo/provider-filters';
-import type { ProviderListFilter } from '../repo/providers';
+import type { ProviderListFilter } from '../read-model/provider-listing';
 import type { CandidatesRequest, ProviderListQuery, RequestGroup } from './request-groups';
 
 /** The names a request mentions, by kind. */
@@ -50,7 +49,7 @@ export function resolveRequest(view: ReadView, request: CandidatesRequest): Reso
 }
 
 /**
- * GET /resource_providers as a one-group request: the repo filter with every name resolved, or undefined when
+ * GET /resource_providers as a one-group request: its single-provider test with every name resolved, or undefined when
  * no provider can match. Placement's order decides which problem wins: an unknown in_tree provider lists nothing
  * (before traits are looked at), then unknown traits, then an aggregate group nobody is in lists nothing, then
  * unknown resource classes.
@@ -65,27 +64,20 @@ export function resolveProviderList(view: ReadView, query: ProviderListQuery): P
   const memberOf = group.memberOf.map(aggregatesOf);
   if (memberOf.some((anyOf) => anyOf.length === 0)) return undefined;
   const traitId = (name: string) => names.traitIds.get(name)!;
-  const filter: ProviderFilter = {};
-  if (group.inTree) filter.inTreeRootId = names.providerRoots.get(group.inTree);
-  if (group.requiredTraits.length || group.forbiddenTraits.length) {
-    filter.requiredTraitIds = group.requiredTraits
-      .filter((anyOf) => anyOf.length === 1)
-      .map((anyOf) => traitId(anyOf[0]));
-    filter.anyOfTraitIds = group.requiredTraits.filter((anyOf) => anyOf.length > 1).map((anyOf) => anyOf.map(traitId));
-    filter.forbiddenTraitIds = group.forbiddenTraits.map(traitId);
-  }
-  if (group.memberOf.length || group.forbiddenAggregates.length) {
-    filter.memberOfAggregateIds = memberOf;
-    filter.forbiddenAggregateIds = aggregatesOf(group.forbiddenAggregates);
-  }
-  if (group.resources.size) {
-    filter.resources = [...group.resources].map(([className, amount]) => {
-      const resourceClassId = names.classIds.get(className);
-      if (resourceClassId === undefined) throw new UnknownResourceClass(className);
-      return { resourceClassId, amount };
-    });
-  }
-  return { name: query.name, uuid: query.uuid, filter };
+  const resources = [...group.resources].map(([className, amount]) => {
+    const classId = names.classIds.get(className);
+    if (classId === undefined) throw new UnknownResourceClass(className);
+    return { className, classId, amount };
+  });
+  const test = {
+    resources,
+    requiredTraitIds: group.requiredTraits.map((anyOf) => anyOf.map(traitId)),
+    forbiddenTraitIds: group.forbiddenTraits.map(traitId),
+    memberOf,
+    forbiddenAggregates: aggregatesOf(group.forbiddenAggregates),
+    inTreeRootId: group.inTree ? names.providerRoots.get(group.inTree) : undefined,
+  };
+  return { name: query.name, uuid: query.uuid, test };
 }
 
 function namesIn(request: CandidatesRequest): RequestNames {

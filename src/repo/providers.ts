@@ -2,20 +2,12 @@ import type { Knex } from 'knex';
 import type { Tx, Queryable } from '../db/knex';
 import { DuplicateName, MissingParent, ProviderHasAllocations, ProviderHasChildren } from '../errors/domain';
 import { isForeignKeyViolation, isUniqueViolation, pgConstraint } from '../errors/pg-errors';
-import type { ProviderFilter } from './provider-filters';
 import type { ProviderRow } from './providers-core';
 
 /** A provider as the API shows it: its own columns plus its parent's and root's uuids. */
 export interface ProviderView extends ProviderRow {
   parent_provider_uuid: string | null;
   root_provider_uuid: string;
-}
-
-export interface ProviderListFilter {
-  name?: string;
-  uuid?: string;
-  /** Resources, traits, aggregates and tree, resolved to ids. */
-  filter: ProviderFilter;
 }
 
 function viewQuery(db: Queryable): Knex.QueryBuilder {
