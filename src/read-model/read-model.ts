@@ -138,6 +138,9 @@ export class ReadModel {
     if (check.pruned_past || roots.includes(EVERYTHING)) return this.loadAll();
     if (roots.includes(CATALOGUE_ROOT) && !(await this.reloadCatalogue(this.view))) return this.loadAll();
     const trees = roots.filter((id) => id > 0);
+    // Many trees at once (an import, every agent restarting): one statement for all of them could outlast the
+    // statement timeout and fail every read after it; the whole load goes in bounded ranges.
+    if (trees.length > LOAD_RANGE_IDS) return this.loadAll();
     if (trees.length > 0)
       this.view.replaceTrees(trees, await fetchTrees(this.db, rootsIn(this.db, trees), this.view.classNames));
     this.remember({ text: check.snapshot, xmin: check.xmin, takenAt: Date.now() });
@@ -279,7 +282,6 @@ class MutableView implements ReadView {
       if (!fresh.has(rootId)) membershipChanged = true;
     }
     for (const [rootId, tree] of fresh) {
-      if (!rootIds.includes(rootId)) continue;
       if (!isKnownRoot(this.rootIds, rootId)) membershipChanged = true;
       this.addTree(rootId, tree);
     }

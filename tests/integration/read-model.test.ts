@@ -126,3 +126,17 @@ it('prunes the log once a snapshot is old enough, and keeps reading right', asyn
   // A second model, started before the prune, still answers right (it reloads whole).
   expect(await usedOf(model(), host.id, 'VCPU')).toBe(2);
 });
+
+it('takes a change to thousands of trees at once (it reloads whole, in bounded ranges)', async () => {
+  const m = model();
+  await m.current();
+  const before = (await m.current()).rootIds.length;
+  await database.db.raw(
+    `INSERT INTO resource_providers (id, uuid, name, root_provider_id)
+       SELECT n, gen_random_uuid(), 'bulk-' || n, n
+         FROM (SELECT nextval('resource_providers_id_seq') AS n FROM generate_series(1, 2500)) s`,
+  );
+  const view = await m.current();
+  expect(view.rootIds.length).toBe(before + 2500);
+  expect([...view.rootIds]).toEqual([...view.rootIds].sort((a, b) => a - b));
+});
