@@ -67,6 +67,12 @@ const CHECK_SQL = `
          ARRAY(SELECT DISTINCT root_id FROM emplace_read_changes
                 WHERE xid >= ?::xid8 AND NOT pg_visible_in_snapshot(xid, ?::pg_snapshot)) AS roots`;
 
+/**
+ * The check runs before every read, so it is a named (prepared) statement: PostgreSQL parses and plans it once
+ * per connection, which halved its cost (0.30 → 0.16 ms a round trip at 100k hosts, docs/performance.md).
+ */
+const CHECK_STATEMENT = 'emplace_read_check';
+
 export class ReadModel {
   private view: MutableView | undefined;
   private snapshot: Snapshot | undefined;
@@ -133,7 +139,9 @@ export class ReadModel {
     const previous = this.snapshot;
     const {
       rows: [check],
-    } = (await this.db.raw(CHECK_SQL, [previous.xmin, previous.xmin, previous.text])) as { rows: Check[] };
+    } = (await this.db
+      .raw(CHECK_SQL, [previous.xmin, previous.xmin, previous.text])
+      .options({ name: CHECK_STATEMENT })) as { rows: Check[] };
     const roots = check.roots.map(Number);
     if (check.pruned_past || roots.includes(EVERYTHING)) return this.loadAll();
     if (roots.includes(CATALOGUE_ROOT) && !(await this.reloadCatalogue(this.view))) return this.loadAll();
