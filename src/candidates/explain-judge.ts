@@ -2,7 +2,7 @@ import { PAUSE, walkRoot, type CombineOptions, type RootContext } from './combin
 import { treeStages, type Stage, type TreeStage, type TreeStageOptions, type WalkStage } from './explain-stages';
 import type { ProviderRow, ResolvedRequest } from './model';
 import type { Pacer } from './pacer';
-import { cacheKey } from './root-cache';
+import { cacheKey, shortRequestId } from './root-cache';
 
 /**
  * How the explain view's stages (explain-stages.ts) are applied: providers counted stage after stage,
@@ -44,21 +44,6 @@ export interface Verdict {
 const verdicts = new WeakMap<ProviderRow[], Map<string, Verdict>>();
 const SHAPES_PER_TREE = 4;
 
-/** Requests by a short id, so the key built per tree is short too; forgotten wholesale past a bound. */
-const requestIds = new Map<string, string>();
-const MAX_REQUEST_IDS = 1_000;
-let nextRequestId = 1;
-
-function requestId(signature: string): string {
-  let id = requestIds.get(signature);
-  if (id === undefined) {
-    // A forgotten request gets a new id: its old verdicts are never found again and go with their trees.
-    if (requestIds.size >= MAX_REQUEST_IDS) requestIds.clear();
-    requestIds.set(signature, (id = `e${nextRequestId++}`));
-  }
-  return id;
-}
-
 /**
  * Judges trees one at a time: through each unsuffixed group's stages, then through the request's. Only a
  * walk stage (same_subtree) awaits, pacing the walk as the engine does.
@@ -81,7 +66,7 @@ export class TreeJudge {
     this.helping = new Set(sharing.filter((p) => couldHelp(p, request)));
     this.signature =
       options.silent === undefined
-        ? requestId(JSON.stringify({ request, nestedAware: options.combine.nestedAware }))
+        ? shortRequestId(JSON.stringify({ request, nestedAware: options.combine.nestedAware }))
         : undefined;
   }
 

@@ -18,7 +18,22 @@ const SHAPES_PER_TREE = 4;
 export const MAX_CACHED_PER_ROOT = 64;
 
 export function requestSignature(options: CombineOptions): string {
-  return JSON.stringify(options);
+  return shortRequestId(JSON.stringify(options));
+}
+
+/** Requests by a short id, so the key built per root is short to hash too; forgotten wholesale past a bound. */
+const requestIds = new Map<string, string>();
+const MAX_REQUEST_IDS = 1_000;
+let nextRequestId = 1;
+
+/** The same id for the same text; a forgotten request gets a new one, its old entries go with their trees. */
+export function shortRequestId(text: string): string {
+  let id = requestIds.get(text);
+  if (id === undefined) {
+    if (requestIds.size >= MAX_REQUEST_IDS) requestIds.clear();
+    requestIds.set(text, (id = `r${nextRequestId++}`));
+  }
+  return id;
 }
 
 export function cacheKey(signature: string, ctx: RootContext): string {
