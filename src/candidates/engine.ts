@@ -46,8 +46,27 @@ export async function findCandidates(
   request: CandidatesRequest,
   options: EngineOptions,
 ): Promise<EngineResult> {
+  const { view, silent } = await readNow(db, model, options);
+  return candidatesIn(view, resolveRequest(view, request), silent, options);
+}
+
+/** The read model as of now (every write committed before the call is in it), and the silent roots. */
+export async function readNow(
+  db: Knex,
+  model: ReadModel,
+  options: Pick<EngineOptions, 'staleAfterSeconds'>,
+): Promise<{ view: ReadView; silent: ReadonlySet<number> | undefined }> {
   const [view, silent] = await Promise.all([model.current(), silentProviderIds(db, options.staleAfterSeconds)]);
-  const resolved = resolveRequest(view, request);
+  return { view, silent };
+}
+
+/** findCandidates over a view already taken: the explain view counts over the same one it answers from. */
+export async function candidatesIn(
+  view: ReadView,
+  resolved: ResolvedRequest,
+  silent: ReadonlySet<number> | undefined,
+  options: EngineOptions,
+): Promise<EngineResult> {
   if (resolved.impossible) return { candidates: [], trees: new Map(), traitNames: new Map(), capReached: false };
   const sharing = resolved.sharingProviderIds.flatMap((id) => view.providers.get(id) ?? []);
   const sharingTrees = new Map<number, ProviderRow[]>();

@@ -50,7 +50,8 @@ const SHAPES_PER_TREE = 4;
  */
 export class TreeJudge {
   readonly stages: TreeStage[];
-  private readonly signature: string | undefined;
+  /** The request, as a short id; undefined while silence is judged, when nothing is kept. */
+  readonly signature: string | undefined;
   /** Sharing providers with a class or required trait some group asks for: the only ones a stage can use. */
   private readonly helping: Set<ProviderRow>;
 

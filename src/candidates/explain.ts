@@ -1,15 +1,16 @@
 import type { Knex } from 'knex';
-import { findCandidates, rootContext, type EngineOptions, type EngineResult } from './engine';
+import { candidatesIn, readNow, rootContext, type EngineOptions, type EngineResult } from './engine';
 import type { ReadModel, ReadView } from '../read-model/read-model';
 import { explainProvider, type ProviderExplanation } from './explain-provider';
 import { countPassing, TreeJudge, yieldsCandidate } from './explain-judge';
-import { groupStages, type Stage, type StageFilter } from './explain-stages';
+import { groupStages, type GroupStages, type Stage, type StageFilter } from './explain-stages';
+import { keepTally, takeTally, Tally, type TreeShare } from './explain-tally';
+import { rowsKey } from './root-cache';
 import type { CombineOptions, RootContext } from './combine';
-import type { ResolvedRequest } from './model';
+import type { ProviderRow, ResolvedRequest } from './model';
 import { Pacer } from './pacer';
 import type { CandidatesRequest } from '../provider-query/request-groups';
 import { resolveRequest } from '../provider-query/resolve';
-import { silentProviderIds } from '../repo/emplace-heartbeats';
 
 /**
  * GET /emplace/explain/allocation_candidates: how many providers or trees survive each filter of the
@@ -67,10 +68,10 @@ export async function explainCandidates(
   request: CandidatesRequest,
   options: ExplainOptions,
 ): Promise<Explanation> {
-  const [counted, result] = await Promise.all([
-    countStages(db, request, options),
-    findCandidates(db, options.model, request, options.engine),
-  ]);
+  const { view, silent } = await readNow(db, options.model, options.engine);
+  const resolved = resolveRequest(view, request);
+  const counted = await countStages(view, resolved, silent, request, options);
+  const result = await candidatesIn(view, resolved, silent, options.engine);
   const final = options.count(result);
   const emptyAt = await emptiedAt(counted, request, options, final);
   const explanation: Explanation = {
@@ -106,23 +107,23 @@ interface Counted {
   groups: GroupExplanation[];
   trees: CountedStage[];
   sharing: Explanation['sharing'];
-  /** The roots, in the order counted, and how many tree stages each passed: what the walk was given. */
-  rootIds: readonly number[];
-  depth: Uint16Array;
+  /** How many tree stages the root passed: which trees the walk was given. */
+  depthOf(rootId: number): number;
   contextOf(rootId: number): RootContext | undefined;
 }
 
 /**
- * Take the read model as of now (one statement) and resolve the request in it, then count every stage in
- * memory: providers of `view.providers` for a suffixed group, trees of `view.rootIds` otherwise. Each tree
- * goes through all its stages in turn, so nothing built for it outlives its turn.
+ * Count every stage in memory over the view the answer comes from: providers for a suffixed group, trees
+ * otherwise, each tree through all its stages in turn (only the trees changed since, when this request
+ * was explained before: tallyStages).
  */
-async function countStages(db: Knex, request: CandidatesRequest, options: ExplainOptions): Promise<Counted> {
-  const [view, silent] = await Promise.all([
-    options.model.current(),
-    silentProviderIds(db, options.engine.staleAfterSeconds),
-  ]);
-  const resolved = resolveRequest(view, request);
+async function countStages(
+  view: ReadView,
+  resolved: ResolvedRequest,
+  silent: ReadonlySet<number> | undefined,
+  request: CandidatesRequest,
+  options: ExplainOptions,
+): Promise<Counted> {
   const pacer = new Pacer(options.engine.timeBudgetMs, options.engine.signal);
   const sharing = resolved.sharingProviderIds.flatMap((id) => view.providers.get(id) ?? []);
   const parents = { get: (id: number) => view.providers.get(id)?.parentId };
@@ -138,9 +139,6 @@ async function countStages(db: Knex, request: CandidatesRequest, options: Explai
   };
   const planned = resolved.groups.map((group, i) => groupStages(group, request.groups[i]));
   const perTree = planned.map((p) => (p.unit === 'trees' ? p.stages : []));
-  const groupCounts = planned.map((p) =>
-    p.unit === 'providers' ? countPassing(view.providers.values(), p.stages) : p.stages.map(() => 0),
-  );
   const judge = new TreeJudge(
     perTree,
     resolved,
@@ -148,28 +146,10 @@ async function countStages(db: Knex, request: CandidatesRequest, options: Explai
     { combine, silent, staleAfterSeconds: options.engine.staleAfterSeconds },
     pacer,
   );
-  const { stages } = judge;
-  const treeCounts = stages.map(() => 0);
-  const { rootIds } = view;
-  const depth = new Uint16Array(rootIds.length);
-  let needSharing = 0;
-  for (let n = 0; n < rootIds.length; n++) {
-    const wait = pacer.step();
-    if (wait) await wait;
-    const ctx = contextOf(rootIds[n]);
-    if (!ctx) continue;
-    const judged = judge.verdict(ctx);
-    const verdict = judged instanceof Promise ? await judged : judged;
-    for (let g = 0; g < verdict.groups.length; g++) {
-      for (let i = verdict.groups[g] - 1; i >= 0; i--) groupCounts[g][i]++;
-    }
-    depth[n] = verdict.depth;
-    for (let i = verdict.depth - 1; i >= 0; i--) treeCounts[i]++;
-    if (verdict.needsSharing) needSharing++;
-  }
+  const tally = await tallyStages(view, judge, planned, sharing, contextOf, pacer);
   const counted = (list: StageWords[], counts: number[]) =>
     list.map((stage, i) => ({ stage: stageCount(stage, counts[i]), emptied: stage.emptied }));
-  const groupStagesCounted = planned.map((p, g) => counted(p.stages, groupCounts[g]));
+  const groupStagesCounted = planned.map((p, g) => counted(p.stages, tally.groupCounts[g]));
   return {
     resolved,
     view,
@@ -180,14 +160,61 @@ async function countStages(db: Knex, request: CandidatesRequest, options: Explai
       unit: planned[i].unit,
       stages: groupStagesCounted[i].map((s) => s.stage),
     })),
-    trees: counted(stages, treeCounts),
+    trees: counted(judge.stages, tally.treeCounts),
     sharing: {
       providers: resolved.sharingProviderIds.length,
-      trees_needing_sharing: resolved.impossible ? null : needSharing,
+      trees_needing_sharing: resolved.impossible ? null : tally.needSharing,
     },
-    rootIds,
-    depth,
+    depthOf: (rootId) => tally.depthOf(rootId),
     contextOf,
+  };
+}
+
+/**
+ * Every tree's share of the counts, or only the shares of trees replaced since this request shape was last
+ * explained over this view (explain-tally.ts). Not kept while silence is judged (it changes by the minute).
+ */
+async function tallyStages(
+  view: ReadView,
+  judge: TreeJudge,
+  planned: GroupStages[],
+  sharing: ProviderRow[],
+  contextOf: (rootId: number) => RootContext | undefined,
+  pacer: Pacer,
+): Promise<Tally> {
+  const key = judge.signature === undefined ? undefined : rowsKey(judge.signature, sharing);
+  const version = view.version;
+  const known = key === undefined ? undefined : takeTally(key, view);
+  const tally =
+    known?.tally ??
+    new Tally(
+      view,
+      version,
+      planned.map((p) => p.stages.length),
+      judge.stages.length,
+    );
+  for (const rootId of known?.changed ?? view.rootIds) {
+    const wait = pacer.step();
+    if (wait) await wait;
+    const ctx = contextOf(rootId);
+    tally.set(rootId, ctx && (await treeShare(ctx, judge, planned)));
+  }
+  tally.version = version;
+  if (key !== undefined) keepTally(key, tally);
+  return tally;
+}
+
+async function treeShare(ctx: RootContext, judge: TreeJudge, planned: GroupStages[]): Promise<TreeShare> {
+  const judged = judge.verdict(ctx);
+  const verdict = judged instanceof Promise ? await judged : judged;
+  return {
+    groups: planned.map((p, g) =>
+      p.unit === 'providers'
+        ? countPassing(ctx.tree, p.stages)
+        : p.stages.map((_, i) => (i < verdict.groups[g] ? 1 : 0)),
+    ),
+    depth: verdict.depth,
+    needsSharing: verdict.needsSharing,
   };
 }
 
@@ -231,8 +258,8 @@ async function emptiedAt(
   }
   // The trees the walk was given: those reaching same_subtree's stage, or those every stage kept.
   const reached = at >= 0 ? at : counted.trees.length;
-  const trees = counted.rootIds.flatMap((rootId, n) =>
-    counted.depth[n] >= reached ? (counted.contextOf(rootId) ?? []) : [],
+  const trees = counted.view.rootIds.flatMap((rootId) =>
+    counted.depthOf(rootId) >= reached ? (counted.contextOf(rootId) ?? []) : [],
   );
   return emptiedWhileCombining(trees, counted.combine, request, options);
 }

@@ -37,9 +37,14 @@ export function shortRequestId(text: string): string {
 }
 
 export function cacheKey(signature: string, ctx: RootContext): string {
-  if (ctx.linkedSharing.length === 0) return signature;
+  return rowsKey(signature, ctx.linkedSharing);
+}
+
+/** The signature with a serial per row: a row replaced (anything in its tree changed) gives another key. */
+export function rowsKey(signature: string, rows: readonly ProviderRow[]): string {
+  if (rows.length === 0) return signature;
   let key = signature + '|';
-  for (const row of ctx.linkedSharing) key += serialOf(row) + ',';
+  for (const row of rows) key += serialOf(row) + ',';
   return key;
 }
 

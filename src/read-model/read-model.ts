@@ -25,6 +25,13 @@ export interface ReadView {
   classIds: ReadonlyMap<string, number>;
   traitIds: ReadonlyMap<string, number>;
   aggregateIds: ReadonlyMap<string, number>;
+  /** Counts the tree replacements this view has had; a whole reload is a new view. */
+  version: number;
+  /**
+   * Roots replaced after `version` (gone, new or changed), or undefined when the view no longer remembers that
+   * far back: a reader keeping results per tree redoes only these (the explain view's counts).
+   */
+  changedSince(version: number): ReadonlySet<number> | undefined;
 }
 
 export interface ReadModelOptions {
@@ -40,6 +47,8 @@ const SAMPLE_MS = 60_000;
 const CATALOGUE_ROOT = 0;
 const SHARING_TRAIT = 'MISC_SHARES_VIA_AGGREGATE';
 const EVERYTHING = -1;
+/** Replacements a view remembers: about a minute of refreshes under steady claims. */
+const JOURNAL_ENTRIES = 256;
 
 interface Snapshot {
   /** pg_snapshot text, `xmin:xmax:xip,...`. */
@@ -254,6 +263,17 @@ class MutableView implements ReadView {
   traitIds = new Map<string, number>();
   aggregateIds = new Map<string, number>();
   sharingTraitId: number | undefined;
+  version = 0;
+  /** The roots of the latest replacements, newest last; bounded, so an old version is simply forgotten. */
+  private readonly journal: Array<{ version: number; rootIds: number[] }> = [];
+
+  changedSince(version: number): ReadonlySet<number> | undefined {
+    if (version === this.version) return new Set();
+    if (version > this.version || (this.journal[0]?.version ?? Infinity) > version + 1) return undefined;
+    const roots = new Set<number>();
+    for (const entry of this.journal) if (entry.version > version) for (const id of entry.rootIds) roots.add(id);
+    return roots;
+  }
 
   addTree(rootId: number, tree: ProviderRow[]): void {
     this.trees.set(rootId, tree);
@@ -294,6 +314,9 @@ class MutableView implements ReadView {
       this.addTree(rootId, tree);
     }
     if (membershipChanged) this.sortRoots();
+    this.version++;
+    this.journal.push({ version: this.version, rootIds: [...new Set([...rootIds, ...fresh.keys()])] });
+    if (this.journal.length > JOURNAL_ENTRIES) this.journal.shift();
   }
 }
 

@@ -140,3 +140,31 @@ it('takes a change to thousands of trees at once (it reloads whole, in bounded r
   expect(view.rootIds.length).toBe(before + 2500);
   expect([...view.rootIds]).toEqual([...view.rootIds].sort((a, b) => a - b));
 });
+
+it('names the roots replaced since a version, and forgets versions too far back', async () => {
+  const m = model();
+  const a = await seedProvider(database.db);
+  const b = await seedProvider(database.db);
+  await seedInventory(database.db, a, { VCPU: 8 });
+  await seedInventory(database.db, b, { VCPU: 8 });
+  const view = await m.current();
+  const start = view.version;
+  expect([...view.changedSince(start)!]).toEqual([]);
+
+  await seedAllocation(database.db, { [a.uuid]: { VCPU: 1 } });
+  await m.current();
+  const afterA = view.version;
+  await database.db('resource_providers').where({ id: b.id }).delete();
+  expect((await m.current()).version).toBeGreaterThan(afterA);
+  expect([...view.changedSince(start)!].sort()).toEqual([a.id, b.id].sort());
+  expect([...view.changedSince(afterA)!]).toEqual([b.id]);
+
+  // Hundreds of refreshes later the first version is forgotten: a reader must start over.
+  for (let i = 0; i < 260; i++) {
+    await seedAllocation(database.db, { [a.uuid]: { VCPU: 1 } });
+    await m.current();
+  }
+  expect(view.changedSince(start)).toBeUndefined();
+  expect([...view.changedSince(view.version - 1)!]).toEqual([a.id]);
+  m.close();
+});
