@@ -30,13 +30,16 @@ export async function classNames(db: Db): Promise<Map<number, string>> {
   return new Map(rows.map((row) => [row.id, row.name]));
 }
 
+/** Trees by their root ids, or every tree whose root id is in (after, upTo]. */
+export type RootSelection = { ids: number[] } | { after: number; upTo: number };
+
 /**
  * Every provider of the trees whose root ids `roots` selects, with inventories, current usage, traits
  * and aggregates, in one statement. Rows come ordered by root, then provider id.
  */
 export async function fetchTrees(
   db: Db,
-  roots: Knex.QueryBuilder,
+  roots: RootSelection,
   classes: ReadonlyMap<number, string>,
   sets?: Map<string, Set<number>>,
 ): Promise<Map<number, ProviderRow[]>> {
@@ -52,11 +55,13 @@ export async function fetchTrees(
 }
 
 /** The statement behind fetchTrees. */
-function treesQuery(db: Db, roots: Knex.QueryBuilder): Knex.QueryBuilder {
-  return (db as Knex)
-    .withMaterialized('roots', roots)
-    .from('roots')
-    .join('resource_providers as p', 'p.root_provider_id', 'roots.id')
+function treesQuery(db: Db, roots: RootSelection): Knex.QueryBuilder {
+  // Conditions on the providers' root index itself: a join to a list of roots was planned as a merge join
+  // scanning that index from its start, so each range of a full load read every tree before it too.
+  const query = (db as Knex).from('resource_providers as p');
+  if ('ids' in roots) query.whereRaw('p.root_provider_id = ANY(?::bigint[])', [roots.ids]);
+  else query.where('p.root_provider_id', '>', roots.after).andWhere('p.root_provider_id', '<=', roots.upTo);
+  return query
     .select(
       'p.id',
       db.raw('p.uuid::text AS uuid'),

@@ -159,7 +159,7 @@ export class ReadModel {
     // statement timeout and fail every read after it; the whole load goes in bounded ranges.
     if (trees.length > LOAD_RANGE_IDS) return this.loadAll();
     if (trees.length > 0)
-      this.view.replaceTrees(trees, await fetchTrees(this.db, rootsIn(this.db, trees), this.view.classNames));
+      this.view.replaceTrees(trees, await fetchTrees(this.db, { ids: trees }, this.view.classNames));
     this.remember({ text: check.snapshot, xmin: check.xmin, takenAt: Date.now() });
     await this.pruneIfDue();
   }
@@ -185,11 +185,7 @@ export class ReadModel {
     const stream = async () => {
       for (let lo = next; lo < Number(last); lo = next) {
         next += LOAD_RANGE_IDS;
-        const roots = this.db('resource_providers')
-          .select('id')
-          .whereNull('parent_provider_id')
-          .andWhere('id', '>', lo)
-          .andWhere('id', '<=', lo + LOAD_RANGE_IDS);
+        const roots = { after: lo, upTo: lo + LOAD_RANGE_IDS };
         for (const [rootId, tree] of await fetchTrees(this.db, roots, view.classNames, sets))
           view.addTree(rootId, tree);
       }
@@ -245,10 +241,6 @@ export class ReadModel {
       await trx.raw('DELETE FROM emplace_read_changes WHERE xid < ?::xid8', [horizon]);
     });
   }
-}
-
-function rootsIn(db: Knex, ids: number[]): Knex.QueryBuilder {
-  return db.select(db.raw('unnest(?::bigint[]) AS id', [ids]));
 }
 
 class MutableView implements ReadView {
