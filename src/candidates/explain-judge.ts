@@ -2,11 +2,11 @@ import { PAUSE, walkRoot, type CombineOptions, type RootContext } from './combin
 import { treeStages, type Stage, type TreeStage, type TreeStageOptions, type WalkStage } from './explain-stages';
 import type { ProviderRow, ResolvedRequest } from './model';
 import type { Pacer } from './pacer';
-import { cacheKey, shortRequestId } from './root-cache';
+import { shortRequestId } from './root-cache';
 
 /**
  * How the explain view's stages (explain-stages.ts) are applied: providers counted stage after stage,
- * trees judged one at a time through all of theirs, their verdicts kept with their rows.
+ * trees judged one at a time through all of theirs (explain-tally.ts keeps what they add up to).
  */
 
 /** How many of `stages`, from `from`, the item passes before one refuses it (a walk stage stops it too). */
@@ -37,14 +37,6 @@ export interface Verdict {
 }
 
 /**
- * Verdicts kept with their tree, as root-cache.ts keeps candidates: the read model replaces a tree's array
- * and rows whenever anything in it changes, so a verdict found is still true. The key carries the request
- * and the linked sharing rows. Not kept with EMPLACE_STALE_AFTER_SECONDS: silence changes by the minute.
- */
-const verdicts = new WeakMap<ProviderRow[], Map<string, Verdict>>();
-const SHAPES_PER_TREE = 4;
-
-/**
  * Judges trees one at a time: through each unsuffixed group's stages, then through the request's. Only a
  * walk stage (same_subtree) awaits, pacing the walk as the engine does.
  */
@@ -71,31 +63,30 @@ export class TreeJudge {
         : undefined;
   }
 
-  /** The tree's verdict; a promise only when it is not known yet (a promise per tree showed as garbage). */
+  /** The tree's verdict; a promise only when a walk stage had to pause (a promise per tree showed as garbage). */
   verdict(ctx: RootContext): Verdict | Promise<Verdict> {
-    const key = this.signature === undefined ? undefined : cacheKey(this.signature, ctx);
-    const known = key === undefined ? undefined : verdicts.get(ctx.tree)?.get(key);
-    return known ?? this.judge(ctx, key);
+    const groups = new Array<number>(this.groups.length);
+    const depth = this.depth(ctx, groups);
+    return typeof depth === 'number'
+      ? this.withSharing(ctx, groups, depth)
+      : depth.then((d) => this.withSharing(ctx, groups, d));
   }
 
-  private async judge(ctx: RootContext, key: string | undefined): Promise<Verdict> {
-    const groups = this.groups.map(() => 0);
-    const depth = await this.depth(ctx, (g, passed) => (groups[g] = passed));
-    let needsSharing = false;
-    if (depth === this.stages.length && ctx.linkedSharing.some((p) => this.helping.has(p))) {
-      needsSharing = (await this.depth({ ...ctx, linkedSharing: [] })) < this.stages.length;
-    }
-    const verdict = { groups, depth, needsSharing };
-    if (key !== undefined) remember(ctx.tree, key, verdict);
-    return verdict;
+  /** Whether a tree passing every stage would pass them without its linked sharing providers. */
+  private withSharing(ctx: RootContext, groups: number[], depth: number): Verdict | Promise<Verdict> {
+    if (depth < this.stages.length || !ctx.linkedSharing.some((p) => this.helping.has(p)))
+      return { groups, depth, needsSharing: false };
+    const alone = this.depth({ ...ctx, linkedSharing: [] });
+    const verdict = (passed: number) => ({ groups, depth, needsSharing: passed < this.stages.length });
+    return typeof alone === 'number' ? verdict(alone) : alone.then(verdict);
   }
 
-  /** The request's stages the tree passes; `groupPassed` hears how far it got in each group. */
-  private depth(ctx: RootContext, groupPassed?: (group: number, passed: number) => void): number | Promise<number> {
+  /** The request's stages the tree passes; `groups`, when given, hears how far it got in each group. */
+  private depth(ctx: RootContext, groups?: number[]): number | Promise<number> {
     let all = true;
     for (let g = 0; g < this.groups.length; g++) {
       const passed = stagesPassed(ctx, this.groups[g]);
-      groupPassed?.(g, passed);
+      if (groups) groups[g] = passed;
       if (passed < this.groups[g].length) all = false;
     }
     if (!all) return 0;
@@ -112,13 +103,6 @@ export class TreeJudge {
     }
     return i;
   }
-}
-
-function remember(tree: ProviderRow[], key: string, verdict: Verdict): void {
-  let shapes = verdicts.get(tree);
-  if (!shapes) verdicts.set(tree, (shapes = new Map()));
-  if (shapes.size >= SHAPES_PER_TREE) shapes.delete(shapes.keys().next().value!);
-  shapes.set(key, verdict);
 }
 
 /**

@@ -2,9 +2,9 @@ import type { Knex } from 'knex';
 import { candidatesIn, readNow, rootContext, type EngineOptions, type EngineResult } from './engine';
 import type { ReadModel, ReadView } from '../read-model/read-model';
 import { explainProvider, type ProviderExplanation } from './explain-provider';
-import { countPassing, TreeJudge, yieldsCandidate } from './explain-judge';
+import { countPassing, TreeJudge, yieldsCandidate, type Verdict } from './explain-judge';
 import { groupStages, type GroupStages, type Stage, type StageFilter } from './explain-stages';
-import { keepTally, takeTally, Tally, type TreeShare } from './explain-tally';
+import { keepTally, takeTally, Tally } from './explain-tally';
 import { rowsKey } from './root-cache';
 import type { CombineOptions, RootContext } from './combine';
 import type { ProviderRow, ResolvedRequest } from './model';
@@ -193,29 +193,34 @@ async function tallyStages(
       planned.map((p) => p.stages.length),
       judge.stages.length,
     );
+  const share = new Int32Array(tally.width);
   for (const rootId of known?.changed ?? view.rootIds) {
     const wait = pacer.step();
     if (wait) await wait;
     const ctx = contextOf(rootId);
-    tally.set(rootId, ctx && (await treeShare(ctx, judge, planned)));
+    if (!ctx) {
+      tally.set(rootId, undefined);
+      continue;
+    }
+    const judged = judge.verdict(ctx);
+    writeShare(share, ctx, planned, judged instanceof Promise ? await judged : judged);
+    tally.set(rootId, share);
   }
   tally.version = version;
   if (key !== undefined) keepTally(key, tally);
   return tally;
 }
 
-async function treeShare(ctx: RootContext, judge: TreeJudge, planned: GroupStages[]): Promise<TreeShare> {
-  const judged = judge.verdict(ctx);
-  const verdict = judged instanceof Promise ? await judged : judged;
-  return {
-    groups: planned.map((p, g) =>
-      p.unit === 'providers'
-        ? countPassing(ctx.tree, p.stages)
-        : p.stages.map((_, i) => (i < verdict.groups[g] ? 1 : 0)),
-    ),
-    depth: verdict.depth,
-    needsSharing: verdict.needsSharing,
-  };
+/** The tree's share of the counts, laid out as Tally says. */
+function writeShare(share: Int32Array, ctx: RootContext, planned: GroupStages[], verdict: Verdict): void {
+  let at = 0;
+  for (let g = 0; g < planned.length; g++) {
+    const p = planned[g];
+    if (p.unit === 'providers') for (const count of countPassing(ctx.tree, p.stages)) share[at++] = count;
+    else for (let i = 0; i < p.stages.length; i++) share[at++] = i < verdict.groups[g] ? 1 : 0;
+  }
+  share[at++] = verdict.depth;
+  share[at] = verdict.needsSharing ? 1 : 0;
 }
 
 type StageWords = Omit<Stage<unknown>, 'keeps'>;
