@@ -29,7 +29,7 @@ export class Tally {
     readonly view: ReadView,
     /** The view's version the counts are as of: trees replaced after it are counted again. */
     public version: number,
-    private readonly stagesPerGroup: number[],
+    stagesPerGroup: number[],
     treeStages: number,
   ) {
     this.groupCounts = stagesPerGroup.map((n) => new Array<number>(n).fill(0));
@@ -69,8 +69,7 @@ export class Tally {
 
   private apply(row: number, sign: 1 | -1): void {
     let at = row * this.width;
-    for (let g = 0; g < this.stagesPerGroup.length; g++) {
-      const counts = this.groupCounts[g];
+    for (const counts of this.groupCounts) {
       for (let i = 0; i < counts.length; i++) counts[i] += sign * this.shares[at++];
     }
     const depth = this.shares[at++];
