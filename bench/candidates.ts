@@ -1,6 +1,6 @@
 import { createDb, type Db } from '../src/db/knex';
 import { compareExplainView } from './explain';
-import { createScratchDatabase, serve } from './support';
+import { createScratchDatabase, request, serve } from './support';
 
 /**
  * GET /allocation_candidates benchmark. Seeds a deterministic cloud straight into PostgreSQL with bulk
@@ -105,15 +105,15 @@ async function timeQueries(
   const rows: BenchRow[] = [];
   for (const { name, query } of QUERIES) {
     for (const limit of LIMITS) {
-      const url = `${baseUrl}/allocation_candidates?${query}${limit ? `&limit=${limit}` : ''}`;
+      const path = `/allocation_candidates?${query}${limit ? `&limit=${limit}` : ''}`;
       const headers = { 'openstack-api-version': 'placement 1.39', 'x-auth-token': 'admin' };
       let candidates = 0;
       let peakRss = process.memoryUsage().rss;
       const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 20);
       const send = async () => {
-        const response = await fetch(url, { headers });
-        const body = (await response.json()) as { allocation_requests?: unknown[] };
-        if (response.status !== 200) throw new Error(`${name}: HTTP ${response.status} ${JSON.stringify(body)}`);
+        const response = await request(baseUrl, path, { headers });
+        if (response.status !== 200) throw new Error(`${name}: HTTP ${response.status} ${response.text}`);
+        const body = JSON.parse(response.text) as { allocation_requests?: unknown[] };
         candidates = body.allocation_requests?.length ?? 0;
       };
       await send(); // warm-up: plans cached, JIT warm
